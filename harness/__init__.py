@@ -1,0 +1,3 @@
+"""IoT conformance test harness: device profiles, probes, verdicts and lab reports."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""The `harness` command.
+
+Exit codes: 0 no verdict is FAIL, ERROR or INCONCLUSIVE; 1 at least one is; 2 bad input
+(malformed profile, lab config or argument; target outside the scope allowlist).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from harness.errors import InputError
+
+EPILOG = """exit codes:
+  0  no verdict is FAIL, ERROR or INCONCLUSIVE
+  1  at least one verdict is FAIL, ERROR or INCONCLUSIVE
+  2  bad input: a malformed profile, lab config or argument, or a target outside the scope
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"harness: error: argument: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="harness", description="IoT conformance test harness (JC-STAR ★1, "
+                "ETSI EN 303 645 and harmonised schemes)", epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="validate profiles and lab configs")
+    v.add_argument("files", nargs="+")
+
+    ls = sub.add_parser("list", help="the plan: which test cases apply and why not; no traffic")
+    ls.add_argument("--profile", action="append", required=True)
+    ls.add_argument("--allow-destructive", action="store_true")
+    ls.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("run", help="run the suite against one or more devices",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--profile", action="append", required=True)
+    r.add_argument("--lab")
+    r.add_argument("--out")
+    r.add_argument("--allow-destructive", action="store_true")
+    r.add_argument("-k", dest="keyword", default="", help="select test cases (pytest -k)")
+    r.add_argument("--suite", default=None, help="test-case directory (default: testcases/)")
+    r.add_argument("-v", "--verbose", action="store_true")
+
+    c = sub.add_parser("coverage", help="per scheme: probe-verified, declaration-only, uncovered")
+    c.add_argument("--json", action="store_true")
+
+    rep = sub.add_parser("report", help="rebuild run.json and reports from a run's journal")
+    rep.add_argument("run_dir")
+
+    from harness.emulate import cli as emulate_cli
+    emulate_cli.add_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.cmd](args)
+    except InputError as exc:
+        print(f"harness: {exc.render()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness: interrupted; results gathered so far are in the run's journal",
+              file=sys.stderr)
+        return 1
+
+
+def cmd_validate(args) -> int:
+    from harness.lab.config import load_lab
+    from harness.profile.loader import is_type_file, load_profile, load_type
+    for f in args.files:
+        path = Path(f)
+        from harness import yamlsrc
+        data, _ = yamlsrc.load(path)
+        if isinstance(data, dict) and "scope" in data and "lab" in data:
+            load_lab(path)
+            kind = "lab config"
+        elif is_type_file(path):
+            load_type(path)
+            kind = "device type"
+        else:
+            load_profile(path)
+            kind = "device profile"
+        print(f"{f}: OK ({kind})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from harness.profile.loader import load_profile
+    from harness.suite import load_specs, plan
+    specs = load_specs()
+    out = {}
+    for f in args.profile:
+        profile, _ = load_profile(f)
+        out[profile.name] = plan(profile, specs, args.allow_destructive)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for name, rows in out.items():
+        runs = sum(r["runs"] for r in rows)
+        print(f"{name}: {runs} of {len(rows)} test cases apply")
+        for r in rows:
+            mark = "run " if r["runs"] else "skip"
+            why = f"  — {r['why_not']}" if r["why_not"] else ""
+            print(f"  [{mark}] {r['test_id']:<14} {r['title']}{why}")
+    return 0
+
+
+def _plugin_args() -> list[str]:
+    eps = metadata.entry_points(group="pytest11")
+    return [] if any(ep.value == "harness.pytest_plugin" for ep in eps) else \
+        ["-p", "harness.pytest_plugin"]
+
+
+def cmd_run(args) -> int:
+    import pytest
+    from harness.run import build_context
+    from harness.suite import SUITE_DIR
+    # validate everything (profiles, lab, scope) before pytest starts: bad input → exit 2
+    ctx = build_context(args.profile, args.lab, args.out, None, args.allow_destructive,
+                        args.keyword)
+    suite = Path(args.suite) if args.suite else SUITE_DIR
+    if not suite.is_dir():
+        raise InputError("test-case directory not found", str(suite), None, "--suite")
+    pytest_args = [str(suite), "-p", "no:cacheprovider", "--rootdir", str(suite),
+                   "-c", str(suite / "pytest.ini"), "-q" if not args.verbose else "-v",
+                   "--out", str(ctx.out_dir), "--run-id", ctx.run_id, *_plugin_args()]
+    for prof in args.profile:
+        pytest_args += ["--profile", prof]
+    if args.lab:
+        pytest_args += ["--lab", args.lab]
+    if args.allow_destructive:
+        pytest_args.append("--allow-destructive")
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    code = pytest.main(pytest_args)
+    run_json = ctx.out_dir / "run.json"
+    if not run_json.exists():
+        print(f"harness: the run produced no report (pytest exit {code}); "
+              f"see {ctx.out_dir}/journal.jsonl", file=sys.stderr)
+        return 1 if code != 4 else 2
+    return _report_exit(run_json)
+
+
+def _report_exit(run_json: Path) -> int:
+    run = json.loads(run_json.read_text())
+    print(f"report: {run_json.parent / 'report.html'}")
+    print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(run["summary"].items())))
+    bad = {"FAIL", "ERROR", "INCONCLUSIVE"}
+    return 1 if any(run["summary"].get(v) for v in bad) else 0
+
+
+def cmd_coverage(args) -> int:
+    from harness.catalog import coverage
+    from harness.suite import load_specs
+    rows = coverage(load_specs())
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'scheme':<14}{'reqs':>5}{'probe':>7}{'decl':>6}{'uncov':>7}  probe-verified")
+    for r in rows:
+        print(f"{r['scheme']:<14}{r['requirements']:>5}{r['probe_verified']:>7}"
+              f"{r['declaration_only']:>6}{r['uncovered']:>7}  {r['probe_verified_pct']}%")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from harness.report.writer import render_all
+    from harness.transport.transcript import Redactor
+    d = Path(args.run_dir)
+    if not (d / "journal.jsonl").exists():
+        raise InputError("no journal.jsonl in this directory", str(d), None, "run_dir")
+    render_all(d, Redactor())
+    return _report_exit(d / "run.json")
+
+
+def _emulate(args) -> int:
+    from harness.emulate import cli as emulate_cli
+    return emulate_cli.run(args)
+
+
+COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
+            "coverage": cmd_coverage, "report": cmd_report, "emulate": _emulate}

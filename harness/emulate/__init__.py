@@ -1,0 +1,1 @@
+"""Emulated devices: real daemons in Linux network namespaces, reached over veth and a bridge."""

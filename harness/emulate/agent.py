@@ -1,0 +1,377 @@
+"""The device-side agent: firmware behaviour that no stock daemon has.
+
+Runs inside the device's namespace (`python -m harness.emulate.agent CONFIG.json`):
+serial console on a pty (boot log, login, shell), firmware version and HTTPS update
+endpoint, RTSP responder (cameras), heater driven over MQTT (appliances), and
+brute-force throttling that bans a source address in nftables after repeated failures.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import select
+import signal
+import socketserver
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def check_password(user: str, password: str) -> bool:
+    """Against the namespace's own /etc/shadow, with openssl computing the crypt hash."""
+    for line in Path("/etc/shadow").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name != user:
+            continue
+        stored = rest.split(":", 1)[0]
+        m = re.match(r"^\$(1|5|6)\$([^$]+)\$", stored)
+        if not m:
+            return False
+        got = subprocess.run(["openssl", "passwd", f"-{m.group(1)}", "-salt", m.group(2),
+                              "-stdin"], input=password, capture_output=True, text=True).stdout
+        return got.strip() == stored
+    return False
+
+
+class Agent:
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.dir = Path(cfg["dir"])
+        self.fs = self.dir / "fs"
+        self.lock = threading.Lock()
+        self.heater = False
+        self.link_ok = True
+        self.master = None
+
+    # ------------------------------------------------------------ firmware state
+    def version(self) -> str:
+        return json.loads((self.fs / "etc" / "firmware.json").read_text())["version"]
+
+    def set_version(self, v: str) -> None:
+        (self.fs / "etc" / "firmware.json").write_text(json.dumps({"version": v}))
+
+    # ------------------------------------------------------------ serial console
+    def console_out(self, text: str) -> None:
+        if self.master is not None:
+            try:
+                os.write(self.master, text.replace("\n", "\r\n").encode())
+            except OSError:
+                pass
+
+    def console(self) -> None:
+        master, slave = os.openpty()
+        import tty
+        tty.setraw(slave)
+        os.set_blocking(master, False)     # a UART drops output nobody reads; never block
+        self.master = master
+        link = self.dir / "console"
+        tmp = self.dir / "console.tmp"
+        if tmp.exists() or tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(os.ttyname(slave))
+        tmp.replace(link)
+        for line in ("U-Boot 2023.04 (emulated)", "DRAM: 128 MiB", "Starting kernel ...",
+                     "[    0.000000] Linux version 6.1.0 (emulated)",
+                     f"[    1.204000] {self.cfg['name']}: firmware {self.version()}",
+                     "[    2.310000] init: starting services"):
+            self.console_out(line + "\n")
+        reader = _LineReader(master)
+        while True:
+            if self.cfg["root_console"]:
+                self.shell(reader)
+                continue
+            self.console_out(f"\n{self.cfg['name']} login: ")
+            user = reader.line(echo=self.console_out)
+            if user is None:
+                return
+            if not user.strip():
+                continue
+            self.console_out("Password: ")
+            pw = reader.line(echo=None)
+            if pw is None:
+                return
+            self.console_out("\n")
+            if user and check_password(user, pw):
+                self.shell(reader)
+            else:
+                time.sleep(1.0)
+                self.console_out("Login incorrect\n")
+
+    def shell(self, reader) -> None:
+        while True:
+            self.console_out("# ")
+            line = reader.line(echo=self.console_out)
+            if line is None:
+                return
+            line = line.strip()
+            if line in ("exit", "logout"):
+                return
+            if not line:
+                continue
+            try:
+                out = subprocess.run(["/bin/sh", "-c", line], cwd=self.fs, capture_output=True,
+                                     text=True, timeout=20, env={**os.environ, "HOME": str(self.fs)})
+                self.console_out(out.stdout + out.stderr)
+            except subprocess.TimeoutExpired:
+                self.console_out("command timed out\n")
+
+    # ------------------------------------------------------------ update endpoint
+    def apply_update(self, image: bytes) -> tuple[int, str]:
+        try:
+            doc = json.loads(image)
+            version, payload = doc["version"], base64.b64decode(doc["payload"])
+        except (ValueError, KeyError, TypeError):
+            return 400, "malformed image"
+        if not self.cfg["unsigned_update"]:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+            key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(self.cfg["vendor_key"]))
+            try:
+                key.verify(base64.b64decode(doc.get("signature") or ""),
+                           version.encode() + b"\n" + payload)
+            except (InvalidSignature, ValueError):
+                return 403, "signature verification failed"
+        if not self.cfg["downgrade_update"] and _vtuple(version) <= _vtuple(self.version()):
+            return 409, f"refusing downgrade from {self.version()} to {version}"
+        self.set_version(version)
+        self.console_out(f"\n[update] firmware now {version}\n")
+        return 200, f"updated to {version}"
+
+    def serve_update(self) -> None:
+        agent = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "fwupd"
+            sys_version = ""
+
+            def log_message(self, *a):
+                pass
+
+            def _authed(self) -> bool:
+                auth = self.headers.get("Authorization", "")
+                if auth.startswith("Basic "):
+                    try:
+                        user, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
+                    except ValueError:
+                        return False
+                    return check_password(user, pw)
+                return False
+
+            def _send(self, code, body):
+                data = body.encode()
+                self.send_response(code)
+                if code == 401:
+                    self.send_header("WWW-Authenticate", 'Basic realm="update"')
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == "/api/firmware":
+                    return self._send(200, json.dumps({"version": agent.version()}))
+                self._send(404, "not found")
+
+            def do_POST(self):
+                if self.path != "/api/update":
+                    return self._send(404, "not found")
+                if not self._authed():
+                    return self._send(401, "authentication required")
+                n = int(self.headers.get("Content-Length") or 0)
+                if n > 8 << 20:
+                    return self._send(413, "image too large")
+                code, msg = agent.apply_update(self.rfile.read(n))
+                self._send(code, msg)
+
+        srv = ThreadingHTTPServer((self.cfg["address"], 8443), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.cfg["pem"])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        srv.serve_forever()
+
+    # ------------------------------------------------------------ RTSP (cameras)
+    def serve_rtsp(self) -> None:
+        agent = self
+
+        class H(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.request.settimeout(10)
+                for _ in range(20):
+                    lines = []
+                    while True:
+                        line = self.rfile.readline(2048)
+                        if not line:
+                            return
+                        if line in (b"\r\n", b"\n"):
+                            break
+                        lines.append(line.decode("latin-1").strip())
+                    if not lines:
+                        return
+                    method = lines[0].split(" ")[0]
+                    headers = dict(l.split(":", 1) for l in lines[1:] if ":" in l)
+                    headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+                    cseq = headers.get("cseq", "0")
+                    self.wfile.write(agent.rtsp_reply(method, headers, cseq).encode())
+
+        class S(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+        S((self.cfg["address"], 554), H).serve_forever()
+
+    def rtsp_reply(self, method: str, headers: dict, cseq: str) -> str:
+        if method == "OPTIONS":
+            return f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n"
+        if method != "DESCRIBE":
+            return f"RTSP/1.0 405 Method Not Allowed\r\nCSeq: {cseq}\r\n\r\n"
+        ok = self.cfg["anonymous_rtsp"]
+        auth = headers.get("authorization", "")
+        if not ok and auth.startswith("Basic "):
+            user, _, pw = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")
+            ok = check_password(user, pw)
+        if not ok:
+            return (f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n"
+                    f"WWW-Authenticate: Basic realm=\"camera\"\r\n\r\n")
+        sdp = "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=camera\r\nm=video 0 RTP/AVP 96\r\n"
+        return (f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Type: application/sdp\r\n"
+                f"Content-Length: {len(sdp)}\r\n\r\n{sdp}")
+
+    # ------------------------------------------------------------ heater over MQTT
+    def run_mqtt(self) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        m = self.cfg["mqtt"]
+        c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                        client_id=f"{self.cfg['name']}-device")
+        if m.get("username"):
+            c.username_pw_set(m["username"], m["password"])
+        if m.get("tls"):
+            c.tls_set(cert_reqs=ssl.CERT_NONE)
+            c.tls_insecure_set(True)
+        prefix = m["prefix"]
+
+        def on_connect(client, userdata, flags, rc, props):
+            self.link_ok = True
+            client.subscribe(f"{prefix}/heater/set", qos=1)
+            client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
+
+        def on_message(client, userdata, msg):
+            self.heater = msg.payload.strip().lower() == b"on"
+            self.console_out(f"\n[heater] {'on' if self.heater else 'off'} (remote)\n")
+            client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
+
+        def on_disconnect(client, userdata, flags, rc, props):
+            self.link_ok = False
+            self.console_out("\n[link] broker connection lost\n")
+
+        c.on_connect, c.on_message, c.on_disconnect = on_connect, on_message, on_disconnect
+        c.reconnect_delay_set(1, 5)
+        threading.Thread(target=self.safe_state_watch, daemon=True).start()
+        while True:
+            try:
+                c.connect(m["host"], m["port"], keepalive=5)
+                c.loop_forever(retry_first_connection=True)
+            except OSError:
+                time.sleep(2)
+
+    def safe_state_watch(self) -> None:
+        """Compliant firmware switches the heater off after 5 s without its broker."""
+        lost_since = None
+        while True:
+            time.sleep(0.5)
+            if self.link_ok:
+                lost_since = None
+                continue
+            lost_since = lost_since or time.monotonic()
+            if (self.heater and not self.cfg["unsafe_on_link_loss"]
+                    and time.monotonic() - lost_since > 5):
+                self.heater = False
+                self.console_out("\n[heater] off (safe state: remote link lost)\n")
+
+    # ------------------------------------------------------------ brute-force throttle
+    def throttle(self) -> None:
+        """Ban a source for 20 s after 5 failed logins within 60 s (SSH and web)."""
+        nft = ["nft", "-f", "-"]
+        subprocess.run(nft, input="table inet hxguard {\n set ban { type ipv4_addr; "
+                       "flags timeout; }\n chain input { type filter hook input priority 0; "
+                       "ip saddr @ban tcp dport != 8443 drop\n }\n}\n", text=True, check=True)
+        logs = [self.dir / "log" / "ssh.log", self.dir / "lighttpd-error.log"]
+        pats = re.compile(r"(?:Bad password attempt|Login attempt for nonexistent user|"
+                          r"password doesn't match|get_password failed).*?(\d+\.\d+\.\d+\.\d+)")
+        offsets = {p: 0 for p in logs}
+        fails: dict[str, list[float]] = {}
+        while True:
+            time.sleep(0.2)
+            for p in logs:
+                try:
+                    with open(p, "rb") as fh:
+                        fh.seek(offsets[p])
+                        data = fh.read()
+                        offsets[p] = fh.tell()
+                except OSError:
+                    continue
+                for m in pats.finditer(data.decode("utf-8", "replace")):
+                    ip, now = m.group(1), time.monotonic()
+                    recent = [t for t in fails.get(ip, []) if now - t < 60] + [now]
+                    fails[ip] = recent
+                    if len(recent) >= 5:
+                        subprocess.run(["nft", "add", "element", "inet", "hxguard", "ban",
+                                        f"{{ {ip} timeout 20s }}"], capture_output=True)
+                        fails[ip] = []
+
+    def start(self) -> None:
+        jobs = [self.serve_update]
+        if self.cfg["kind"] == "camera":
+            jobs.append(self.serve_rtsp)
+        if self.cfg.get("mqtt"):
+            jobs.append(self.run_mqtt)
+        if not self.cfg["no_throttle"]:
+            jobs.append(self.throttle)
+        for job in jobs:
+            threading.Thread(target=job, daemon=True).start()
+        self.console()
+
+
+class _LineReader:
+    """Reads lines from the pty master, echoing what the user types (raw mode)."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, b""
+
+    def line(self, echo) -> str | None:
+        while b"\r" not in self.buf and b"\n" not in self.buf:
+            select.select([self.fd], [], [], 1.0)
+            try:
+                chunk = os.read(self.fd, 1024)
+            except BlockingIOError:
+                continue
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if not chunk:
+                return None
+            if echo:
+                echo(chunk.decode("utf-8", "replace").replace("\r", "\n"))
+            self.buf += chunk
+        idx = min(i for i in (self.buf.find(b"\r"), self.buf.find(b"\n")) if i >= 0)
+        line, self.buf = self.buf[:idx], self.buf[idx + 1:].lstrip(b"\n")
+        return line.decode("utf-8", "replace")
+
+
+def _vtuple(v: str) -> tuple:
+    return tuple(int(x) if x.isdigit() else 0 for x in re.split(r"[.-]", v))
+
+
+def main() -> None:
+    cfg = json.loads(Path(sys.argv[1]).read_text())
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    Agent(cfg).start()
+
+
+if __name__ == "__main__":
+    main()

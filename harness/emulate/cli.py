@@ -1,0 +1,57 @@
+"""`harness emulate up|down|status|power-cycle|link`."""
+from __future__ import annotations
+
+import json
+import sys
+
+from harness.errors import InputError
+
+
+def add_parser(sub) -> None:
+    e = sub.add_parser("emulate", help="emulated devices in network namespaces (needs root)")
+    es = e.add_subparsers(dest="emulate_cmd", required=True)
+    up = es.add_parser("up", help="start devices (all when none named); prints their profiles")
+    up.add_argument("names", nargs="*")
+    es.add_parser("down", help="stop everything and remove leftovers, also after a crash")
+    st = es.add_parser("status")
+    st.add_argument("--json", action="store_true")
+    pc = es.add_parser("power-cycle", help="stop a device's processes and boot it again")
+    pc.add_argument("name")
+    pc.add_argument("--off", type=float, default=2.0, help="seconds without power")
+    ln = es.add_parser("link", help="take a device's network link down, up or degrade it")
+    ln.add_argument("name")
+    ln.add_argument("state", choices=["up", "down", "degrade"])
+    ln.add_argument("--loss", type=float, default=0.0, help="percent packet loss (degrade)")
+    ln.add_argument("--delay-ms", type=int, default=0, help="added delay (degrade)")
+
+
+def run(args) -> int:
+    from harness.emulate import lab
+    from harness.emulate.netns import EmulateError
+    try:
+        if args.emulate_cmd == "up":
+            for path in lab.up(args.names):
+                print(path)
+        elif args.emulate_cmd == "down":
+            removed = lab.down()
+            print("removed: " + (", ".join(removed) if removed else "nothing was left"))
+        elif args.emulate_cmd == "status":
+            rows = lab.status()
+            if args.json:
+                print(json.dumps(rows, indent=2))
+            for r in rows if not args.json else []:
+                print(f"{r['name']:<20} {r['address']:<14} {','.join(r['processes']):<28} "
+                      f"flaws: {','.join(r['flaws']) or 'none'}")
+            if not rows and not args.json:
+                print("no emulated devices are up")
+        elif args.emulate_cmd == "power-cycle":
+            lab.power_cycle(args.name, args.off)
+        elif args.emulate_cmd == "link":
+            lab.link(args.name, args.state, args.loss, args.delay_ms)
+    except KeyError as exc:
+        raise InputError(f"no emulated device named {exc.args[0]}", None, None,
+                         "name") from None
+    except EmulateError as exc:
+        print(f"harness emulate: {exc}", file=sys.stderr)
+        return 2 if "root" in str(exc) or "overlaps" in str(exc) else 1
+    return 0

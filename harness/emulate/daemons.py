@@ -1,0 +1,129 @@
+"""Configuration and command line of each real daemon an emulated device runs.
+
+Each function writes what its daemon needs under the device's state directory and
+returns the command to start it in the foreground.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from harness.emulate.files import write
+
+HTPASSWD_REALM = "device"
+
+
+def dropbear(d: Path, addr: str, key: Path) -> list[str]:
+    return ["dropbear", "-F", "-E", "-p", f"{addr}:22", "-r", str(key), "-P",
+            str(d / "dropbear.pid"), "-T", "3"]
+
+
+def openssh(d: Path, addr: str, key: Path) -> list[str]:
+    """OpenSSH configured with the weak algorithms that old firmware still offers."""
+    privsep = Path("/run/sshd")                      # sshd's privilege-separation directory
+    if not privsep.exists():
+        privsep.mkdir()
+        (d.parent / "_created_run_sshd").write_text("")   # teardown removes it again
+    conf = write(d / "sshd_config", f"""ListenAddress {addr}:22
+HostKey {key}
+PidFile {d}/sshd.pid
+UsePAM no
+PasswordAuthentication yes
+PermitRootLogin yes
+KbdInteractiveAuthentication no
+HostKeyAlgorithms +ssh-rsa
+PubkeyAcceptedAlgorithms +ssh-rsa
+KexAlgorithms +diffie-hellman-group1-sha1,diffie-hellman-group14-sha1
+Ciphers +aes128-cbc,3des-cbc
+MACs +hmac-sha1,hmac-md5
+""", 0o600)
+    return [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(conf)]
+
+
+def telnetd(d: Path, addr: str) -> list[str]:
+    """inetutils telnetd, inetd-style under socat, with busybox login against the
+    namespace's own /etc/shadow."""
+    login = write(d / "login.sh", "#!/bin/sh\nexec /bin/busybox login \"$@\"\n", 0o755)
+    return ["socat", f"TCP-LISTEN:23,bind={addr},reuseaddr,fork",
+            f"EXEC:/usr/sbin/telnetd -h -E {login},nofork"]
+
+
+def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, plain_users: bool,
+             password: str, info_leak: str | None, firmware: str) -> list[str]:
+    """The web UI: public landing page, /admin/ behind basic auth."""
+    docs = d / "htdocs"
+    write(docs / "index.html", "<html><body><h1>Device</h1><a href='/admin/'>Administration"
+                               "</a></body></html>\n")
+    write(docs / "admin" / "index.html", "<html><body><h1>Settings</h1><form>Wi-Fi, "
+                                         "accounts, firmware</form></body></html>\n")
+    if info_leak:
+        write(docs / "status.html", f"<html><body>firmware {firmware}<br>wifi psk: {info_leak}"
+                                    f"</body></html>\n")
+    if plain_users:
+        users = write(d / "fs" / "etc" / "web-users", f"admin:{password}\n", 0o600)
+        backend = f'auth.backend = "plain"\nauth.backend.plain.userfile = "{users}"'
+    else:
+        from harness.emulate.files import crypt_hash
+        users = write(d / "fs" / "etc" / "web-htpasswd", f"admin:{crypt_hash(password)}\n", 0o600)
+        backend = f'auth.backend = "htpasswd"\nauth.backend.htpasswd.userfile = "{users}"'
+    ssl = ""
+    if tls:
+        cmds = ('"MinProtocol" => "TLSv1", "CipherString" => "ALL:@SECLEVEL=0"' if weak_tls
+                else '"MinProtocol" => "TLSv1.2"')
+        ssl = (f'ssl.engine = "enable"\nssl.pemfile = "{pem}"\n'
+               f'ssl.openssl.ssl-conf-cmd = ({cmds})\n')
+    conf = write(d / "lighttpd.conf", f"""server.modules = ("mod_auth", "mod_authn_file"{', "mod_openssl"' if tls else ''})
+server.document-root = "{docs}"
+server.bind = "{addr}"
+server.port = {443 if tls else 80}
+server.errorlog = "{d}/lighttpd-error.log"
+server.tag = "httpd"
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html")
+{backend}
+auth.require = ("/admin/" => ("method" => "basic", "realm" => "{HTPASSWD_REALM}", "require" => "valid-user"))
+{ssl}""")
+    return ["lighttpd", "-D", "-f", str(conf)]
+
+
+def vsftpd(d: Path, addr: str) -> list[str]:
+    empty = d / "vsftpd-empty"
+    empty.mkdir(parents=True, exist_ok=True)
+    (d / "ftp").mkdir(exist_ok=True)
+    write(d / "ftp" / "README", "camera recordings\n")
+    (d / "ftp").chmod(0o555)
+    conf = write(d / "vsftpd.conf", f"""listen=YES
+listen_address={addr}
+background=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=NO
+anon_root={d}/ftp
+secure_chroot_dir={empty}
+nopriv_user=nobody
+ftp_username=ftp
+seccomp_sandbox=NO
+xferlog_enable=NO
+""", 0o600)
+    return ["vsftpd", str(conf)]
+
+
+def mosquitto(d: Path, name: str, addr: str, port: int, pem: Path | None,
+              users: dict[str, str] | None) -> list[str]:
+    """The appliance's cloud broker (runs in the cloud namespace)."""
+    lines = [f"listener {port} {addr}", "user root", "persistence false", "log_dest stdout"]
+    if users:
+        import subprocess
+        pw = d / f"{name}.passwd"
+        pw.write_text("")
+        for user, secret in users.items():
+            subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True,
+                           capture_output=True)
+        pw.chmod(0o644)
+        lines += ["allow_anonymous false", f"password_file {pw}"]
+    else:
+        lines += ["allow_anonymous true"]
+    if pem:
+        lines += [f"certfile {pem}", f"keyfile {pem}", "tls_version tlsv1.2"]
+    conf = write(d / f"{name}-mosquitto.conf", "\n".join(lines) + "\n")
+    return ["mosquitto", "-c", str(conf)]

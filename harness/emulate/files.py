@@ -1,0 +1,116 @@
+"""Per-unit files of an emulated device: accounts, keys, certificates, daemon configs."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
+
+
+def crypt_hash(password: str, scheme: str = "6") -> str:
+    """A crypt(3) hash through openssl (the crypt module is gone from current Pythons)."""
+    return subprocess.run(["openssl", "passwd", f"-{scheme}", "-stdin"], input=password,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def write(path: Path, text: str, mode: int = 0o644) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def accounts(etc: Path, home: Path, password: str, weak_hash: bool) -> None:
+    """/etc/netns/<ns>/{passwd,shadow,group}: the device's own accounts."""
+    h = crypt_hash(password, "1" if weak_hash else "6")
+    write(etc / "passwd", f"root:x:0:0:root:{home}:/bin/sh\nadmin:x:0:0:admin:{home}:/bin/sh\n"
+          f"ftp:x:65534:65534:ftp:{home.parent}/ftp:/usr/sbin/nologin\n"
+          "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    write(etc / "shadow", f"root:*:19000:0:99999:7:::\nadmin:{h}:19000:0:99999:7:::\n"
+          "ftp:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n"
+          "nobody:*:19000:0:99999:7:::\n", 0o640)
+    write(etc / "group", "root:x:0:\nnogroup:x:65534:\n")
+
+
+def ssh_host_key(path: Path, group_dir: Path | None) -> Path:
+    """An Ed25519 host key in dropbear format (shared within a key group when given)."""
+    if group_dir is not None:
+        shared = group_dir / "dropbear_ed25519_host_key"
+        if not shared.exists():
+            group_dir.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(shared)],
+                           capture_output=True, check=True)
+        shutil.copy(shared, path)
+    else:
+        subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(path)], capture_output=True,
+                       check=True)
+    path.chmod(0o600)
+    return path
+
+
+def openssh_host_key(path: Path) -> Path:
+    """An RSA host key for OpenSSH (the weak-crypto variant offers ssh-rsa)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(path)],
+                   check=True, capture_output=True)
+    return path
+
+
+def tls_cert(directory: Path, common_name: str, address: str, group_dir: Path | None) -> Path:
+    """A self-signed device certificate with its key in one PEM (shared within a key group)."""
+    pem = directory / "server.pem"
+    if group_dir is not None and (group_dir / "server.pem").exists():
+        shutil.copy(group_dir / "server.pem", pem)
+        return pem
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    text = (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+            + cert.public_bytes(serialization.Encoding.PEM))
+    directory.mkdir(parents=True, exist_ok=True)
+    pem.write_bytes(text)
+    pem.chmod(0o600)
+    if group_dir is not None:
+        group_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pem, group_dir / "server.pem")
+    return pem
+
+
+def vendor_key(directory: Path) -> tuple[ed25519.Ed25519PrivateKey, bytes]:
+    """The emulated vendor's firmware signing key (one per lab bring-up)."""
+    path = directory / "vendor-signing.key"
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), None)
+    else:
+        key = ed25519.Ed25519PrivateKey.generate()
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        path.chmod(0o600)
+    pub = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                        serialization.PublicFormat.Raw)
+    return key, pub
+
+
+def firmware_image(key, version: str, payload: bytes) -> bytes:
+    """A firmware image: JSON with version, payload and an Ed25519 signature over both."""
+    import base64
+    sig = key.sign(version.encode() + b"\n" + payload)
+    return json.dumps({"version": version, "payload": base64.b64encode(payload).decode(),
+                       "signature": base64.b64encode(sig).decode()}).encode()

@@ -1,0 +1,237 @@
+"""Bring emulated devices up and down; power-cycle; link down/up/degrade.
+
+Layout: a bridge hxbr0 (198.18.0.1/24, the harness side), one namespace per device
+(198.18.0.10+n), and a cloud namespace (198.18.0.2) with each appliance's broker.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from harness.emulate import daemons, files, netns, profiles
+from harness.emulate.profiles import MQTT_PORTS
+from harness.emulate.netns import STATE, EmulateError
+from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, SUBNET, Variant, address,
+                                      select)
+
+DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
+FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0"}
+BOOT_DELAY = 2.0
+
+
+def _dir(v: Variant) -> Path:
+    return STATE / v.name
+
+
+def profile_path(v: Variant) -> Path:
+    return profiles.PROFILE_DIR / f"{v.name}.yaml"
+
+
+# ------------------------------------------------------------------ build (once per up)
+def build(v: Variant) -> dict:
+    """Write the unit's accounts, keys, certificates and firmware state; return its config."""
+    d = _dir(v)
+    (d / "log").mkdir(parents=True, exist_ok=True)
+    fs = d / "fs"
+    password = DEFAULT_PASSWORD if v.has("shared_default_password") else secrets.token_urlsafe(12)
+    files.write(d / "admin.pw", password + "\n", 0o600)
+    group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
+    wifi = secrets.token_urlsafe(10)
+    files.write(fs / "etc" / "wifi.conf", f"ssid=home\npsk={wifi}\n", 0o600)
+    files.write(fs / "etc" / "firmware.json", json.dumps({"version": FIRMWARE[v.kind]}))
+    files.write(fs / "data" / "userdata.json", json.dumps({"owner": "alice", "schedule": [7, 22]}))
+    if v.has("plaintext_storage"):
+        files.write(fs / "etc" / "users.conf", f"admin={password}\n", 0o600)
+    etc = Path("/etc/netns") / v.ns
+    files.accounts(etc, fs, password, weak_hash=v.has("plaintext_storage"))
+    # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
+    initial = d / "initial"
+    shutil.copytree(fs, initial, dirs_exist_ok=True)
+    shutil.copy(etc / "shadow", initial / "shadow")
+    keep = "cp etc/wifi.conf /tmp/.wifi.$$; " if v.has("reset_keeps_wifi") else ""
+    restore = "cat /tmp/.wifi.$$ > etc/wifi.conf; rm -f /tmp/.wifi.$$; " if keep else ""
+    files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}"
+                f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}"
+                f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
+    files.write(fs / "bin" / "set-password", "#!/bin/sh\n# set-password USER NEWPASSWORD\n"
+                "h=$(printf %s \"$2\" | openssl passwd -6 -stdin) || exit 1\n"
+                "awk -F: -v u=\"$1\" -v h=\"$h\" 'BEGIN{OFS=\":\"} $1==u{$2=h} {print}' "
+                "/etc/shadow > /tmp/.shadow.$$ && cat /tmp/.shadow.$$ > /etc/shadow; "
+                "rm -f /tmp/.shadow.$$\necho password changed\n", 0o755)
+    pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
+    key, pub = files.vendor_key(STATE / "_vendor")
+    kind_version = FIRMWARE[v.kind]
+    major, minor, patch = (int(x) for x in kind_version.split("."))
+    (d / "update-valid.img").write_bytes(files.firmware_image(
+        key, f"{major}.{minor}.{patch + 1}", b"new firmware " + v.name.encode()))
+    (d / "update-old.img").write_bytes(files.firmware_image(
+        key, f"{major}.{max(minor - 1, 0)}.0", b"old firmware"))
+    cfg = {"name": v.name, "kind": v.kind, "dir": str(d), "address": address(v),
+           "pem": str(pem), "vendor_key": pub.hex(),
+           **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
+                                    "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss")}}
+    if v.kind == "appliance":
+        cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",
+                       "tls": not v.has("plaintext_mqtt"),
+                       "username": None if v.has("anonymous_mqtt") else "device",
+                       "password": None if v.has("anonymous_mqtt") else password}
+    files.write(d / "agent.json", json.dumps(cfg, indent=1), 0o600)
+    return cfg
+
+
+# ------------------------------------------------------------------ processes
+def start_processes(v: Variant) -> None:
+    d, addr = _dir(v), address(v)
+    pids, log = d / "pids", d / "log"
+    pw = (d / "admin.pw").read_text().strip()
+    group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
+    if v.has("weak_ssh"):
+        key = d / "ssh_host_rsa_key"
+        if not key.exists():
+            files.openssh_host_key(key)
+        netns.spawn(v.ns, daemons.openssh(d, addr, key), pids, "ssh", log / "ssh.log")
+    else:
+        key = d / "dropbear_ed25519_host_key"
+        if not key.exists():
+            files.ssh_host_key(key, group)
+        netns.spawn(v.ns, daemons.dropbear(d, addr, key), pids, "ssh", log / "ssh.log")
+    netns.spawn(v.ns, daemons.lighttpd(
+        d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
+        plain_users=v.has("plaintext_storage"), password=pw,
+        info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind]),
+        pids, "web", log / "web.log")
+    if v.has("telnet"):
+        netns.spawn(v.ns, daemons.telnetd(d, addr), pids, "telnet", log / "telnet.log")
+    if v.has("ftp_anonymous"):
+        netns.spawn(v.ns, daemons.vsftpd(d, addr), pids, "ftp", log / "ftp.log")
+    netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")],
+                pids, "agent", log / "agent.log",
+                env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
+def _wifi(d: Path) -> str:
+    return (d / "fs" / "etc" / "wifi.conf").read_text().split("psk=")[1].strip()
+
+
+def _ports(v: Variant) -> list[int]:
+    ports = [22, 80 if v.has("plain_http_login") else 443, 8443]
+    if v.has("telnet"):
+        ports.append(23)
+    if v.has("ftp_anonymous"):
+        ports.append(21)
+    if v.kind == "camera":
+        ports.append(554)
+    return ports
+
+
+def wait_ready(v: Variant, timeout: float = 20.0) -> None:
+    """Bounded wait until every service listens and the console exists."""
+    import socket
+    want = set(_ports(v))
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for port in list(want):
+            try:
+                socket.create_connection((address(v), port), timeout=0.5).close()
+                want.discard(port)
+            except OSError:
+                pass
+        if not want and (_dir(v) / "console").exists():
+            return
+        time.sleep(0.1)
+    last = []
+    for log in sorted((_dir(v) / "log").iterdir()):
+        lines = log.read_text(errors="replace").strip().splitlines()
+        if lines:
+            last.append(f"{log.name}: {lines[-1]}")
+    raise EmulateError(f"{v.name}: ports {sorted(want)} not listening after {timeout:.0f}s; "
+                       f"last log lines: {'; '.join(last) or 'none'}")
+
+
+# ------------------------------------------------------------------ lab-level operations
+def up(names=None) -> list[Path]:
+    netns.need_root()
+    variants = select(names)
+    net = netns.check_subnet(SUBNET)
+    STATE.mkdir(parents=True, exist_ok=True)
+    netns.ensure_bridge(GATEWAY, net.prefixlen)
+    started = []
+    try:
+        appliances = [v for v in variants if v.kind == "appliance"]
+        if appliances and CLOUD_NS not in netns.namespaces():
+            netns.add_host(CLOUD_NS, 0, CLOUD, net.prefixlen, GATEWAY)
+        for v in variants:
+            if v.ns in netns.namespaces():
+                raise EmulateError(f"{v.name} is already up")
+            build(v)
+            (STATE / "_links").mkdir(exist_ok=True)
+            host_if = netns.add_host(v.ns, v.index, address(v), net.prefixlen, GATEWAY)
+            (STATE / "_links" / v.name).write_text(host_if)
+            if v.kind == "appliance":
+                _start_broker(v)
+            start_processes(v)
+            started.append(v)
+        for v in started:
+            wait_ready(v)
+    except BaseException:
+        for v in started:
+            _stop_device(v)
+        if not status():
+            netns.teardown_all()
+        raise
+    return [profiles.write(v) for v in started]
+
+
+def _start_broker(v: Variant) -> None:
+    d = STATE / "_cloud"
+    d.mkdir(exist_ok=True)
+    pw = (_dir(v) / "admin.pw").read_text().strip()
+    tls = not v.has("plaintext_mqtt")
+    pem = files.tls_cert(d / v.name, "cloud.emulated", CLOUD, None) if tls else None
+    users = None if v.has("anonymous_mqtt") else {"device": pw, "app": pw}
+    cmd = daemons.mosquitto(d, v.name, CLOUD, MQTT_PORTS[v.name], pem, users)
+    netns.spawn(CLOUD_NS, cmd, d / "pids", v.name, d / f"{v.name}.log")
+
+
+def _stop_device(v: Variant) -> None:
+    netns.stop_recorded(_dir(v) / "pids")
+    netns.remove_namespace(v.ns)
+
+
+def down() -> list[str]:
+    netns.need_root()
+    return netns.teardown_all()
+
+
+def status() -> list[dict]:
+    out = []
+    for v in select(None):
+        pid_dir = _dir(v) / "pids"
+        running = sorted(f.name for f in pid_dir.iterdir() if netns._ours(f)) \
+            if pid_dir.is_dir() else []
+        if v.ns in netns.namespaces() or running:
+            out.append({"name": v.name, "address": address(v), "processes": running,
+                        "flaws": sorted(v.flaws), "profile": str(profile_path(v))})
+    return out
+
+
+def power_cycle(name: str, off_seconds: float = BOOT_DELAY) -> None:
+    v = select([name])[0]
+    netns.stop_recorded(_dir(v) / "pids")
+    netns.stop_namespace_processes(v.ns)
+    time.sleep(off_seconds)
+    start_processes(v)
+    wait_ready(v)
+
+
+def link(name: str, state: str, loss: float = 0, delay_ms: int = 0) -> None:
+    v = select([name])[0]
+    host_if = (STATE / "_links" / v.name).read_text().strip()
+    if state == "degrade":
+        netns.degrade_link(host_if, loss, delay_ms)
+    else:
+        netns.set_link(host_if, state == "up")

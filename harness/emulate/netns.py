@@ -1,0 +1,225 @@
+"""Namespaces, links and processes of the emulated lab; nothing here knows about devices.
+
+Everything we create carries a prefix (namespaces `hx-`, links `hxv`/`hxbr`) and every
+process we start has its PID and start time recorded, so `down` can remove exactly what
+we made — also after a crash — and never touches anything else.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+STATE = Path(os.environ.get("HARNESS_EMULATE_STATE", "/run/harness-emulate"))
+NS_PREFIX = "hx-"
+BRIDGE = "hxbr0"
+LINK_PREFIX = "hxv"
+
+
+class EmulateError(Exception):
+    pass
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        raise EmulateError("emulated devices need root (network namespaces, veth, nftables); "
+                           "run as root or with sudo")
+    for tool in ("ip", "nft"):
+        if not shutil.which(tool):
+            raise EmulateError(f"'{tool}' is not installed; run the README's set-up command")
+
+
+def sh(*cmd: str, check: bool = True, timeout: float = 20) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise EmulateError(f"{' '.join(cmd)}: {proc.stderr.strip() or proc.returncode}")
+    return proc.stdout
+
+
+def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 20) -> str:
+    return sh("ip", "netns", "exec", ns, *cmd, check=check, timeout=timeout)
+
+
+# ---------------------------------------------------------------- subnet and links
+def check_subnet(subnet: str) -> ipaddress.IPv4Network:
+    """Refuse a subnet outside 198.18.0.0/15 or overlapping a route we did not make."""
+    net = ipaddress.ip_network(subnet, strict=False)
+    if not net.subnet_of(ipaddress.ip_network("198.18.0.0/15")):
+        raise EmulateError(f"emulated devices live in 198.18.0.0/15 (benchmarking range); "
+                           f"{subnet} is outside it")
+    routes = json.loads(sh("ip", "-j", "-4", "route", "show", "table", "all") or "[]")
+    for r in routes:
+        dst = r.get("dst", "")
+        if dst in ("default", "") or r.get("dev") == BRIDGE or r.get("type") in (
+                "broadcast", "local") and r.get("dev") == BRIDGE:
+            continue
+        try:
+            other = ipaddress.ip_network(dst, strict=False)
+        except ValueError:
+            continue
+        if other.version == 4 and other.overlaps(net) and r.get("dev") != BRIDGE:
+            raise EmulateError(f"subnet {net} overlaps the route {dst} dev {r.get('dev')} "
+                               f"on this machine; choose another subnet in 198.18.0.0/15")
+    return net
+
+
+def links() -> list[str]:
+    data = json.loads(sh("ip", "-j", "link", "show") or "[]")
+    return [d["ifname"] for d in data]
+
+
+def namespaces() -> list[str]:
+    out = sh("ip", "netns", "list", check=False)
+    return [line.split()[0] for line in out.splitlines()
+            if line.split() and line.split()[0].startswith(NS_PREFIX)]
+
+
+def ensure_bridge(gateway: str, prefixlen: int) -> None:
+    if BRIDGE not in links():
+        sh("ip", "link", "add", BRIDGE, "type", "bridge")
+        sh("ip", "addr", "add", f"{gateway}/{prefixlen}", "dev", BRIDGE)
+    sh("ip", "link", "set", BRIDGE, "up")
+
+
+def add_host(ns: str, index: int, address: str, prefixlen: int, gateway: str) -> str:
+    """A namespace with eth0 on the bridge; returns the host-side link name."""
+    host_if = f"{LINK_PREFIX}{index}"
+    if ns in namespaces():
+        raise EmulateError(f"namespace {ns} already exists; run 'harness emulate down' first")
+    sh("ip", "netns", "add", ns)
+    sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    sh("ip", "link", "set", host_if, "master", BRIDGE, "up")
+    in_ns(ns, "ip", "link", "set", "lo", "up")
+    in_ns(ns, "ip", "addr", "add", f"{address}/{prefixlen}", "dev", "eth0")
+    in_ns(ns, "ip", "link", "set", "eth0", "up")
+    in_ns(ns, "ip", "route", "add", "default", "via", gateway)
+    return host_if
+
+
+def set_link(host_if: str, up: bool) -> None:
+    sh("ip", "link", "set", host_if, "up" if up else "down")
+
+
+def degrade_link(host_if: str, loss_pct: float = 0, delay_ms: int = 0) -> None:
+    sh("tc", "qdisc", "del", "dev", host_if, "root", check=False)
+    if loss_pct or delay_ms:
+        sh("tc", "qdisc", "add", "dev", host_if, "root", "netem", "loss", f"{loss_pct}%",
+           "delay", f"{delay_ms}ms")
+
+
+# ---------------------------------------------------------------- processes
+def _starttime(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def spawn(ns: str, cmd: list[str], pid_dir: Path, name: str, log: Path,
+          env: dict | None = None, stdin=subprocess.DEVNULL) -> int:
+    """Start a process in a namespace, recording PID and start time in pid_dir/name."""
+    pid_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdin=stdin, stdout=fh,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **(env or {})})
+    (pid_dir / name).write_text(f"{proc.pid} {_starttime(proc.pid)}\n")
+    return proc.pid
+
+
+def _ours(pid_file: Path) -> int | None:
+    try:
+        pid_s, start = pid_file.read_text().split()
+        pid = int(pid_s)
+    except (OSError, ValueError):
+        return None
+    return pid if _starttime(pid) == start else None
+
+
+def stop_recorded(pid_dir: Path, grace: float = 3.0) -> None:
+    """Stop the processes recorded in pid_dir (TERM, then KILL), by PID only."""
+    if not pid_dir.is_dir():
+        return
+    pids = [p for p in (_ours(f) for f in pid_dir.iterdir()) if p]
+    _terminate(pids, grace)
+    for f in pid_dir.iterdir():
+        f.unlink()
+
+
+def _terminate(pids: list[int], grace: float) -> None:
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(
+                pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    end = time.monotonic() + grace
+    while time.monotonic() < end and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        if _alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def stop_namespace_processes(ns: str) -> None:
+    """Every process still inside one of our namespaces (e.g. shells of SSH sessions)."""
+    out = sh("ip", "netns", "pids", ns, check=False)
+    pids = [int(p) for p in out.split() if p.isdigit() and int(p) != os.getpid()]
+    _terminate(pids, 2.0)
+
+
+def remove_namespace(ns: str) -> None:
+    stop_namespace_processes(ns)
+    sh("ip", "netns", "del", ns, check=False)
+    shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
+
+
+def teardown_all() -> list[str]:
+    """Remove every namespace, link, process and state file of ours; returns what was removed."""
+    removed = []
+    if STATE.is_dir():
+        for pid_dir in STATE.glob("*/pids"):
+            stop_recorded(pid_dir)
+    for ns in namespaces():
+        remove_namespace(ns)
+        removed.append(f"netns {ns}")
+    for link in links():
+        if link.startswith(LINK_PREFIX) or link == BRIDGE:
+            sh("ip", "link", "del", link.split("@")[0], check=False)
+            removed.append(f"link {link}")
+    etc = Path("/etc/netns")
+    if etc.is_dir():
+        for d in etc.glob(f"{NS_PREFIX}*"):
+            shutil.rmtree(d, ignore_errors=True)
+        if not any(etc.iterdir()):
+            etc.rmdir()
+    if (STATE / "_created_run_sshd").exists():
+        try:
+            Path("/run/sshd").rmdir()
+        except OSError:
+            pass
+    if STATE.exists():
+        shutil.rmtree(STATE, ignore_errors=True)
+        removed.append(f"state {STATE}")
+    return removed

@@ -1,0 +1,64 @@
+"""Instance profiles of the emulated devices: ordinary profile files, written from the
+variant table so they never drift from what `emulate up` starts (a test checks the
+committed copies)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.emulate.variants import CLOUD, Variant, address
+from harness.emulate.netns import STATE
+
+PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instances" / "emulated"
+TYPES = {"router": "emulab-er100.yaml", "camera": "emulab-cam3.yaml",
+         "appliance": "emulab-heater.yaml"}
+MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883}
+
+
+def type_file(v: Variant) -> str:
+    if v.has("shared_default_password"):
+        return "emulab-er90.yaml"
+    return TYPES[v.kind]
+
+
+def render(v: Variant) -> str:
+    d = STATE / v.name
+    secret = f"{{file: {d}/admin.pw}}"
+    web_port, tls = (80, "false") if v.has("plain_http_login") else (443, "true")
+    lines = [
+        f"# Emulated device {v.name} (flaws: {', '.join(sorted(v.flaws)) or 'none'}).",
+        "# Written by `harness emulate up`; the password file exists while the device is up.",
+        f"extends: ../../types/{type_file(v)}",
+        f"name: {v.name}",
+        f"serial_number: EMU-{v.index:04d}",
+        f"mac: 02:00:5e:00:00:{v.index:02x}",
+        f"address: {address(v)}",
+        f"ssh: {{port: 22, username: admin, password: {secret}}}",
+        "web:",
+        f"  - {{port: {web_port}, tls: {tls}, auth: basic, admin_paths: [/admin/], "
+        f"username: admin, password: {secret}}}",
+        f"serial: {{port: {d}/console, baud: 115200, username: admin, password: {secret}}}",
+    ]
+    if v.has("plain_http_login"):
+        lines += ["declared_services:", "  - {port: 22, service: ssh, purpose: administration}",
+                  "  - {port: 80, service: http, purpose: web administration}",
+                  "  - {port: 8443, service: https, purpose: firmware update}"]
+    if v.has("telnet"):
+        lines.append(f"telnet: {{port: 23, username: admin, password: {secret}}}")
+    if v.kind == "camera":
+        lines.append("rtsp: {port: 554, path: /stream}")
+    if v.kind == "appliance":
+        tls_m = "false" if v.has("plaintext_mqtt") else "true"
+        lines.append(f"mqtt: {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, tls: {tls_m}, "
+                     f"username: app, password: {secret}, topic_prefix: home/{v.name}}}")
+    lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
+              f"lab: {{power: {v.name}, link: {v.name}}}"]
+    return "\n".join(lines) + "\n"
+
+
+def write(v: Variant) -> Path:
+    path = PROFILE_DIR / f"{v.name}.yaml"
+    text = render(v)
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return path

@@ -1,0 +1,89 @@
+"""The emulated devices: which product, which unit, which planted flaws.
+
+Each flaw is named; the detection matrix in tests/ asserts, per variant, exactly which
+test cases FAIL. A compliant unit has an empty flaw set.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FLAWS = {
+    "shared_default_password": "every unit ships with the documented default password",
+    "shared_keys": "every unit shares one SSH host key and one TLS certificate",
+    "telnet": "telnet open (undeclared)",
+    "plain_http_login": "web login over plaintext HTTP",
+    "weak_tls": "TLS 1.0 and weak cipher suites accepted",
+    "weak_ssh": "weak SSH key exchange, ciphers and MACs",
+    "no_throttle": "no brute-force throttling",
+    "plaintext_storage": "passwords stored in plaintext and as unsalted MD5-crypt",
+    "root_console": "serial console drops straight into a root shell",
+    "info_leak": "unauthenticated status page reveals firmware version and Wi-Fi passphrase",
+    "anonymous_rtsp": "RTSP stream described without authentication",
+    "ftp_anonymous": "anonymous FTP open (undeclared)",
+    "anonymous_mqtt": "cloud broker accepts anonymous publish/subscribe",
+    "plaintext_mqtt": "MQTT without TLS",
+    "unsigned_update": "accepts unsigned and tampered firmware images",
+    "downgrade_update": "accepts a signed image of an older version",
+    "reset_keeps_wifi": "factory reset keeps the Wi-Fi passphrase",
+    "unsafe_on_link_loss": "keeps heating after the link to the broker is lost",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str                       # router | camera | appliance
+    index: int                      # host address offset and link number
+    flaws: frozenset = field(default_factory=frozenset)
+    key_group: str = ""             # units with the same key_group share keys (shared_keys)
+
+    @property
+    def ns(self) -> str:
+        return f"hx-{self.name}"
+
+    def has(self, flaw: str) -> bool:
+        return flaw in self.flaws
+
+
+def _v(name, kind, index, *flaws, key_group=""):
+    unknown = set(flaws) - set(FLAWS)
+    if unknown:
+        raise ValueError(f"unknown flaws {unknown}")
+    return Variant(name, kind, index, frozenset(flaws), key_group)
+
+
+VARIANTS = [
+    _v("router-1", "router", 1),
+    _v("router-2", "router", 2),
+    _v("router-legacy-1", "router", 3, "shared_default_password", "shared_keys", key_group="legacy"),
+    _v("router-legacy-2", "router", 4, "shared_default_password", "shared_keys", key_group="legacy"),
+    _v("router-telnet", "router", 5, "telnet"),
+    _v("router-plainhttp", "router", 6, "plain_http_login"),
+    _v("router-weakcrypto", "router", 7, "weak_tls", "weak_ssh"),
+    _v("router-nothrottle", "router", 8, "no_throttle"),
+    _v("router-plainstore", "router", 9, "plaintext_storage"),
+    _v("camera-1", "camera", 10),
+    _v("camera-open", "camera", 11, "anonymous_rtsp", "ftp_anonymous", "info_leak"),
+    _v("appliance-1", "appliance", 12),
+    _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
+       "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss"),
+]
+BY_NAME = {v.name: v for v in VARIANTS}
+
+SUBNET = "198.18.0.0/24"
+GATEWAY = "198.18.0.1"          # the harness side of the lab bridge
+CLOUD = "198.18.0.2"            # the appliances' cloud broker
+CLOUD_NS = "hx-cloud"
+
+
+def address(v: Variant) -> str:
+    return f"198.18.0.{10 + v.index}"
+
+
+def select(names) -> list[Variant]:
+    if not names:
+        return list(VARIANTS)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    return [BY_NAME[n] for n in names]

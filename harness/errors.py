@@ -1,0 +1,47 @@
+"""Exceptions shared across the harness.
+
+InputError is for bad input (exit code 2): it always names the file, line and field.
+The others classify what went wrong while talking to a device, so the runner can map
+them to verdicts: a device problem is never a PASS and never a FAIL.
+"""
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Malformed profile, lab config, credential list or argument."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+                 field: str | None = None):
+        self.message, self.file, self.line, self.field = message, file, line, field
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.file or "<input>"
+        if self.line:
+            where += f":{self.line}"
+        field = f" field '{self.field}':" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ScopeError(Exception):
+    """A target outside the lab's scope allowlist. Raised before any packet is sent."""
+
+
+class DeviceError(Exception):
+    """The device misbehaved: refused, timed out, sent garbage. Maps to ERROR."""
+
+
+class TransportTimeout(DeviceError):
+    """An operation exceeded its hard timeout."""
+
+
+class DeviceUnreachable(DeviceError):
+    """Nothing on the device answers any more; later tests on it become ERROR."""
+
+
+class Inconclusive(Exception):
+    """The evidence gathered cannot decide the verdict either way."""
+
+
+class NotApplicable(Exception):
+    """The test case does not apply to this device (with the reason)."""

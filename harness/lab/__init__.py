@@ -1,0 +1,1 @@
+"""The lab: identity, scope allowlist, rate limits and lab actions."""

@@ -1,0 +1,80 @@
+"""Lab configuration (lab_config/*.yaml)."""
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness import yamlsrc
+from harness.errors import InputError
+from harness.lab.scope import Scope
+
+DEFAULT_LAB = Path(__file__).resolve().parents[2] / "lab_config" / "emulated.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Identity(_Strict):
+    name: str
+    accreditation_id: str = ""
+    operator: str = ""
+
+
+class ScopeConfig(_Strict):
+    allow: list[str] = Field(min_length=1)
+
+    @field_validator("allow")
+    @classmethod
+    def _cidrs(cls, v):
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"'{item}' is not an address or CIDR") from None
+        return v
+
+
+class RateLimits(_Strict):
+    credential_tries_per_account: int = Field(3, ge=1, le=20)
+    brute_force_attempts: int = Field(12, ge=3, le=200)
+    tls_connections: int = Field(2, ge=1, le=8)
+    scan_max_rate: int = Field(300, ge=1, le=100000, description="packets per second")
+
+
+class Timeouts(_Strict):
+    connect: float = Field(5.0, gt=0, le=120)
+    command: float = Field(20.0, gt=0, le=600)
+    scan: float = Field(240.0, gt=0, le=3600)
+
+
+class Actions(_Strict):
+    """Shell command templates; {device}, {power} and {link} come from the profile."""
+    power_cycle: str | None = None
+    link_down: str | None = None
+    link_up: str | None = None
+    link_degrade: str | None = None
+
+
+class LabConfig(_Strict):
+    lab: Identity
+    scope: ScopeConfig
+    rate_limits: RateLimits = RateLimits()
+    timeouts: Timeouts = Timeouts()
+    actions: Actions = Actions()
+
+    def scope_checker(self) -> Scope:
+        return Scope(self.scope.allow)
+
+
+def load_lab(path: str | Path | None = None) -> tuple[LabConfig, str]:
+    path = Path(path) if path else DEFAULT_LAB
+    data, origins = yamlsrc.load(path)
+    if not isinstance(data, dict):
+        raise InputError("a lab config must be a mapping", str(path), 1)
+    try:
+        return LabConfig.model_validate(data), str(path)
+    except ValidationError as exc:
+        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None

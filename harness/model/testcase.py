@@ -1,0 +1,46 @@
+"""Test-case metadata as data: id, requirements, steps, applicability, destructiveness.
+
+A test case is a plain function decorated with @testcase(...). The runner reads the
+spec to list the plan without touching a device and to validate requirement ids.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+Applicability = Callable[["object"], "str | None"]
+
+
+@dataclass(frozen=True)
+class TestCaseSpec:
+    id: str
+    title: str
+    requirements: tuple[str, ...]
+    steps: tuple[str, ...] = ()
+    applies: tuple[Applicability, ...] = field(default=(), compare=False)
+    destructive: bool = False
+
+    def not_applicable_reason(self, profile) -> str | None:
+        """None when the test applies to this profile, else why not."""
+        for check in self.applies:
+            why = check(profile)
+            if why:
+                return why
+        return None
+
+
+def testcase(id: str, title: str, requirements, steps=(), applies=(), destructive=False):
+    """Attach a TestCaseSpec to a test function."""
+    if not requirements:
+        raise ValueError(f"test case {id} must evidence at least one requirement")
+
+    def wrap(fn):
+        fn.__harness__ = TestCaseSpec(id=id, title=title, requirements=tuple(requirements),
+                                      steps=tuple(steps), applies=tuple(applies),
+                                      destructive=destructive)
+        return fn
+    return wrap
+
+
+def spec_of(obj) -> TestCaseSpec | None:
+    return getattr(obj, "__harness__", None)

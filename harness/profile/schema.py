@@ -1,0 +1,239 @@
+"""Pydantic models for device profiles. Strict: unknown keys are errors."""
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.functional_validators import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+CATEGORIES = ("router", "camera", "appliance", "hub", "healthcare", "sensor", "speaker",
+              "lock", "printer", "other")
+
+
+def _secret(value):
+    """A secret is a literal string, {env: NAME} or {file: PATH}; resolved at load time."""
+    if isinstance(value, SecretStr):
+        return value
+    if isinstance(value, str):
+        return SecretStr(value)
+    if isinstance(value, dict) and set(value) == {"env"}:
+        name = value["env"]
+        if not isinstance(name, str) or name not in os.environ:
+            raise PydanticCustomError("secret_env", "environment variable {name} is not set",
+                                      {"name": name})
+        return SecretStr(os.environ[name])
+    if isinstance(value, dict) and set(value) == {"file"}:
+        try:
+            return SecretStr(Path(str(value["file"])).read_text().strip())
+        except OSError as exc:
+            raise PydanticCustomError("secret_file", "cannot read secret file {f}: {e}",
+                                      {"f": value["file"], "e": exc.strerror}) from None
+    raise PydanticCustomError("secret", "expected a string, {env: NAME} or {file: PATH}")
+
+
+Secret = Annotated[SecretStr, BeforeValidator(_secret)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class DeclaredService(Strict):
+    port: Port
+    proto: Literal["tcp", "udp"] = "tcp"
+    service: str
+    purpose: str = ""
+
+
+class KnownCredential(Strict):
+    username: str
+    password: str
+    source: str = Field(description="where this default is documented")
+
+
+class Declaration(Strict):
+    """A vendor statement evaluated from documents (never a PASS, only DECLARED)."""
+    statement: str = ""
+    document: str = ""
+    url: str = ""
+    contact: str = ""
+    timelines: str = ""
+    end_date: str = ""
+
+
+class Prompts(Strict):
+    login: str = "login:"
+    password: str = "Password:"
+    shell: str = r"[#$] ?$"
+
+
+class PasswordChange(Strict):
+    """How the lab changes the login password over the device's own interface."""
+    via: Literal["shell"] = "shell"
+    command: str = Field(description="shell command; {user} and {new} are substituted")
+
+
+class UpdateInfo(Strict):
+    """The device's update channel: version read-out and image upload."""
+    version_path: str = "/api/firmware"
+    upload_path: str = "/api/update"
+    port: Port = 8443
+    tls: bool = True
+
+
+class FactoryReset(Strict):
+    command: str = Field(description="shell command that starts a factory reset")
+    user_data_paths: list[str] = Field(default_factory=list,
+                                       description="files that must be gone or back to default")
+
+
+class DeviceType(Strict):
+    """Product facts, shared by every unit of a model."""
+    vendor: str
+    model: str
+    firmware_version: str
+    category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    declared_services: list[DeclaredService] = Field(default_factory=list)
+    default_credentials: list[KnownCredential] = Field(default_factory=list)
+    declarations: dict[Literal["vulnerability_disclosure", "support_period", "update_procedure",
+                               "secure_storage", "data_deletion", "personal_data",
+                               "telemetry", "installation"], Declaration] = Field(
+                                   default_factory=dict)
+    prompts: Prompts = Prompts()
+    password_change: PasswordChange | None = None
+    update: UpdateInfo | None = None
+    factory_reset: FactoryReset | None = None
+    secret_paths: list[str] = Field(default_factory=list,
+                                    description="device files that hold credentials or keys")
+    remote_operation: bool = False
+
+
+class SSH(Strict):
+    port: Port = 22
+    username: str = "admin"
+    password: Secret | None = None
+    key_file: str | None = None
+
+
+class Telnet(Strict):
+    port: Port = 23
+    username: str = "admin"
+    password: Secret | None = None
+
+
+class Web(Strict):
+    port: Port = 80
+    tls: bool = False
+    auth: Literal["none", "basic", "form"] = "basic"
+    login_path: str = "/"
+    admin_paths: list[str] = Field(default_factory=lambda: ["/"])
+    username: str = "admin"
+    password: Secret | None = None
+
+
+class MQTT(Strict):
+    host: str
+    port: Port = 1883
+    tls: bool = False
+    username: str | None = None
+    password: Secret | None = None
+    topic_prefix: str = ""
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v):
+        return _ip(v)
+
+
+class Serial(Strict):
+    port: str = Field(description="/dev/tty*, a pty path, socket://host:port or rfc2217://")
+    baud: int = Field(115200, gt=0)
+    username: str = "root"
+    password: Secret | None = None
+
+
+class Plain(Strict):
+    port: Port
+
+
+class RTSP(Strict):
+    port: Port = 554
+    path: str = "/stream"
+
+
+class UpdateImages(Strict):
+    """Vendor-supplied images for the update tests: a valid newer one and a signed older one."""
+    valid: str | None = None
+    older: str | None = None
+
+
+class LabWiring(Strict):
+    power: str | None = None
+    link: str | None = None
+
+
+def _ip(v):
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        raise PydanticCustomError("address", "'{v}' is not an IP address", {"v": v}) from None
+
+
+class DeviceProfile(DeviceType):
+    """A unit in the lab: the type's facts plus its wiring."""
+    extends: str | None = None
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+    serial_number: str | None = None
+    mac: str | None = None
+    address: str | None = None
+    address6: str | None = None
+    ssh: SSH | None = None
+    telnet: Telnet | None = None
+    web: list[Web] = Field(default_factory=list)
+    mqtt: MQTT | None = None
+    serial: Serial | None = None
+    ftp: Plain | None = None
+    rtsp: RTSP | None = None
+    lab: LabWiring = LabWiring()
+    update_images: UpdateImages = UpdateImages()
+    scan_ipv6: bool = False
+
+    @field_validator("address", "address6")
+    @classmethod
+    def _addr(cls, v):
+        return None if v is None else _ip(v)
+
+    @model_validator(mode="after")
+    def _reachable(self):
+        network = [self.ssh, self.telnet, self.web, self.ftp, self.rtsp]
+        if any(network) and not self.address:
+            raise PydanticCustomError("address", "network services are configured but "
+                                      "'address' is missing")
+        if not self.address and not self.serial:
+            raise PydanticCustomError("reach", "a device needs an 'address' or a 'serial' console")
+        return self
+
+    # ---- facts derived from the profile, used by applicability checks ----
+    def secrets(self) -> list[str]:
+        """Every secret value in the profile, for redaction."""
+        out = []
+        for section in (self.ssh, self.telnet, self.mqtt, self.serial, *self.web):
+            pw = getattr(section, "password", None)
+            if pw is not None and pw.get_secret_value():
+                out.append(pw.get_secret_value())
+        return out
+
+    def targets(self) -> list[str]:
+        """Every network address this profile would make the harness touch."""
+        out = [a for a in (self.address, self.address6) if a]
+        if self.mqtt:
+            out.append(self.mqtt.host)
+        return out
+
+    def declared_ports(self, proto: str = "tcp") -> set[int]:
+        return {s.port for s in self.declared_services if s.proto == proto}

@@ -1,0 +1,1 @@
+"""Reports: run.json (canonical), junit.xml, report.html, scheme views."""

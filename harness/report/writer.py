@@ -1,0 +1,103 @@
+"""Build run.json from the journal and render junit.xml and report.html from run.json."""
+from __future__ import annotations
+
+import getpass
+import json
+import platform
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import harness
+from harness.run import RunContext, now
+
+SCHEMA_VERSION = "1.0"
+PACKAGES = ("pytest", "paramiko", "pyserial", "paho-mqtt", "python-nmap", "scapy", "sslyze",
+            "ssh-audit", "pydantic", "junit-xml", "cryptography")
+
+
+def tool_versions() -> dict:
+    out = {"harness": harness.__version__, "python": platform.python_version()}
+    nmap = shutil.which("nmap")
+    if nmap:
+        try:
+            first = subprocess.run([nmap, "--version"], capture_output=True, text=True,
+                                   timeout=10).stdout.splitlines()
+            out["nmap"] = first[0].replace("Nmap version ", "").split(" (")[0] if first else "?"
+        except (OSError, subprocess.TimeoutExpired):
+            out["nmap"] = "unavailable"
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def start(ctx: RunContext) -> None:
+    lab = ctx.lab.lab
+    ctx.journal.append({
+        "type": "run-start", "run_id": ctx.run_id, "started": ctx.started,
+        "lab": {"name": lab.name, "accreditation_id": lab.accreditation_id,
+                "config": ctx.lab_path},
+        "operator": lab.operator or getpass.getuser(),
+        "allow_destructive": ctx.allow_destructive, "selection": ctx.selection,
+        "tools": tool_versions(),
+        "devices": [{"name": d.name, "profile": d.profile_path, "profile_sha256": d.profile_hash,
+                     "vendor": d.profile.vendor, "model": d.profile.model,
+                     "category": d.profile.category,
+                     "declared_firmware": d.profile.firmware_version} for d in ctx.devices],
+    })
+
+
+def build_run(events: list[dict]) -> dict:
+    """Fold journal events into the canonical run document."""
+    head = next((e for e in events if e["type"] == "run-start"), None)
+    if head is None:
+        raise ValueError("journal has no run-start event")
+    devices = {d["name"]: {**d, "identity": {}, "results": []} for d in head["devices"]}
+    for e in events:
+        if e["type"] == "result":
+            r = {k: v for k, v in e.items() if k != "type"}
+            devices[r["device"]]["results"].append(r)
+        elif e["type"] == "identity":
+            devices[e["device"]]["identity"].update(e["identity"])
+    end = next((e["ended"] for e in reversed(events) if e["type"] == "run-end"), None)
+    run = {"schema_version": SCHEMA_VERSION, "run_id": head["run_id"],
+           "started": head["started"], "ended": end, "complete": end is not None,
+           "lab": head["lab"], "operator": head["operator"],
+           "allow_destructive": head["allow_destructive"], "selection": head["selection"],
+           "tools": head["tools"], "devices": list(devices.values())}
+    from harness.catalog import scheme_views
+    run["schemes"] = scheme_views(run)
+    run["summary"] = summary(run)
+    return run
+
+
+def summary(run: dict) -> dict:
+    counts: dict[str, int] = {}
+    for d in run["devices"]:
+        for r in d["results"]:
+            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    return counts
+
+
+def write_text(ctx_or_redact, path: Path, text: str) -> None:
+    redact = getattr(ctx_or_redact, "redactor", ctx_or_redact)
+    path.write_text(redact(text), encoding="utf-8")
+
+
+def finish(ctx: RunContext) -> dict:
+    ctx.journal.append({"type": "run-end", "ended": now()})
+    return render_all(ctx.out_dir, ctx.redactor)
+
+
+def render_all(out_dir: Path, redact) -> dict:
+    from harness.report import html, junit
+    from harness.run import Journal
+    run = build_run(Journal(out_dir / "journal.jsonl").events())
+    write_text(redact, out_dir / "run.json", json.dumps(run, indent=2, sort_keys=False))
+    write_text(redact, out_dir / "junit.xml", junit.render(run))
+    write_text(redact, out_dir / "report.html", html.render(run))
+    return run

@@ -1,0 +1,1 @@
+"""Transports: one module each; every operation has a hard timeout and is transcribed."""

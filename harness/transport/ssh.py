@@ -1,0 +1,121 @@
+"""SSH through paramiko: password and key login, exec, host key read-out."""
+from __future__ import annotations
+
+import hashlib
+import base64
+import logging
+import secrets
+import socket
+
+import paramiko
+
+from harness.errors import DeviceError, TransportTimeout
+
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+
+
+class SSHSession:
+    """One authenticated SSH transport (or a failed attempt's outcome)."""
+
+    def __init__(self, wire, host: str, port: int = 22):
+        self.wire, self.host, self.port = wire, host, port
+        self.channel = f"ssh:{host}:{port}"
+        sock = wire.connect(host, port, self.channel)
+        self.transport = paramiko.Transport(sock)
+        self.transport.banner_timeout = wire.connect_timeout
+        self.transport.auth_timeout = wire.connect_timeout
+        try:
+            self.transport.start_client(timeout=wire.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self.close()
+            raise DeviceError(f"{self.channel}: SSH handshake failed: {exc}") from None
+        self.wire.transcript.received(self.channel, f"banner {self.transport.remote_version}")
+
+    def host_key(self) -> dict:
+        key = self.transport.get_remote_server_key()
+        digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+        return {"type": key.get_name(), "bits": key.get_bits(), "sha256": digest}
+
+    def auth_password(self, username: str, password: str) -> bool:
+        self.wire.transcript.sent(self.channel, f"auth password user={username} password=<secret>")
+        try:
+            self.transport.auth_password(username, password)
+        except paramiko.AuthenticationException:
+            self.wire.transcript.received(self.channel, "auth rejected")
+            return False
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise DeviceError(f"{self.channel}: during authentication: {exc}") from None
+        self.wire.transcript.received(self.channel, "auth accepted")
+        return self.transport.is_authenticated()
+
+    def auth_key(self, username: str, key_file: str) -> bool:
+        try:
+            key = paramiko.PKey.from_path(key_file)
+        except (OSError, paramiko.SSHException) as exc:
+            raise DeviceError(f"cannot load SSH key {key_file}: {exc}") from None
+        self.wire.transcript.sent(self.channel, f"auth publickey user={username}")
+        try:
+            self.transport.auth_publickey(username, key)
+        except paramiko.AuthenticationException:
+            return False
+        return self.transport.is_authenticated()
+
+    def run(self, command: str, timeout: float | None = None) -> tuple[int, str]:
+        timeout = timeout or self.wire.command_timeout
+        self.wire.transcript.sent(self.channel, f"exec {command}")
+        try:
+            chan = self.transport.open_session(timeout=self.wire.connect_timeout)
+            chan.settimeout(timeout)
+            chan.exec_command(command)
+            chunks = []
+            while True:
+                data = chan.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+                if sum(map(len, chunks)) > 4 << 20:
+                    raise DeviceError(f"{self.channel}: output of {command!r} exceeds 4 MiB")
+            status = chan.recv_exit_status()
+        except socket.timeout:
+            raise TransportTimeout(f"{self.channel}: {command!r} did not finish in "
+                                   f"{timeout:.0f}s") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise DeviceError(f"{self.channel}: exec {command!r}: {exc}") from None
+        out = b"".join(chunks).decode("utf-8", "replace")
+        self.wire.transcript.received(self.channel, out)
+        return status, out
+
+    def proves_shell(self) -> bool:
+        a, b = secrets.randbelow(900) + 100, secrets.randbelow(900) + 100
+        try:
+            _, out = self.run(f"echo HX$(({a}+{b}))OK", timeout=10)
+        except DeviceError:
+            return False
+        return f"HX{a + b}OK" in out
+
+    def close(self) -> None:
+        try:
+            self.transport.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def try_password(wire, host, port, username, password) -> str:
+    """'accepted' only with a command's output as proof; 'rejected'; DeviceError otherwise."""
+    session = SSHSession(wire, host, port)
+    try:
+        if not session.auth_password(username, password):
+            return "rejected"
+        return "accepted" if session.proves_shell() else "auth-only"
+    finally:
+        session.close()
+
+
+def negotiated_algorithms(wire, host, port) -> dict:
+    """What the server offers, read from its KEXINIT through a plain handshake."""
+    session = SSHSession(wire, host, port)
+    try:
+        t = session.transport
+        return {"banner": t.remote_version, "host_key": session.host_key()}
+    finally:
+        session.close()

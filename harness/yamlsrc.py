@@ -1,0 +1,107 @@
+"""YAML loading that remembers where every value came from (file and line).
+
+Every later validation error can then name the file, line and field, for profiles,
+lab configs and credential lists alike.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import InputError
+
+Origin = tuple[str, int]          # (file, line)
+Origins = dict[tuple, Origin]     # key path -> origin
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct(node, file: str, path: tuple, origins: Origins) -> Any:
+    origins[path] = (file, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise InputError("mapping keys must be plain strings", file,
+                                 key_node.start_mark.line + 1, ".".join(map(str, path)) or None)
+            key = key_node.value
+            if key in out:
+                raise InputError("duplicate key", file, key_node.start_mark.line + 1,
+                                 ".".join(map(str, path + (key,))))
+            origins[path + (key,)] = (file, key_node.start_mark.line + 1)
+            out[key] = _construct(value_node, file, path + (key,), origins)
+            origins[path + (key,)] = (file, key_node.start_mark.line + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, file, path + (i,), origins) for i, v in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node) -> Any:
+    loader = _Loader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def load(path: str | Path) -> tuple[Any, Origins]:
+    """Parse one YAML file into plain data plus an origin map; InputError on any problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", file) from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"not valid YAML: {problem}", file,
+                         mark.line + 1 if mark else None) from None
+    origins: Origins = {}
+    if node is None:
+        raise InputError("file is empty", file, 1)
+    try:
+        data = _construct(node, file, (), origins)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        raise InputError(f"bad value: {getattr(exc, 'problem', exc)}", file,
+                         mark.line + 1 if mark else None) from None
+    return data, origins
+
+
+def where(origins: Origins, loc: tuple, default_file: str) -> Origin:
+    """The origin of a key path, or of its nearest ancestor that has one."""
+    loc = tuple(loc)
+    while loc:
+        if loc in origins:
+            return origins[loc]
+        loc = loc[:-1]
+    return origins.get((), (default_file, 1))
+
+
+def pydantic_error(exc, origins: Origins, default_file: str) -> InputError:
+    """Turn the first pydantic ValidationError entry into an InputError with file:line."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    data_loc = tuple(p for p in loc if not (isinstance(p, str) and p in _PYDANTIC_TAGS))
+    file, line = where(origins, data_loc, default_file)
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    more = len(exc.errors()) - 1
+    if more:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return InputError(msg, file, line, ".".join(str(p) for p in data_loc) or None)
+
+
+_PYDANTIC_TAGS = {"str", "int", "dict", "list", "float", "bool"}
