@@ -82,7 +82,7 @@ def cmd_validate(args) -> int:
         path = Path(f)
         from harness import yamlsrc
         data, _ = yamlsrc.load(path)
-        if isinstance(data, dict) and "scope" in data and "lab" in data:
+        if isinstance(data, dict) and ("scope" in data or "lab" in data):
             load_lab(path)
             kind = "lab config"
         elif is_type_file(path):
@@ -143,7 +143,13 @@ def cmd_run(args) -> int:
         pytest_args.append("--allow-destructive")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
-    code = pytest.main(pytest_args)
+    code = int(pytest.main(pytest_args))
+    if code == 5:
+        raise InputError("no test case matched the selection", None, None, "-k")
+    if code in (2, 3, 4):
+        print(f"harness: the test session failed (pytest exit {code}); results gathered "
+              f"so far are in {ctx.out_dir}/journal.jsonl", file=sys.stderr)
+        return 2 if code == 4 else 1
     run_json = ctx.out_dir / "run.json"
     if not run_json.exists():
         print(f"harness: the run produced no report (pytest exit {code}); "

@@ -27,6 +27,13 @@ class Device:
     profile_hash: str = ""
     health: Health = field(default_factory=Health)
     identity: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)      # observations shared by test cases in a run
+
+    def cached(self, key: str, gather):
+        """Run a probe once per run and device (e.g. the port scan two test cases read)."""
+        if key not in self.cache:
+            self.cache[key] = gather()
+        return self.cache[key]
 
     @property
     def name(self) -> str:

@@ -72,7 +72,12 @@ class RunContext:
         return Journal(self.out_dir / "journal.jsonl")
 
     def record(self, result: Result) -> None:
-        self.journal.append({"type": "result", **result.to_dict()})
+        self.journal.append(self.redactor.obj({"type": "result", **result.to_dict()}))
+
+    def record_identity(self, device: Device, identity: dict) -> None:
+        device.identity.update(identity)
+        self.journal.append(self.redactor.obj({"type": "identity", "device": device.name,
+                                               "identity": identity}))
 
     def device(self, name: str) -> Device:
         return next(d for d in self.devices if d.name == name)
@@ -122,7 +127,12 @@ def build_context(profile_paths, lab_path=None, out=None, run_id=None,
     run_id = run_id or new_run_id()
     out_dir = Path(out) if out else REPO / "reports" / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    secrets_ = [s for p, _, _ in loaded for s in p.secrets()]
+    # documented defaults are public knowledge, not secrets: masking them would only hide
+    # the evidence (and every occurrence of a common word like "admin")
+    from harness.probe.credentials import load_list
+    public = {c.password for c in load_list()} | {
+        c.password for p, _, _ in loaded for c in p.default_credentials}
+    secrets_ = [s for p, _, _ in loaded for s in p.secrets() if s not in public]
     redactor = Redactor(secrets_)
     scope = lab.scope_checker()
     devices = []

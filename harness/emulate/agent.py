@@ -174,6 +174,8 @@ class Agent:
 
             def do_GET(self):
                 if self.path == "/api/firmware":
+                    if not self._authed():
+                        return self._send(401, "authentication required")
                     return self._send(200, json.dumps({"version": agent.version()}))
                 self._send(404, "not found")
 
@@ -295,34 +297,39 @@ class Agent:
 
     # ------------------------------------------------------------ brute-force throttle
     def throttle(self) -> None:
-        """Ban a source for 20 s after 5 failed logins within 60 s (SSH and web)."""
-        nft = ["nft", "-f", "-"]
-        subprocess.run(nft, input="table inet hxguard {\n set ban { type ipv4_addr; "
-                       "flags timeout; }\n chain input { type filter hook input priority 0; "
-                       "ip saddr @ban tcp dport != 8443 drop\n }\n}\n", text=True, check=True)
-        logs = [self.dir / "log" / "ssh.log", self.dir / "lighttpd-error.log"]
+        """Like fail2ban: 8 failed logins on one service within 60 s ban the source from
+        that service's port for 20 s (SSH and the web UI)."""
+        subprocess.run(["nft", "-f", "-"], text=True, check=True, input=(
+            "table inet hxguard {\n set ban { type ipv4_addr . inet_service; flags timeout; }\n"
+            " chain input { type filter hook input priority 0; "
+            "ip saddr . tcp dport @ban drop\n }\n}\n"))
+        logs = {self.dir / "log" / "ssh.log": 22,
+                self.dir / "lighttpd-error.log": self.cfg["web_port"]}
         pats = re.compile(r"(?:Bad password attempt|Login attempt for nonexistent user|"
-                          r"password doesn't match|get_password failed).*?(\d+\.\d+\.\d+\.\d+)")
+                          r"Failed password|Invalid user|password doesn't match|"
+                          r"get_password failed).*?(\d+\.\d+\.\d+\.\d+)")
         offsets = {p: 0 for p in logs}
-        fails: dict[str, list[float]] = {}
+        fails: dict[tuple, list[float]] = {}
         while True:
             time.sleep(0.2)
-            for p in logs:
+            for path, port in logs.items():
                 try:
-                    with open(p, "rb") as fh:
-                        fh.seek(offsets[p])
+                    with open(path, "rb") as fh:
+                        fh.seek(offsets[path])
                         data = fh.read()
-                        offsets[p] = fh.tell()
+                        offsets[path] = fh.tell()
                 except OSError:
                     continue
                 for m in pats.finditer(data.decode("utf-8", "replace")):
-                    ip, now = m.group(1), time.monotonic()
-                    recent = [t for t in fails.get(ip, []) if now - t < 60] + [now]
-                    fails[ip] = recent
-                    if len(recent) >= 5:
+                    key, now = (m.group(1), port), time.monotonic()
+                    recent = [t for t in fails.get(key, []) if now - t < 60] + [now]
+                    fails[key] = recent
+                    if len(recent) >= 8:
                         subprocess.run(["nft", "add", "element", "inet", "hxguard", "ban",
-                                        f"{{ {ip} timeout 20s }}"], capture_output=True)
-                        fails[ip] = []
+                                        f"{{ {key[0]} . {port} timeout 20s }}"],
+                                       capture_output=True)
+                        self.console_out(f"\n[guard] {key[0]} locked out of port {port}\n")
+                        fails[key] = []
 
     def start(self) -> None:
         jobs = [self.serve_update]

@@ -48,8 +48,8 @@ def telnetd(d: Path, addr: str) -> list[str]:
             f"EXEC:/usr/sbin/telnetd -h -E {login},nofork"]
 
 
-def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, plain_users: bool,
-             password: str, info_leak: str | None, firmware: str) -> list[str]:
+def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users: Path,
+             info_leak: str | None, firmware: str) -> list[str]:
     """The web UI: public landing page, /admin/ behind basic auth."""
     docs = d / "htdocs"
     write(docs / "index.html", "<html><body><h1>Device</h1><a href='/admin/'>Administration"
@@ -59,13 +59,8 @@ def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, plain_
     if info_leak:
         write(docs / "status.html", f"<html><body>firmware {firmware}<br>wifi psk: {info_leak}"
                                     f"</body></html>\n")
-    if plain_users:
-        users = write(d / "fs" / "etc" / "web-users", f"admin:{password}\n", 0o600)
-        backend = f'auth.backend = "plain"\nauth.backend.plain.userfile = "{users}"'
-    else:
-        from harness.emulate.files import crypt_hash
-        users = write(d / "fs" / "etc" / "web-htpasswd", f"admin:{crypt_hash(password)}\n", 0o600)
-        backend = f'auth.backend = "htpasswd"\nauth.backend.htpasswd.userfile = "{users}"'
+    kind = "plain" if users.name == "web-users" else "htpasswd"
+    backend = f'auth.backend = "{kind}"\nauth.backend.{kind}.userfile = "{users}"'
     ssl = ""
     if tls:
         cmds = ('"MinProtocol" => "TLSv1", "CipherString" => "ALL:@SECLEVEL=0"' if weak_tls

@@ -21,6 +21,24 @@ from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, SUBNET, Variant,
 DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
 FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0"}
 BOOT_DELAY = 2.0
+# Changes the password of one account everywhere the device checks it: the shadow file
+# and the web UI's user file (plain or hashed, as the variant stores it).
+SET_PASSWORD = r"""#!/bin/sh
+# set-password USER NEWPASSWORD
+[ -n "$2" ] || {{ echo "usage: set-password USER NEWPASSWORD"; exit 2; }}
+h=$(printf %s "$2" | openssl passwd -6 -stdin) || exit 1
+t=/tmp/.hx-pw.$$
+awk -F: -v u="$1" -v h="$h" 'BEGIN{{OFS=":"}} $1==u{{$2=h}} {{print}}' /etc/shadow > $t && cat $t > /etc/shadow
+if [ -f {fs}/etc/web-users ]; then
+  awk -F: -v u="$1" -v p="$2" 'BEGIN{{OFS=":"}} $1==u{{$2=p}} {{print}}' {fs}/etc/web-users > $t && cat $t > {fs}/etc/web-users
+  [ -f {fs}/etc/users.conf ] && printf '%s=%s
+' "$1" "$2" > {fs}/etc/users.conf
+else
+  awk -F: -v u="$1" -v h="$h" 'BEGIN{{OFS=":"}} $1==u{{$2=h}} {{print}}' {fs}/etc/web-htpasswd > $t && cat $t > {fs}/etc/web-htpasswd
+fi
+rm -f $t
+echo password changed
+"""
 
 
 def _dir(v: Variant) -> Path:
@@ -46,6 +64,9 @@ def build(v: Variant) -> dict:
     files.write(fs / "data" / "userdata.json", json.dumps({"owner": "alice", "schedule": [7, 22]}))
     if v.has("plaintext_storage"):
         files.write(fs / "etc" / "users.conf", f"admin={password}\n", 0o600)
+        files.write(fs / "etc" / "web-users", f"admin:{password}\n", 0o600)
+    else:
+        files.write(fs / "etc" / "web-htpasswd", f"admin:{files.crypt_hash(password)}\n", 0o600)
     etc = Path("/etc/netns") / v.ns
     files.accounts(etc, fs, password, weak_hash=v.has("plaintext_storage"))
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
@@ -57,11 +78,7 @@ def build(v: Variant) -> dict:
     files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}"
                 f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}"
                 f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
-    files.write(fs / "bin" / "set-password", "#!/bin/sh\n# set-password USER NEWPASSWORD\n"
-                "h=$(printf %s \"$2\" | openssl passwd -6 -stdin) || exit 1\n"
-                "awk -F: -v u=\"$1\" -v h=\"$h\" 'BEGIN{OFS=\":\"} $1==u{$2=h} {print}' "
-                "/etc/shadow > /tmp/.shadow.$$ && cat /tmp/.shadow.$$ > /etc/shadow; "
-                "rm -f /tmp/.shadow.$$\necho password changed\n", 0o755)
+    files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs), 0o755)
     pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
     key, pub = files.vendor_key(STATE / "_vendor")
     kind_version = FIRMWARE[v.kind]
@@ -71,6 +88,7 @@ def build(v: Variant) -> dict:
     (d / "update-old.img").write_bytes(files.firmware_image(
         key, f"{major}.{max(minor - 1, 0)}.0", b"old firmware"))
     cfg = {"name": v.name, "kind": v.kind, "dir": str(d), "address": address(v),
+           "web_port": 80 if v.has("plain_http_login") else 443,
            "pem": str(pem), "vendor_key": pub.hex(),
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss")}}
@@ -87,7 +105,6 @@ def build(v: Variant) -> dict:
 def start_processes(v: Variant) -> None:
     d, addr = _dir(v), address(v)
     pids, log = d / "pids", d / "log"
-    pw = (d / "admin.pw").read_text().strip()
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
     if v.has("weak_ssh"):
         key = d / "ssh_host_rsa_key"
@@ -101,7 +118,7 @@ def start_processes(v: Variant) -> None:
         netns.spawn(v.ns, daemons.dropbear(d, addr, key), pids, "ssh", log / "ssh.log")
     netns.spawn(v.ns, daemons.lighttpd(
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
-        plain_users=v.has("plaintext_storage"), password=pw,
+        users=fs_users(d),
         info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind]),
         pids, "web", log / "web.log")
     if v.has("telnet"):
@@ -111,6 +128,11 @@ def start_processes(v: Variant) -> None:
     netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")],
                 pids, "agent", log / "agent.log",
                 env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
+def fs_users(d: Path) -> Path:
+    plain = d / "fs" / "etc" / "web-users"
+    return plain if plain.exists() else d / "fs" / "etc" / "web-htpasswd"
 
 
 def _wifi(d: Path) -> str:

@@ -53,34 +53,46 @@ def _merge(chain):
     return data, origins
 
 
+def _with_chain(err: InputError, chain) -> InputError:
+    """A missing field may belong in any file of the extends chain: name them all."""
+    if "required field is missing" in err.message and len(chain) > 1:
+        files = ", ".join(str(f) for f, _d, _o in chain)
+        return InputError(f"{err.message} (looked in the extends chain: {files})",
+                          err.file, err.line, err.field)
+    return err
+
+
 def load_type(path: str | Path) -> DeviceType:
     chain = _chain(Path(path))
     data, origins = _merge(chain)
     try:
         return DeviceType.model_validate(data)
     except ValidationError as exc:
-        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
+        raise _with_chain(yamlsrc.pydantic_error(exc, origins, str(path)), chain) from None
 
 
 def load_profile(path: str | Path) -> tuple[DeviceProfile, str]:
     """The validated profile and a content hash over every file in its extends chain."""
     chain = _chain(Path(path))
     data, origins = _merge(chain)
-    if "name" not in data:
+    if not (set(data) & INSTANCE_KEYS):
         # a type file given where an instance is expected: say so plainly
         raise InputError("this is a device type, not an instance: an instance "
                          "'extends:' a type and has a 'name:'", str(path), 1, "name")
     try:
         profile = DeviceProfile.model_validate(data)
     except ValidationError as exc:
-        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
+        raise _with_chain(yamlsrc.pydantic_error(exc, origins, str(path)), chain) from None
     digest = hashlib.sha256()
     for file, _d, _o in chain:
         digest.update(file.read_bytes())
     return profile, "sha256:" + digest.hexdigest()
 
 
+INSTANCE_KEYS = set(DeviceProfile.model_fields) - set(DeviceType.model_fields)
+
+
 def is_type_file(path: str | Path) -> bool:
-    """A type file (or a type extending another type) names no unit."""
+    """A type file (or a type extending another type) holds no unit wiring at all."""
     data, _ = _merge(_chain(Path(path)))
-    return "name" not in data
+    return not (set(data) & INSTANCE_KEYS)

@@ -18,8 +18,10 @@ def tcp_open(wire, host: str, port: int, timeout: float | None = None) -> bool:
         return False
 
 
-def banner(wire, host: str, port: int, send: bytes = b"", limit: int = 4096) -> bytes:
-    """What a TCP service says first (after sending `send`, if any)."""
+def banner(wire, host: str, port: int, send: bytes = b"", limit: int = 4096,
+           until: bytes | None = None) -> bytes:
+    """What a TCP service says first (after sending `send`, if any); stops early once
+    `until` has been received."""
     channel = f"tcp:{host}:{port}"
     sock = wire.connect(host, port, channel)
     try:
@@ -34,6 +36,8 @@ def banner(wire, host: str, port: int, send: bytes = b"", limit: int = 4096) -> 
                 if not chunk:
                     break
                 data += chunk
+                if until and until in data:
+                    break
         except socket.timeout:
             pass
         wire.transcript.received(channel, data)

@@ -18,6 +18,16 @@ class Redactor:
             text = text.replace(s, self.MASK)
         return text
 
+    def obj(self, value):
+        """Redact every string inside a JSON-like structure."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.obj(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.obj(v) for v in value]
+        return value
+
 
 class Transcript:
     """Append-only log; each line is `time channel dir text`. dir: > sent, < received, # note."""

@@ -1,0 +1,1 @@
+"""Probes gather observations from a device; they never decide a verdict."""

@@ -1,0 +1,179 @@
+"""Known default and weak credentials on every login surface the profile declares.
+
+Success needs positive evidence: a command's output (SSH, telnet, serial), an admin page
+that differs from the refusal (HTTP), a 2xx/230/CONNACK-success reply (RTSP, FTP, MQTT).
+Each surface is calibrated first with one deliberately wrong password: if that is
+accepted the surface authenticates nothing and is left to the unauthenticated-access test.
+Bounded: at most N passwords per account, stop at the first hit, stop a surface on signs
+of lockout.
+"""
+from __future__ import annotations
+
+import ftplib
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness import yamlsrc
+from harness.errors import DeviceError, TransportTimeout
+
+DEFAULT_LIST = Path(__file__).resolve().parents[1] / "data" / "credentials.yaml"
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str
+    password: str
+    source: str
+
+
+class _List(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    credentials: list[_Entry]
+
+
+def load_list(path: str | Path = DEFAULT_LIST) -> list[_Entry]:
+    data, origins = yamlsrc.load(path)
+    try:
+        return _List.model_validate(data).credentials
+    except ValidationError as exc:
+        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
+
+
+@dataclass
+class SurfaceResult:
+    surface: str
+    tried: list[str] = field(default_factory=list)        # "user:<source>", never passwords
+    hit: dict | None = None
+    calibrated: str = ""
+    stopped: str = ""
+
+    def to_dict(self):
+        return self.__dict__
+
+
+def candidates(profile, entries, per_account: int) -> list[_Entry]:
+    """Vendor-documented defaults first, then the list, capped per account."""
+    out, count = [], {}
+    vendor = [_Entry(username=c.username, password=c.password, source=c.source)
+              for c in profile.default_credentials]
+    for e in vendor + list(entries):
+        if any((e.username, e.password) == (o.username, o.password) for o in out):
+            continue
+        if e in vendor or count.get(e.username, 0) < per_account:
+            out.append(e)
+            count[e.username] = count.get(e.username, 0) + 1
+    return out
+
+
+def surfaces(device) -> dict:
+    """Login surfaces in the profile: name -> function(user, password) -> bool."""
+    p, w = device.profile, device.wire
+    out = {}
+    if p.ssh:
+        from harness.transport import ssh
+        out[f"ssh:{p.ssh.port}"] = lambda u, pw: ssh.try_password(
+            w, p.address, p.ssh.port, u, pw) == "accepted"
+    if p.telnet:
+        out[f"telnet:{p.telnet.port}"] = lambda u, pw: _console_try(device._telnet(), u, pw)
+    for web in p.web:
+        if web.auth == "basic":
+            out[f"http-basic:{web.port}"] = _http_basic(device, web)
+    if p.ftp:
+        out[f"ftp:{p.ftp.port}"] = lambda u, pw: _ftp_try(device, p.ftp.port, u, pw)
+    if p.rtsp:
+        from harness.probe import rtsp
+        out[f"rtsp:{p.rtsp.port}"] = lambda u, pw: rtsp.describe(device, (u, pw))["status"] == 200
+    if p.mqtt:
+        out[f"mqtt:{p.mqtt.port}"] = lambda u, pw: _mqtt_try(device, u, pw)
+    if p.serial:
+        out["serial"] = lambda u, pw: _console_try(device.console(), u, pw)
+    return out
+
+
+def _console_try(console, user, pw) -> bool:
+    try:
+        return console.login(user, pw) == "accepted"
+    finally:
+        console.close()
+
+
+def _http_basic(device, web):
+    from harness.transport import http
+    path = web.admin_paths[0]
+
+    def attempt(user, pw):
+        refused = http.request(device.wire, device.profile.address, web.port, path,
+                               tls=web.tls, basic=(user, pw))
+        return 200 <= refused.status < 300
+    return attempt
+
+
+def _ftp_try(device, port, user, pw) -> bool:
+    ip = device.wire.scope.check(device.profile.address)
+    ftp = ftplib.FTP(timeout=device.wire.connect_timeout)
+    try:
+        ftp.connect(ip, port)
+        device.wire.transcript.sent(f"ftp:{ip}:{port}", f"USER {user} / PASS <secret>")
+        ftp.login(user, pw)
+        return True
+    except ftplib.error_perm:
+        return False
+    except (OSError, EOFError, ftplib.Error) as exc:
+        raise DeviceError(f"ftp:{ip}:{port}: {exc}") from None
+    finally:
+        try:
+            ftp.close()
+        except OSError:
+            pass
+
+
+def _mqtt_try(device, user, pw) -> bool:
+    from harness.transport.mqtt import MQTTSession
+    m = device.profile.mqtt
+    s = MQTTSession(device.wire, m.host, m.port, m.tls, user, pw)
+    try:
+        return s.accepted
+    finally:
+        s.close()
+
+
+def _try_surface(name, attempt, cands) -> SurfaceResult:
+    r = SurfaceResult(name)
+    try:
+        if attempt("admin", "hx-wrong-" + secrets.token_hex(6)):
+            r.calibrated = "accepts a wrong password: this surface authenticates nothing"
+            return r
+        r.calibrated = "a wrong password is refused"
+    except DeviceError as exc:
+        r.stopped = f"calibration failed: {exc}"
+        return r
+    for e in cands:
+        try:
+            ok = attempt(e.username, e.password)
+        except TransportTimeout as exc:
+            r.stopped = f"lockout suspected after {len(r.tried)} tries: {exc}"
+            break
+        except DeviceError as exc:
+            r.stopped = f"stopped after {len(r.tried)} tries: {exc}"
+            break
+        r.tried.append(f"{e.username} ({e.source})")
+        if ok:
+            r.hit = {"username": e.username, "password": e.password, "source": e.source}
+            break
+    return r
+
+
+def try_known(device, entries, per_account: int, only: set[str] | None = None,
+              parallel: int = 4) -> list[SurfaceResult]:
+    """Each surface in its own thread (they are independent services); the tries on one
+    surface stay sequential, so a device sees at most one attempt per service at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+    cands = candidates(device.profile, entries, per_account)
+    chosen = {n: f for n, f in surfaces(device).items()
+              if not only or n.split(":")[0] in only}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(chosen) or 1))) as pool:
+        futures = [pool.submit(_try_surface, n, f, cands) for n, f in chosen.items()]
+        return [f.result() for f in futures]

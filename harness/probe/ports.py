@@ -1,0 +1,48 @@
+"""Attack surface: full TCP scan and a curated UDP list with nmap, per configured address."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.transport import net
+
+UDP_PORTS = "53,67,69,123,161,500,1900,5353,5683,47808"
+CLEARTEXT = {23: "telnet", 21: "ftp", 69: "tftp", 2323: "telnet (alt)", 513: "rlogin",
+             514: "rsh", 512: "rexec"}
+
+
+@dataclass
+class Scan:
+    address: str
+    tcp_open: dict[int, str] = field(default_factory=dict)      # port -> service name
+    udp_open: dict[int, str] = field(default_factory=dict)
+    xml: list[str] = field(default_factory=list)
+
+    def to_dict(self):
+        return {"address": self.address, "tcp_open": self.tcp_open, "udp_open": self.udp_open}
+
+
+def _open(host: dict, proto: str, states=("open",)) -> dict[int, str]:
+    return {int(port): info.get("name", "") for port, info in host.get(proto, {}).items()
+            if info.get("state") in states}
+
+
+def scan(device, lab, udp: bool = True) -> list[Scan]:
+    p = device.profile
+    rate = lab.rate_limits.scan_max_rate
+    out = []
+    for addr in [a for a in (p.address, p.address6 if p.scan_ipv6 else None) if a]:
+        six = "-6 " if ":" in addr else ""
+        s = Scan(addr)
+        host, xml = net.nmap_scan(device.wire, addr,
+                                  f"{six}-n -Pn -sS -p- --max-rate {rate} --max-retries 2",
+                                  lab.timeouts.scan)
+        s.tcp_open, s.xml = _open(host, "tcp"), [xml]
+        if udp:
+            host, xml = net.nmap_scan(device.wire, addr,
+                                      f"{six}-n -Pn -sU -p {UDP_PORTS} --max-retries 1 "
+                                      f"--max-rate {rate}", lab.timeouts.scan)
+            # open|filtered is what a silent UDP port looks like: only 'open' counts
+            s.udp_open = _open(host, "udp")
+            s.xml.append(xml)
+        out.append(s)
+    return out

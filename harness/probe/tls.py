@@ -1,0 +1,67 @@
+"""TLS versions and cipher suites on every TLS port, through sslyze, 1-2 connections at a time."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+from harness.errors import DeviceError
+
+VERSIONS = {"ssl_2_0_cipher_suites": "SSLv2", "ssl_3_0_cipher_suites": "SSLv3",
+            "tls_1_0_cipher_suites": "TLSv1.0", "tls_1_1_cipher_suites": "TLSv1.1",
+            "tls_1_2_cipher_suites": "TLSv1.2", "tls_1_3_cipher_suites": "TLSv1.3"}
+
+
+@dataclass
+class TLSObservation:
+    port: int
+    versions: dict[str, list[str]] = field(default_factory=dict)   # version -> accepted suites
+    error: str = ""
+
+    def to_dict(self):
+        return self.__dict__
+
+
+def tls_ports(profile) -> list[int]:
+    ports = {w.port for w in profile.web if w.tls}
+    ports |= {s.port for s in profile.declared_services
+              if s.service in ("https", "mqtts", "tls", "rtsps", "ftps")}
+    if profile.update and profile.update.tls:
+        ports.add(profile.update.port)
+    return sorted(ports)
+
+
+def scan(device, ports: list[int], connections: int = 2) -> list[TLSObservation]:
+    from sslyze import (Scanner, ScanCommand, ServerNetworkLocation, ServerScanRequest,
+                        ServerScanStatusEnum)
+    ip = device.wire.scope.check(device.profile.address, "TLS scan target")
+    commands = {getattr(ScanCommand, n.upper()) for n in VERSIONS}
+    requests = [ServerScanRequest(server_location=ServerNetworkLocation(
+        hostname=ip, port=port, ip_address=ip), scan_commands=commands) for port in ports]
+    scanner = Scanner(per_server_concurrent_connections_limit=connections,
+                      concurrent_server_scans_limit=1)
+    device.wire.transcript.sent("sslyze", f"scan {ip} ports {ports} "
+                                          f"(≤{connections} connections at a time)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scanner.queue_scans(requests)
+        results = list(scanner.get_results())
+    out = []
+    for r in results:
+        obs = TLSObservation(r.server_location.port)
+        if r.scan_status != ServerScanStatusEnum.COMPLETED or r.scan_result is None:
+            obs.error = f"no TLS connection: {r.connectivity_error_trace or r.scan_status}"
+        else:
+            for attr, version in VERSIONS.items():
+                attempt = getattr(r.scan_result, attr)
+                if attempt.result is None:
+                    obs.error += f"{version}: {attempt.error_reason}; "
+                    continue
+                suites = [c.cipher_suite.name for c in attempt.result.accepted_cipher_suites]
+                if suites:
+                    obs.versions[version] = suites
+        out.append(obs)
+        device.wire.transcript.received("sslyze", f"port {obs.port}: "
+                                        f"{ {v: len(s) for v, s in obs.versions.items()} } {obs.error}")
+    if not out:
+        raise DeviceError("sslyze returned no results")
+    return out

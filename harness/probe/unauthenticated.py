@@ -1,0 +1,85 @@
+"""Configuration, control or data reachable without authentication: HTTP admin paths,
+RTSP DESCRIBE, anonymous FTP, anonymous MQTT publish/subscribe (two clients: one tries,
+one watches)."""
+from __future__ import annotations
+
+import ftplib
+import secrets
+
+from harness.errors import DeviceError, TransportTimeout
+from harness.transport import http
+
+
+def web_admin(device) -> list[dict]:
+    out = []
+    for web in device.profile.web:
+        if web.auth == "none":
+            continue
+        for path in web.admin_paths:
+            r = http.request(device.wire, device.profile.address, web.port, path, tls=web.tls)
+            out.append({"surface": f"{'https' if web.tls else 'http'}:{web.port}{path}",
+                        "status": r.status, "open": 200 <= r.status < 300})
+    return out
+
+
+def rtsp(device) -> list[dict]:
+    if not device.profile.rtsp:
+        return []
+    from harness.probe.rtsp import describe
+    d = describe(device)
+    return [{"surface": f"rtsp:{device.profile.rtsp.port}", "status": d["status"],
+             "open": d["status"] == 200 and d["has_sdp"]}]
+
+
+def ftp_anonymous(device, port: int = 21) -> list[dict]:
+    """Only where an FTP service is up (profile or scan); a refused connection is no finding."""
+    ip = device.wire.scope.check(device.profile.address)
+    ftp = ftplib.FTP(timeout=device.wire.connect_timeout)
+    try:
+        ftp.connect(ip, port)
+    except OSError:
+        return []
+    try:
+        device.wire.transcript.sent(f"ftp:{ip}:{port}", "USER anonymous")
+        ftp.login("anonymous", "harness@lab.invalid")
+        listing = ftp.nlst()
+        device.wire.transcript.received(f"ftp:{ip}:{port}", f"230; listing {listing[:20]}")
+        return [{"surface": f"ftp:{port}", "status": 230, "open": True, "listing": listing[:20]}]
+    except ftplib.error_perm as exc:
+        return [{"surface": f"ftp:{port}", "status": str(exc)[:3], "open": False}]
+    except (OSError, EOFError, ftplib.Error) as exc:
+        raise DeviceError(f"ftp:{ip}:{port}: {exc}") from None
+    finally:
+        try:
+            ftp.close()
+        except OSError:
+            pass
+
+
+def mqtt_anonymous(device) -> list[dict]:
+    """Two anonymous clients: a watcher subscribes, a sender publishes a nonce."""
+    from harness.transport.mqtt import MQTTSession
+    m = device.profile.mqtt
+    if not m:
+        return []
+    surface = f"mqtt:{m.host}:{m.port}"
+    watcher = MQTTSession(device.wire, m.host, m.port, m.tls)
+    try:
+        if not watcher.accepted:
+            return [{"surface": surface, "connect": watcher.reason, "open": False}]
+        topic = f"{m.topic_prefix or 'harness'}/harness-probe/{secrets.token_hex(4)}"
+        subscribed = watcher.subscribe(topic)
+        sender = MQTTSession(device.wire, m.host, m.port, m.tls)
+        nonce = secrets.token_hex(8)
+        try:
+            sender.publish(topic, nonce)
+        finally:
+            sender.close()
+        got = watcher.wait_for(topic, 3.0)
+        delivered = any(nonce.encode() in p for p in got)
+        return [{"surface": surface, "connect": watcher.reason, "subscribe": subscribed,
+                 "publish_delivered": delivered, "open": True}]
+    except TransportTimeout as exc:
+        return [{"surface": surface, "error": str(exc), "open": True}]
+    finally:
+        watcher.close()

@@ -1,0 +1,50 @@
+"""Access control: unauthenticated access, debug interfaces, information before login."""
+from harness import applicability as a
+from harness.model import testcase
+from harness.probe import exposure, unauthenticated
+
+
+@testcase("TC-AUTH-01", "Configuration, control and data need authentication",
+          ["ETSI-5.5-5", "ETSI-5.5-4", "JCSTAR-S1.1-01"],
+          steps=["request each admin path without credentials",
+                 "RTSP DESCRIBE without credentials", "anonymous FTP login",
+                 "two anonymous MQTT clients: one subscribes, one publishes a nonce"],
+          applies=[a.network])
+def test_no_unauthenticated_access(device, evidence):
+    seen = (unauthenticated.web_admin(device) + unauthenticated.rtsp(device)
+            + unauthenticated.ftp_anonymous(device) + unauthenticated.mqtt_anonymous(device))
+    for s in seen:
+        evidence.record(s["surface"], s)
+    open_ = [s["surface"] for s in seen if s["open"]]
+    evidence.expect("nothing reachable without authentication", not open_, "all refused",
+                    open_, reason="reachable without authentication: " + ", ".join(open_))
+
+
+@testcase("TC-DEBUG-01", "The serial console requires authentication",
+          ["ETSI-5.6-4", "JCSTAR-S1.1-08"],
+          steps=["open the console, press Enter", "a login prompt must come; a shell "
+                 "(proved by a command's output) without login is a FAIL"],
+          applies=[a.serial])
+def test_console_requires_login(device, evidence):
+    console = device.console()
+    try:
+        outcome = console.login("hx-nobody", "hx-wrong")
+    finally:
+        console.close()
+    evidence.expect("console asks for a login", outcome != "no-login", "login prompt",
+                    outcome, reason="the serial console gives a root shell without login")
+    evidence.expect("an unknown account is refused", outcome == "rejected", "rejected", outcome,
+                    reason=f"console login with an unknown account: {outcome}")
+
+
+@testcase("TC-INFO-01", "No security-relevant information before authentication",
+          ["ETSI-5.6-2", "JCSTAR-S1.1-09"],
+          steps=["read public web pages and service banners without credentials",
+                 "look for the firmware version, Wi-Fi passphrases and private keys"],
+          applies=[a.network])
+def test_no_information_before_login(device, evidence):
+    seen = exposure.gather(device)
+    evidence.record("public pages and banners read", [s["where"] for s in seen])
+    found = exposure.findings(seen, device.profile.firmware_version)
+    evidence.expect("nothing security-relevant disclosed", not found, "none", found,
+                    reason="; ".join(f"{f['where']} reveals {f['reveals']}" for f in found))

@@ -1,0 +1,102 @@
+"""Secure communication: TLS, SSH algorithms, no credentials in plaintext."""
+from harness import applicability as a
+from harness.errors import DeviceError, NotApplicable
+from harness.model import testcase
+from harness.probe import ssh_algorithms, tls
+from harness.transport import http
+
+OLD_VERSIONS = {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"}
+WEAK_SUITE_MARKERS = ("RC4", "_DES_", "3DES", "NULL", "EXPORT", "anon", "_MD5")
+
+# SSH policy (best-practice cryptography, ETSI 5.5-1): what makes the test FAIL.
+SSH_WEAK = {
+    "kex": ("diffie-hellman-group1-sha1", "diffie-hellman-group-exchange-sha1",
+            "gss-group1-sha1"),
+    "enc": ("3des", "des", "arcfour", "rc4", "blowfish", "cast128", "none"),
+    "mac": ("md5", "-96", "umac-32", "none"),
+    "key": ("ssh-dss",),
+}
+
+
+@testcase("TC-TLS-01", "TLS ports offer only TLS 1.2+ with strong cipher suites",
+          ["ETSI-5.5-1", "ETSI-5.5-7", "JCSTAR-S1.1-12"],
+          steps=["sslyze: accepted suites per protocol version on every TLS port, "
+                 "≤ lab-configured connections at a time",
+                 "FAIL on SSLv2/3, TLS 1.0/1.1 or suites with RC4, DES, 3DES, NULL, EXPORT, "
+                 "anonymous key exchange or MD5"],
+          applies=[a.network])
+def test_tls_configuration(device, evidence, run_context):
+    port_list = tls.tls_ports(device.profile)
+    if not port_list:
+        raise NotApplicable("the profile declares no TLS port")
+    obs = tls.scan(device, port_list, run_context.lab.rate_limits.tls_connections)
+    problems, errors = [], []
+    for o in obs:
+        evidence.record(f"port {o.port}", o.to_dict())
+        if o.error and not o.versions:
+            errors.append(f"{o.port}: {o.error}")
+        for version, suites in o.versions.items():
+            if version in OLD_VERSIONS:
+                problems.append(f"{o.port}: {version} accepted")
+            weak = [s for s in suites if any(m in s for m in WEAK_SUITE_MARKERS)]
+            if weak:
+                problems.append(f"{o.port}: weak suites in {version}: {', '.join(weak[:5])}")
+    if errors and not problems:
+        raise DeviceError("TLS scan failed: " + "; ".join(errors))
+    evidence.expect("only TLS 1.2+ with strong suites", not problems, "TLS 1.2/1.3, strong",
+                    problems, reason="; ".join(problems))
+
+
+@testcase("TC-SSH-01", "SSH uses best-practice key exchange, ciphers, MACs and host keys",
+          ["ETSI-5.5-1", "JCSTAR-S1.1-12"],
+          steps=["ssh-audit reads the server's algorithm lists (no connection-rate test)",
+                 "FAIL on 1024-bit or SHA-1 group exchange, (3)DES/RC4/Blowfish/CAST, MD5 or "
+                 "truncated MACs, DSA host keys, RSA host keys under 2048 bits"],
+          applies=[a.ssh])
+def test_ssh_algorithms(device, evidence):
+    result = ssh_algorithms.audit(device, device.profile.ssh.port)
+    evidence.record("server", result["banner"])
+    weak = []
+    for kind, algs in result["algorithms"].items():
+        for alg in algs:
+            name = alg["name"]
+            if any(m in name for m in SSH_WEAK.get(kind, ())):
+                weak.append(f"{kind} {name}")
+            elif kind == "key" and "rsa" in name and (alg.get("keysize") or 2048) < 2048:
+                weak.append(f"key {name} {alg['keysize']} bits")
+    evidence.record("ssh-audit findings (informative)",
+                    {k: [a["name"] for a in v if a["ssh_audit_fail"]]
+                     for k, v in result["algorithms"].items()})
+    evidence.expect("no weak algorithm offered", not weak, "none", weak,
+                    reason="weak SSH algorithms offered: " + ", ".join(weak))
+
+
+@testcase("TC-COMM-01", "No credentials cross the network in plaintext",
+          ["ETSI-5.5-1", "ETSI-5.5-6", "ETSI-5.5-7", "ETSI-5.8-1", "JCSTAR-S1.1-12"],
+          steps=["each web login surface without TLS: does it ask for credentials?",
+                 "MQTT without TLS: does the broker take a connection?",
+                 "telnet: does it offer a login?"],
+          applies=[a.network])
+def test_no_plaintext_credentials(device, evidence):
+    p, found = device.profile, []
+    for web in p.web:
+        if web.tls or web.auth == "none":
+            continue
+        r = http.request(device.wire, p.address, web.port, web.admin_paths[0])
+        challenge = r.headers.get("www-authenticate", "")
+        evidence.record(f"http:{web.port}{web.admin_paths[0]}", {"status": r.status,
+                                                                 "challenge": challenge})
+        if r.status == 401 or web.auth == "form":
+            found.append(f"http:{web.port} asks for credentials without TLS ({challenge})")
+    if p.mqtt and not p.mqtt.tls:
+        from harness.transport.mqtt import MQTTSession
+        s = MQTTSession(device.wire, p.mqtt.host, p.mqtt.port, False,
+                        p.mqtt.username, p.mqtt.password.get_secret_value()
+                        if p.mqtt.password else None)
+        s.close()
+        evidence.record(f"mqtt:{p.mqtt.port}", {"tls": False, "connack": s.reason})
+        found.append(f"mqtt:{p.mqtt.host}:{p.mqtt.port} without TLS")
+    if p.telnet:
+        found.append(f"telnet:{p.telnet.port} login in plaintext")
+    evidence.expect("credentials only over encrypted channels", not found, "none in plaintext",
+                    found, reason="; ".join(found))

@@ -1,0 +1,50 @@
+"""Attack surface: only the declared services are open; no cleartext admin protocols."""
+from harness import applicability as a
+from harness.model import testcase
+from harness.probe import ports
+
+
+def _scans(device, run_context, evidence):
+    scans = device.cached("scan", lambda: ports.scan(device, run_context.lab))
+    for i, s in enumerate(scans):
+        for j, xml in enumerate(s.xml):
+            name = f"nmap-{s.address.replace(':', '_')}-{'tcp' if j == 0 else 'udp'}.xml"
+            if not any(x.endswith(name) for x in evidence.artifacts):
+                evidence.attach(name, xml)
+    return scans
+
+
+@testcase("TC-SURF-01", "Only the services the vendor declares are open",
+          ["ETSI-5.6-1", "ETSI-5.6-5", "JCSTAR-S1.1-10"],
+          steps=["nmap full TCP port scan (-p-) and a curated UDP list on each address",
+                 "compare each open port with the profile's declared services"],
+          applies=[a.network])
+def test_only_declared_ports(device, evidence, run_context):
+    scans = _scans(device, run_context, evidence)
+    declared_tcp, declared_udp = device.profile.declared_ports("tcp"), \
+        device.profile.declared_ports("udp")
+    extra = []
+    for s in scans:
+        evidence.record(f"open ports on {s.address}", s.to_dict())
+        extra += [f"{s.address} tcp/{p} ({n})" for p, n in s.tcp_open.items()
+                  if p not in declared_tcp]
+        extra += [f"{s.address} udp/{p} ({n})" for p, n in s.udp_open.items()
+                  if p not in declared_udp]
+    evidence.expect("no undeclared open port", not extra,
+                    {"tcp": sorted(declared_tcp), "udp": sorted(declared_udp)}, extra,
+                    reason="undeclared open ports: " + ", ".join(extra))
+
+
+@testcase("TC-SURF-02", "No cleartext administration protocol (telnet, FTP, TFTP)",
+          ["ETSI-5.6-1", "ETSI-5.5-1", "JCSTAR-S1.1-10"],
+          steps=["from the same scan, flag telnet, FTP, TFTP and the r-services"],
+          applies=[a.network])
+def test_no_cleartext_protocols(device, evidence, run_context):
+    found = []
+    for s in _scans(device, run_context, evidence):
+        found += [f"{s.address} tcp/{p} {ports.CLEARTEXT[p]}" for p in s.tcp_open
+                  if p in ports.CLEARTEXT]
+        found += [f"{s.address} udp/{p} {ports.CLEARTEXT[p]}" for p in s.udp_open
+                  if p in ports.CLEARTEXT]
+    evidence.expect("no cleartext admin protocol", not found, "none", found,
+                    reason="cleartext protocols open: " + ", ".join(found))

@@ -1,0 +1,53 @@
+"""Fixtures for the project's own tests.
+
+Tests that need root (network namespaces) skip with the reason when not root — except in
+CI (CI=true), which runs as root, where such a skip would hide a broken set-up: there it
+fails instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def need_root():
+    if os.geteuid() != 0:
+        msg = "needs root: emulated devices live in network namespaces"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg + " (CI runs as root, so this is a broken set-up)")
+        pytest.skip(msg)
+
+
+def harness(*args, timeout=1800, env=None):
+    """Run the harness CLI as a user would; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def emulated_lab():
+    """Every emulated device, up for the whole session; everything removed afterwards."""
+    need_root()
+    from harness.emulate import lab
+    lab.down()
+    paths = lab.up()
+    try:
+        yield {p.stem: p for p in paths}
+    finally:
+        lab.down()
+
+
+def load_run(out: Path) -> dict:
+    return json.loads((out / "run.json").read_text())
+
+
+def verdicts(run: dict) -> dict[str, dict[str, str]]:
+    return {d["name"]: {r["test_id"]: r["verdict"] for r in d["results"]} for d in run["devices"]}

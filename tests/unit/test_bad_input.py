@@ -1,0 +1,155 @@
+"""Malformed profiles, lab configs, credential lists and arguments: exit 2, a message that
+names the file, line and field, and never a traceback."""
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, harness
+
+TYPE = """vendor: Acme
+model: R1
+firmware_version: 1.0.0
+category: router
+declared_services:
+  - {port: 22, service: ssh}
+"""
+INSTANCE = """extends: type.yaml
+name: unit-1
+address: 198.18.0.11
+ssh: {port: 22, username: admin, password: secret-1}
+"""
+LAB = """lab: {name: Test lab}
+scope: {allow: [198.18.0.0/24]}
+"""
+
+
+def write(tmp: Path, type_text=TYPE, instance_text=INSTANCE, lab_text=LAB):
+    (tmp / "type.yaml").write_text(type_text)
+    (tmp / "unit.yaml").write_text(instance_text)
+    (tmp / "lab.yaml").write_text(lab_text)
+    return tmp / "unit.yaml"
+
+
+def check(proc, file: str, field: str | None, line: int | None = None):
+    err = proc.stderr
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, err)
+    assert "Traceback" not in err and "Traceback" not in proc.stdout
+    assert file in err, err
+    if field:
+        assert f"field '{field}'" in err, err
+    if line:
+        assert f"{file}:{line}:" in err, err
+
+
+PROFILE_CASES = {
+    # name: (type text, instance text, file, field, line)
+    "unknown key": (TYPE, INSTANCE + "colour: red\n", "unit.yaml", "colour", 5),
+    "wrong type port": (TYPE, INSTANCE.replace("port: 22", "port: twenty-two"), "unit.yaml",
+                        "ssh.port", 4),
+    "port out of range": (TYPE, INSTANCE.replace("port: 22", "port: 70000"), "unit.yaml",
+                          "ssh.port", 4),
+    "bad address": (TYPE, INSTANCE.replace("198.18.0.11", "198.18.0.300"), "unit.yaml",
+                    "address", 3),
+    "missing name": (TYPE, INSTANCE.replace("name: unit-1\n", ""), "unit.yaml", "name", 1),
+    "bad name": (TYPE, INSTANCE.replace("unit-1", "Unit 1!"), "unit.yaml", "name", 2),
+    "missing vendor in type": (TYPE.replace("vendor: Acme\n", ""), INSTANCE, "type.yaml",
+                               "vendor", None),
+    "bad category": (TYPE.replace("router", "toaster-oven"), INSTANCE, "type.yaml",
+                     "category", 4),
+    "extends missing file": (TYPE, INSTANCE.replace("type.yaml", "nope.yaml"), "unit.yaml",
+                             "extends", 1),
+    "extends cycle": (TYPE.replace("vendor:", "extends: unit.yaml\nvendor:"), INSTANCE,
+                      "yaml", "extends", None),
+    "yaml syntax": (TYPE, INSTANCE + "web: [unclosed\n", "unit.yaml", None, None),
+    "duplicate key": (TYPE, INSTANCE + "name: again\n", "unit.yaml", "name", 5),
+    "secret env unset": (TYPE, INSTANCE.replace("password: secret-1",
+                                                "password: {env: HX_NOT_SET_ANYWHERE}"),
+                         "unit.yaml", "ssh.password", 4),
+    "secret file missing": (TYPE, INSTANCE.replace("password: secret-1",
+                                                   "password: {file: /nonexistent/pw}"),
+                            "unit.yaml", "ssh.password", 4),
+    "declared service bad proto": (TYPE.replace("service: ssh}", "service: ssh, proto: sctp}"),
+                                   INSTANCE, "type.yaml", "declared_services.0.proto", 6),
+    "web list item unknown key": (TYPE, INSTANCE + "web:\n  - {port: 80, tls: maybe}\n",
+                                  "unit.yaml", "web.0.tls", 6),
+    "no address and no serial": (TYPE, INSTANCE.replace("address: 198.18.0.11\n", "")
+                                 .replace("ssh: {port: 22, username: admin, password: secret-1}\n",
+                                          ""), "unit.yaml", None, None),
+    "empty file": (TYPE, "", "unit.yaml", None, 1),
+    "not a mapping": (TYPE, "- just\n- a list\n", "unit.yaml", None, 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROFILE_CASES))
+def test_malformed_profile(tmp_path, case):
+    type_text, inst, file, field, line = PROFILE_CASES[case]
+    unit = write(tmp_path, type_text, inst)
+    for cmd in (["validate", unit], ["list", "--profile", unit],
+                ["run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+                 tmp_path / "out"]):
+        check(harness(*cmd), file, field, line)
+
+
+LAB_CASES = {
+    "lab unknown key": (LAB + "colour: red\n", "colour", 3),
+    "lab missing scope": ("lab: {name: x}\n", "scope", 1),
+    "lab bad cidr": (LAB.replace("198.18.0.0/24", "198.18.0.0/99"), "scope.allow", 2),
+    "lab empty allowlist": (LAB.replace("[198.18.0.0/24]", "[]"), "scope.allow", 2),
+    "lab bad rate": (LAB + "rate_limits: {credential_tries_per_account: 0}\n",
+                     "rate_limits.credential_tries_per_account", 3),
+    "lab bad timeout": (LAB + "timeouts: {connect: -1}\n", "timeouts.connect", 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAB_CASES))
+def test_malformed_lab_config(tmp_path, case):
+    text, field, line = LAB_CASES[case]
+    unit = write(tmp_path, lab_text=text)
+    check(harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+                  tmp_path / "out"), "lab.yaml", field, line)
+    check(harness("validate", tmp_path / "lab.yaml"), "lab.yaml", field, line)
+
+
+def test_out_of_scope_target_is_bad_input(tmp_path):
+    unit = write(tmp_path, instance_text=INSTANCE.replace("198.18.0.11", "192.0.2.77"))
+    proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+                   tmp_path / "out")
+    check(proc, "unit.yaml", "address")
+    assert "outside the lab's scope allowlist" in proc.stderr
+
+
+def test_duplicate_device_names(tmp_path):
+    unit = write(tmp_path)
+    proc = harness("run", "--profile", unit, "--profile", unit, "--lab", tmp_path / "lab.yaml",
+                   "--out", tmp_path / "out")
+    check(proc, "unit.yaml", "name")
+
+
+@pytest.mark.parametrize("args", [["run"], ["run", "--profile"], ["list"], ["frobnicate"],
+                                  ["emulate", "sideways"], ["coverage", "--bogus"]])
+def test_bad_arguments(args):
+    proc = harness(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "error" in proc.stderr
+
+
+def test_bad_credential_list(tmp_path):
+    from harness.errors import InputError
+    from harness.probe.credentials import load_list
+    bad = tmp_path / "creds.yaml"
+    bad.write_text("credentials:\n  - {username: admin, password: admin}\n")
+    with pytest.raises(InputError) as exc:
+        load_list(bad)
+    assert exc.value.field == "credentials.0.source" and exc.value.line == 2
+
+
+def test_profile_file_missing(tmp_path):
+    check(harness("validate", tmp_path / "absent.yaml"), "absent.yaml", None)
+
+
+def test_shipped_profiles_and_labs_validate():
+    for path in sorted((REPO / "device_profiles" / "types").glob("*.yaml")) + \
+            sorted((REPO / "lab_config").glob("*.yaml")):
+        proc = harness("validate", path)
+        assert proc.returncode == 0, proc.stderr
