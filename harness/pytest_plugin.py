@@ -58,6 +58,7 @@ def pytest_collection_modifyitems(session, config, items):
         spec = spec_of(getattr(item, "function", None))
         if spec is None:
             raise pytest.UsageError(f"{item.nodeid}: not a harness test case (no @testcase)")
+        item.extra_keyword_matches.add(spec.id)          # -k TC-CRED-01 selects it
         unknown = [r for r in spec.requirements if r not in known]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s) {unknown}")

@@ -33,8 +33,8 @@ def throttled(curve: list[dict], base: float) -> dict:
     """Signs of throttling: later tries blocked, refused, or markedly slower."""
     blocked = [c for c in curve if c["outcome"] in ("no answer", "connection refused")]
     first = [c["seconds"] for c in curve[:3] if c["outcome"] == "refused"]
-    last = [c["seconds"] for c in curve[-3:] if c["outcome"] == "refused"]
-    slowed = bool(first and last and min(last) > max(base, max(first)) * 3 + 1.0)
+    later = [c["seconds"] for c in curve[3:] if c["outcome"] == "refused"]
+    slowed = bool(first and later and max(later) > max(base, max(first)) * 3 + 1.0)
     return {"blocked_tries": len(blocked), "slowed": slowed,
             "throttled": bool(blocked) or slowed}
 

@@ -43,10 +43,12 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
     timeout = timeout or wire.command_timeout
     cls = http.client.HTTPSConnection if tls else http.client.HTTPConnection
     kwargs = {"context": _context()} if tls else {}
-    conn = cls(ip, port, timeout=min(timeout, wire.connect_timeout * 4), **kwargs)
+    conn = cls(ip, port, timeout=wire.connect_timeout, **kwargs)
     shown = {k: ("<secret>" if k.lower() == "authorization" else v) for k, v in headers.items()}
     wire.transcript.sent(channel, f"{method} {path} {shown}" + (f" body={len(body)}B" if body else ""))
     try:
+        conn.connect()                       # connect (and TLS handshake) within connect_timeout
+        conn.sock.settimeout(timeout)        # then the reply within the command timeout
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read(MAX_BODY)
