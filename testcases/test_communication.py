@@ -78,11 +78,16 @@ def test_ssh_algorithms(device, evidence):
                  "telnet: does it offer a login?"],
           applies=[a.network])
 def test_no_plaintext_credentials(device, evidence):
-    p, found = device.profile, []
+    p, found, checked = device.profile, [], 0
     for web in p.web:
-        if web.tls or web.auth == "none":
+        if web.auth == "none":
             continue
-        r = http.request(device.wire, p.address, web.port, web.admin_paths[0])
+        r = http.request(device.wire, p.address, web.port, web.admin_paths[0], tls=web.tls)
+        checked += 1
+        if web.tls:
+            evidence.record(f"https:{web.port}{web.admin_paths[0]}",
+                            {"status": r.status, "over": "TLS"})
+            continue
         challenge = r.headers.get("www-authenticate", "")
         evidence.record(f"http:{web.port}{web.admin_paths[0]}", {"status": r.status,
                                                                  "challenge": challenge})
@@ -97,6 +102,12 @@ def test_no_plaintext_credentials(device, evidence):
         evidence.record(f"mqtt:{p.mqtt.port}", {"tls": False, "connack": s.reason})
         found.append(f"mqtt:{p.mqtt.host}:{p.mqtt.port} without TLS")
     if p.telnet:
+        from harness.transport import net
+        greeting = net.banner(device.wire, p.address, p.telnet.port, limit=512)
+        evidence.record(f"telnet:{p.telnet.port}", {"answers": bool(greeting)})
         found.append(f"telnet:{p.telnet.port} login in plaintext")
+    if not checked and not found:
+        raise NotApplicable("the profile declares no credential surface on the network "
+                            "(web, MQTT or telnet)")
     evidence.expect("credentials only over encrypted channels", not found, "none in plaintext",
                     found, reason="; ".join(found))

@@ -1,11 +1,15 @@
 """Attack surface: only the declared services are open; no cleartext admin protocols."""
 from harness import applicability as a
+from harness.errors import DeviceError
 from harness.model import testcase
 from harness.probe import ports
 
 
 def _scans(device, run_context, evidence):
     scans = device.cached("scan", lambda: ports.scan(device, run_context.lab))
+    if device.profile.declared_services and not any(s.tcp_open for s in scans):
+        raise DeviceError("the scan found no open TCP port although the vendor declares "
+                          "services: the device did not answer")
     for i, s in enumerate(scans):
         for j, xml in enumerate(s.xml):
             name = f"nmap-{s.address.replace(':', '_')}-{'tcp' if j == 0 else 'udp'}.xml"

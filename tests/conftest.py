@@ -51,3 +51,21 @@ def load_run(out: Path) -> dict:
 
 def verdicts(run: dict) -> dict[str, dict[str, str]]:
     return {d["name"]: {r["test_id"]: r["verdict"] for r in d["results"]} for d in run["devices"]}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `exclusive_lab` bring emulated devices up and down themselves: run them
+    before anything starts the session-wide lab."""
+    items.sort(key=lambda i: 0 if i.get_closest_marker("exclusive_lab") else 1)
+
+
+def lab_leftovers() -> list[str]:
+    """Namespaces, links, processes and state of ours that still exist."""
+    from harness.emulate import netns
+    left = [f"netns {n}" for n in netns.namespaces()]
+    left += [f"link {l}" for l in netns.links() if l.startswith(("hxv", "hxbr"))]
+    if netns.STATE.exists():
+        left.append(f"state dir {netns.STATE}")
+    if Path("/etc/netns").exists() and any(Path("/etc/netns").glob("hx-*")):
+        left.append("/etc/netns/hx-*")
+    return left

@@ -15,13 +15,16 @@ SECRET_PATTERNS = [
 
 
 def gather(device) -> list[dict]:
-    """Everything the device shows without credentials: (where, text) pairs."""
-    p, w, seen = device.profile, device.wire, []
+    """Everything the device shows without credentials: (where, text) pairs. Raises
+    DeviceError when nothing at all answered (silence is not a clean result)."""
+    p, w, seen, errors, answered = device.profile, device.wire, [], [], 0
     for web in p.web:
         for path in PUBLIC_PATHS:
             try:
                 r = http.request(w, p.address, web.port, path, tls=web.tls)
-            except DeviceError:
+                answered += 1
+            except DeviceError as exc:
+                errors.append(str(exc))
                 continue
             if r.status == 200:
                 seen.append({"where": f"{'https' if web.tls else 'http'}:{web.port}{path}",
@@ -34,8 +37,11 @@ def gather(device) -> list[dict]:
                 seen.append({"where": f"{name}:{port} banner",
                              "text": net.banner(w, p.address, port, until=b"\n")
                              .decode("utf-8", "replace")})
-            except DeviceError:
-                pass
+                answered += 1
+            except DeviceError as exc:
+                errors.append(str(exc))
+    if not answered and errors:
+        raise DeviceError("nothing answered without credentials: " + errors[0])
     return seen
 
 

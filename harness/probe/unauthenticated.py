@@ -37,8 +37,10 @@ def ftp_anonymous(device, port: int = 21) -> list[dict]:
     ftp = ftplib.FTP(timeout=device.wire.connect_timeout)
     try:
         ftp.connect(ip, port)
-    except OSError:
-        return []
+    except ConnectionRefusedError:
+        return []                          # the device answered: no FTP service here
+    except OSError as exc:
+        raise DeviceError(f"ftp:{ip}:{port}: no answer ({exc})") from None
     try:
         device.wire.transcript.sent(f"ftp:{ip}:{port}", "USER anonymous")
         ftp.login("anonymous", "harness@lab.invalid")

@@ -1,0 +1,131 @@
+"""The detection matrix: the Level 1 suite, destructive cases included, against every
+emulated variant. Each planted flaw must FAIL exactly the test cases of the requirement it
+breaks, and nothing else; compliant units have no FAIL; nothing is ERROR or INCONCLUSIVE."""
+import json
+
+import pytest
+
+from harness.emulate.variants import FLAWS, VARIANTS
+from tests.conftest import harness, load_run, verdicts
+
+DETECTED_BY = {
+    "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01"},
+    "shared_keys": {"TC-UNIQ-02"},
+    "telnet": {"TC-SURF-01", "TC-SURF-02", "TC-COMM-01"},
+    "plain_http_login": {"TC-COMM-01"},
+    "weak_tls": {"TC-TLS-01"},
+    "weak_ssh": {"TC-SSH-01"},
+    "no_throttle": {"TC-BRUTE-01"},
+    "plaintext_storage": {"TC-STORE-01"},
+    "root_console": {"TC-DEBUG-01"},
+    "info_leak": {"TC-INFO-01"},
+    "anonymous_rtsp": {"TC-AUTH-01"},
+    "ftp_anonymous": {"TC-AUTH-01", "TC-SURF-01", "TC-SURF-02"},
+    "anonymous_mqtt": {"TC-AUTH-01"},
+    "plaintext_mqtt": {"TC-COMM-01"},
+    "unsigned_update": {"TC-UPD-02"},
+    "downgrade_update": {"TC-UPD-02"},
+    "reset_keeps_wifi": {"TC-DEL-01"},
+    "unsafe_on_link_loss": set(),      # the S-mark safe-state tests come with remote operation
+}
+
+
+def test_every_flaw_has_an_expectation():
+    assert set(DETECTED_BY) == set(FLAWS)
+
+
+@pytest.fixture(scope="module")
+def matrix_run(emulated_lab, tmp_path_factory):
+    out = tmp_path_factory.mktemp("matrix")
+    args = ["run", "--allow-destructive", "--out", out]
+    for path in emulated_lab.values():
+        args += ["--profile", path]
+    proc = harness(*args, timeout=3000)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    return out, proc
+
+
+@pytest.mark.parametrize("variant", [v.name for v in VARIANTS])
+def test_detection_matrix(matrix_run, variant):
+    out, _ = matrix_run
+    v = next(x for x in VARIANTS if x.name == variant)
+    got = verdicts(load_run(out))[variant]
+    expected = set().union(*(DETECTED_BY[f] for f in v.flaws)) if v.flaws else set()
+    failed = {t for t, verdict in got.items() if verdict == "FAIL"}
+    assert failed == expected, {t: got[t] for t in failed ^ expected}
+    unsure = {t: x for t, x in got.items() if x in ("ERROR", "INCONCLUSIVE")}
+    assert not unsure, unsure
+
+
+def test_exit_code_and_summary(matrix_run):
+    out, proc = matrix_run
+    run = load_run(out)
+    assert proc.returncode == 1                  # flawed variants FAIL
+    assert run["complete"] and run["allow_destructive"] is True
+    assert run["summary"]["FAIL"] > 0 and run["summary"]["PASS"] > 0
+    assert f"report: {out}/report.html" in proc.stdout
+
+
+def test_no_password_in_any_report_file(matrix_run, emulated_lab):
+    """The lab's per-unit passwords (random) appear in no file under the report directory,
+    transcripts and artifacts included."""
+    out, _ = matrix_run
+    from harness.emulate.netns import STATE
+    secrets = [(STATE / name / "admin.pw").read_text().strip() for name in emulated_lab
+               if not name.startswith("router-legacy")]     # legacy: the public default
+    assert len(secrets) >= 10 and all(len(s) >= 12 for s in secrets)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".log") for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for s in secrets:
+            assert s.encode() not in data, f"a device password leaked into {path}"
+
+
+def test_transcripts_hold_both_directions(matrix_run):
+    out, _ = matrix_run
+    log = (out / "logs" / "router-1.log").read_text()
+    for needle in (" > auth password user=admin", " < auth accepted", "nmap > nmap",
+                   " < SSH-2.0-dropbear", "serial:", " > GET /admin/"):
+        assert needle in log, needle
+
+
+def test_run_json_shape(matrix_run):
+    out, _ = matrix_run
+    run = load_run(out)
+    assert run["schema_version"] == "1.0"
+    for key in ("run_id", "lab", "operator", "tools", "started", "ended", "devices", "schemes"):
+        assert run[key], key
+    assert run["tools"]["nmap"] and run["tools"]["paramiko"]
+    d = next(d for d in run["devices"] if d["name"] == "router-1")
+    assert d["profile_sha256"].startswith("sha256:") and d["identity"]["firmware_version"]
+    r = next(r for r in d["results"] if r["test_id"] == "TC-SURF-01")
+    assert r["requirements"] and r["verdict"] == "PASS" and r["evidence"]
+    assert any(a.endswith("-tcp.xml") for a in r["artifacts"])
+    views = {s["scheme"]: s for s in run["schemes"]}
+    jc = {q["id"]: q for q in views["jcstar-l1"]["requirements"]}
+    assert jc["JCSTAR-S1.1-02"]["verdicts"]["router-legacy-1"] == "FAIL"
+    assert jc["JCSTAR-S1.1-02"]["verdicts"]["router-1"] == "PASS"
+    assert jc["JCSTAR-S1.1-05"]["verdicts"]["router-1"] == "DECLARED"
+
+
+def test_junit_xml(matrix_run):
+    import xml.etree.ElementTree as ET
+    out, _ = matrix_run
+    root = ET.parse(out / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {v.name for v in VARIANTS}
+    cases = {c.get("classname"): c for c in suites["router-telnet"].iter("testcase")}
+    surf = cases["router-telnet.TC-SURF-01"]
+    assert surf.find("failure") is not None
+    reqs = [p.get("value") for p in surf.iter("property") if p.get("name") == "requirement"]
+    assert "ETSI-5.6-1" in reqs
+    assert cases["router-telnet.TC-CRED-01"].find("failure") is None
+
+
+def test_html_report(matrix_run):
+    out, _ = matrix_run
+    html = (out / "report.html").read_text()
+    assert "router-legacy-1" in html and "JC-STAR" in html and "provisional" in html
+    assert "Traceback" not in html
