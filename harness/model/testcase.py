@@ -44,3 +44,6 @@ def testcase(id: str, title: str, requirements, steps=(), applies=(), destructiv
 
 def spec_of(obj) -> TestCaseSpec | None:
     return getattr(obj, "__harness__", None)
+
+
+testcase.__test__ = False      # pytest must not collect the decorator itself
