@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("coverage", help="per scheme: probe-verified, declaration-only, uncovered")
     c.add_argument("--json", action="store_true")
 
+    sc = sub.add_parser("schema", help="JSON Schema of device profiles (for editors)")
+    sc.add_argument("--type", action="store_true", help="the schema of a device type file")
+
     rep = sub.add_parser("report", help="rebuild run.json and reports from a run's journal")
     rep.add_argument("run_dir")
 
@@ -190,10 +193,17 @@ def cmd_report(args) -> int:
     return _report_exit(d / "run.json")
 
 
+def cmd_schema(args) -> int:
+    from harness.profile.schema import DeviceProfile, DeviceType
+    model = DeviceType if args.type else DeviceProfile
+    print(json.dumps(model.model_json_schema(), indent=1))
+    return 0
+
+
 def _emulate(args) -> int:
     from harness.emulate import cli as emulate_cli
     return emulate_cli.run(args)
 
 
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
-            "coverage": cmd_coverage, "report": cmd_report, "emulate": _emulate}
+            "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema, "emulate": _emulate}

@@ -47,7 +47,7 @@ def run(args) -> int:
         elif args.emulate_cmd == "power-cycle":
             lab.power_cycle(args.name, args.off)
         elif args.emulate_cmd == "link":
-            lab.link(args.name, args.state, args.loss, args.delay_ms)
+            print(lab.link(args.name, args.state, args.loss, args.delay_ms))
     except KeyError as exc:
         raise InputError(f"no emulated device named {exc.args[0]}", None, None,
                          "name") from None

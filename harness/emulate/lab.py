@@ -250,10 +250,10 @@ def power_cycle(name: str, off_seconds: float = BOOT_DELAY) -> None:
     wait_ready(v)
 
 
-def link(name: str, state: str, loss: float = 0, delay_ms: int = 0) -> None:
+def link(name: str, state: str, loss: float = 0, delay_ms: int = 0) -> str:
     v = select([name])[0]
     host_if = (STATE / "_links" / v.name).read_text().strip()
     if state == "degrade":
-        netns.degrade_link(host_if, loss, delay_ms)
-    else:
-        netns.set_link(host_if, state == "up")
+        return netns.degrade_link(v.ns, host_if, loss, delay_ms)
+    netns.set_link(host_if, state == "up")
+    return state

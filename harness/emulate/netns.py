@@ -105,11 +105,36 @@ def set_link(host_if: str, up: bool) -> None:
     sh("ip", "link", "set", host_if, "up" if up else "down")
 
 
-def degrade_link(host_if: str, loss_pct: float = 0, delay_ms: int = 0) -> None:
+def degrade_link(ns: str, host_if: str, loss_pct: float = 0, delay_ms: int = 0) -> str:
+    """Packet loss and delay on a device's link; returns how it was applied. netem where
+    the kernel has it; otherwise random drops in nftables plus a tbf shaper (queueing
+    delay under load, no fixed delay)."""
     sh("tc", "qdisc", "del", "dev", host_if, "root", check=False)
-    if loss_pct or delay_ms:
+    in_ns(ns, "nft", "delete", "table", "inet", "hxlink", check=False)
+    if not loss_pct and not delay_ms:
+        return "clean"
+    try:
         sh("tc", "qdisc", "add", "dev", host_if, "root", "netem", "loss", f"{loss_pct}%",
            "delay", f"{delay_ms}ms")
+        return "netem"
+    except EmulateError:
+        pass
+    how = []
+    if loss_pct:
+        rule = "drop" if loss_pct >= 100 else f"numgen random mod 100 < {int(loss_pct)} drop"
+        proc = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], text=True,
+                              capture_output=True, input=(
+            "table inet hxlink {\n"
+            f" chain i {{\n  type filter hook input priority -10;\n  {rule}\n }}\n"
+            f" chain o {{\n  type filter hook output priority -10;\n  {rule}\n }}\n}}\n"))
+        if proc.returncode:
+            raise EmulateError(f"nft loss rule: {proc.stderr.strip()}")
+        how.append(f"nftables {int(loss_pct)}% random loss")
+    if delay_ms:
+        sh("tc", "qdisc", "add", "dev", host_if, "root", "tbf", "rate", "512kbit", "burst",
+           "16kbit", "latency", f"{max(delay_ms, 1)}ms")
+        how.append("tbf shaping at 512 kbit/s (this kernel has no netem for a fixed delay)")
+    return "; ".join(how)
 
 
 # ---------------------------------------------------------------- processes

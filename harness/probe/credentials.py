@@ -9,7 +9,6 @@ of lockout.
 """
 from __future__ import annotations
 
-import ftplib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,22 +112,11 @@ def _http_basic(device, web):
 
 
 def _ftp_try(device, port, user, pw) -> bool:
-    ip = device.wire.scope.check(device.profile.address)
-    ftp = ftplib.FTP(timeout=device.wire.connect_timeout)
-    try:
-        ftp.connect(ip, port)
-        device.wire.transcript.sent(f"ftp:{ip}:{port}", f"USER {user} / PASS <secret>")
-        ftp.login(user, pw)
-        return True
-    except ftplib.error_perm:
-        return False
-    except (OSError, EOFError, ftplib.Error) as exc:
-        raise DeviceError(f"ftp:{ip}:{port}: {exc}") from None
-    finally:
-        try:
-            ftp.close()
-        except OSError:
-            pass
+    from harness.transport import ftp
+    result = ftp.login(device.wire, device.profile.address, port, user, pw)
+    if result is None:
+        raise DeviceError(f"ftp:{port}: connection refused")
+    return result["accepted"]
 
 
 def _mqtt_try(device, user, pw) -> bool:

@@ -3,7 +3,6 @@ RTSP DESCRIBE, anonymous FTP, anonymous MQTT publish/subscribe (two clients: one
 one watches)."""
 from __future__ import annotations
 
-import ftplib
 import secrets
 
 from harness.errors import DeviceError, TransportTimeout
@@ -32,30 +31,14 @@ def rtsp(device) -> list[dict]:
 
 
 def ftp_anonymous(device, port: int = 21) -> list[dict]:
-    """Only where an FTP service is up (profile or scan); a refused connection is no finding."""
-    ip = device.wire.scope.check(device.profile.address)
-    ftp = ftplib.FTP(timeout=device.wire.connect_timeout)
-    try:
-        ftp.connect(ip, port)
-    except ConnectionRefusedError:
-        return []                          # the device answered: no FTP service here
-    except OSError as exc:
-        raise DeviceError(f"ftp:{ip}:{port}: no answer ({exc})") from None
-    try:
-        device.wire.transcript.sent(f"ftp:{ip}:{port}", "USER anonymous")
-        ftp.login("anonymous", "harness@lab.invalid")
-        listing = ftp.nlst()
-        device.wire.transcript.received(f"ftp:{ip}:{port}", f"230; listing {listing[:20]}")
-        return [{"surface": f"ftp:{port}", "status": 230, "open": True, "listing": listing[:20]}]
-    except ftplib.error_perm as exc:
-        return [{"surface": f"ftp:{port}", "status": str(exc)[:3], "open": False}]
-    except (OSError, EOFError, ftplib.Error) as exc:
-        raise DeviceError(f"ftp:{ip}:{port}: {exc}") from None
-    finally:
-        try:
-            ftp.close()
-        except OSError:
-            pass
+    """Only where an FTP service is up; a refused connection is no finding."""
+    from harness.transport import ftp
+    r = ftp.login(device.wire, device.profile.address, port, "anonymous",
+                  "harness@lab.invalid", list_files=True)
+    if r is None:
+        return []
+    return [{"surface": f"ftp:{port}", "reply": r["reply"], "open": r["accepted"],
+             "listing": r["listing"]}]
 
 
 def mqtt_anonymous(device) -> list[dict]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import WithJsonSchema
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
 
@@ -35,7 +36,13 @@ def _secret(value):
     raise PydanticCustomError("secret", "expected a string, {env: NAME} or {file: PATH}")
 
 
-Secret = Annotated[SecretStr, BeforeValidator(_secret)]
+Secret = Annotated[SecretStr, BeforeValidator(_secret), WithJsonSchema({
+    "description": "a literal, {env: NAME} or {file: PATH}",
+    "anyOf": [{"type": "string"},
+              {"type": "object", "properties": {"env": {"type": "string"}},
+               "required": ["env"], "additionalProperties": False},
+              {"type": "object", "properties": {"file": {"type": "string"}},
+               "required": ["file"], "additionalProperties": False}]})]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 

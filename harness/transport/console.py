@@ -22,6 +22,7 @@ class Console:
         self.wire = wire
         self.prompts = prompts
         self.buffer = b""
+        self.logged_in = False
 
     # subclass hooks
     def _read(self, timeout: float) -> bytes:
@@ -31,7 +32,17 @@ class Console:
         raise NotImplementedError
 
     def close(self) -> None:
-        pass
+        self.logout()
+
+    def logout(self) -> None:
+        """Leave the console as we found it: a login we opened is closed again, so the next
+        user (or test) meets a login prompt, not our shell."""
+        if self.logged_in:
+            self.logged_in = False
+            try:
+                self._write(b"exit\n")
+            except Exception:  # noqa: BLE001 - best effort on a console that may be gone
+                pass
 
     # expect
     def send(self, text: str, secret: bool = False) -> None:
@@ -99,13 +110,15 @@ class Console:
                 return "rejected"
             if idx == 1:
                 self.drain()
-                return "accepted" if self.proves_shell() else "unknown"
+                self.logged_in = self.proves_shell()
+                return "accepted" if self.logged_in else "unknown"
         self.send((password or "") + "\n", secret=True)
         idx, _ = self.expect([p.shell, p.login, r"[Ii]ncorrect|[Ff]ail|[Dd]enied|[Ii]nvalid"],
                              timeout)
         if idx == 0:
             self.drain()
-            return "accepted" if self.proves_shell() else "rejected"
+            self.logged_in = self.proves_shell()
+            return "accepted" if self.logged_in else "rejected"
         return "rejected"
 
     def run(self, command: str, timeout: float | None = None) -> tuple[int, str]:

@@ -49,6 +49,7 @@ class SerialConsole(Console):
             raise DeviceError(f"{self.channel}: {exc}") from None
 
     def close(self) -> None:
+        self.logout()
         try:
             self.port.close()
         except Exception:  # noqa: BLE001 - closing a dead port must not mask the real error

@@ -10,6 +10,7 @@ import socket
 import paramiko
 
 from harness.errors import DeviceError, TransportTimeout
+from harness.transport.console import Console
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
@@ -85,6 +86,16 @@ class SSHSession:
         self.wire.transcript.received(self.channel, out)
         return status, out
 
+    def interactive(self, prompts) -> "SSHConsole":
+        """An interactive shell on a pty (for devices whose CLI is not a POSIX shell)."""
+        try:
+            chan = self.transport.open_session(timeout=self.wire.connect_timeout)
+            chan.get_pty()
+            chan.invoke_shell()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise DeviceError(f"{self.channel}: interactive shell: {exc}") from None
+        return SSHConsole(self.wire, prompts, chan, self.channel)
+
     def proves_shell(self) -> bool:
         a, b = secrets.randbelow(900) + 100, secrets.randbelow(900) + 100
         try:
@@ -119,3 +130,33 @@ def negotiated_algorithms(wire, host, port) -> dict:
         return {"banner": t.remote_version, "host_key": session.host_key()}
     finally:
         session.close()
+
+
+class SSHConsole(Console):
+    """Expect-style access to an interactive SSH shell channel."""
+
+    def __init__(self, wire, prompts, chan, channel: str):
+        super().__init__(wire, prompts)
+        self.chan, self.channel = chan, channel + ":shell"
+
+    def _read(self, timeout: float) -> bytes:
+        self.chan.settimeout(timeout)
+        try:
+            data = self.chan.recv(4096)
+        except socket.timeout:
+            return b""
+        except (paramiko.SSHException, OSError) as exc:
+            raise DeviceError(f"{self.channel}: {exc}") from None
+        if not data and self.chan.closed:
+            raise DeviceError(f"{self.channel}: closed by the device")
+        return data
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.chan.sendall(data)
+        except (paramiko.SSHException, OSError) as exc:
+            raise DeviceError(f"{self.channel}: {exc}") from None
+
+    def close(self) -> None:
+        self.logout()
+        self.chan.close()

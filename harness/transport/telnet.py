@@ -80,4 +80,5 @@ class TelnetConsole(Console):
             raise DeviceError(f"{self.channel}: {exc}") from None
 
     def close(self) -> None:
+        self.logout()
         self.sock.close()

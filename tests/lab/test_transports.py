@@ -33,6 +33,11 @@ def test_ssh(emulated_lab, wire):
         status, out = s.run("echo $((6*7)); exit 3")
         assert (status, out.strip()) == (3, "42")
         assert s.host_key()["type"] == "ssh-ed25519"
+        shell = s.interactive(Prompts())
+        shell.drain(quiet=0.5)
+        assert shell.proves_shell()
+        assert shell.run("echo $((40+2))") == (0, "42")
+        shell.close()
     finally:
         s.close()
 
@@ -127,3 +132,11 @@ def test_transcript_redacts(tmp_path):
     t.received("ssh", b"echo s3cret-value back")
     text = (tmp_path / "t.log").read_text()
     assert "s3cret-value" not in text and text.count("***") == 2
+
+
+def test_ftp(emulated_lab, wire):
+    from harness.transport import ftp
+    r = ftp.login(wire, "198.18.0.21", 21, "anonymous", "lab@example.invalid", list_files=True)
+    assert r["accepted"] and "README" in r["listing"]
+    assert ftp.login(wire, "198.18.0.21", 21, "admin", "wrong")["accepted"] is False
+    assert ftp.login(wire, "198.18.0.11", 21, "anonymous", "x") is None    # no FTP service

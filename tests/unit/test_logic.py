@@ -161,3 +161,11 @@ def test_scope_resolves_names_and_refuses_outside():
     for bad in ("198.18.1.1", "127.0.0.1", "localhost", "::1"):
         with pytest.raises(ScopeError):
             s.check(bad)
+
+
+def test_published_json_schemas_are_current():
+    from harness.profile.schema import DeviceProfile, DeviceType
+    from tests.conftest import REPO
+    for name, model in (("instance", DeviceProfile), ("type", DeviceType)):
+        published = json.loads((REPO / "device_profiles" / f"{name}.schema.json").read_text())
+        assert published == model.model_json_schema(), f"regenerate {name}.schema.json"

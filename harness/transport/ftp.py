@@ -1,0 +1,38 @@
+"""FTP login through ftplib, with hard timeouts and transcripts."""
+from __future__ import annotations
+
+import ftplib
+
+from harness.errors import DeviceError
+
+
+def login(wire, host: str, port: int, user: str, password: str,
+          list_files: bool = False) -> dict | None:
+    """{'accepted': bool, 'reply': str, 'listing': [...]}; None when the port refuses the
+    connection (no FTP service); DeviceError when the device does not answer properly."""
+    ip = wire.scope.check(host)
+    channel = f"ftp:{ip}:{port}"
+    ftp = ftplib.FTP(timeout=wire.connect_timeout)
+    try:
+        try:
+            wire.transcript.received(channel, ftp.connect(ip, port))
+        except ConnectionRefusedError:
+            wire.transcript.note(channel, "connection refused")
+            return None
+        shown = password if user == "anonymous" else "<secret>"
+        wire.transcript.sent(channel, f"USER {user} / PASS {shown}")
+        try:
+            reply = ftp.login(user, password)
+        except ftplib.error_perm as exc:
+            wire.transcript.received(channel, str(exc))
+            return {"accepted": False, "reply": str(exc)[:60], "listing": []}
+        listing = ftp.nlst()[:20] if list_files else []
+        wire.transcript.received(channel, f"{reply} {listing}")
+        return {"accepted": True, "reply": reply[:60], "listing": listing}
+    except (OSError, EOFError, ftplib.Error) as exc:
+        raise DeviceError(f"{channel}: {exc}") from None
+    finally:
+        try:
+            ftp.close()
+        except OSError:
+            pass

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything the harness needs on Debian: the daemons of the emulated devices and
+# nmap (apt-get, only what is missing), a virtual environment in .venv, and the package.
+# Safe to run again. Needs root for apt-get (uses sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-clients
+          lighttpd lighttpd-mod-openssl busybox vsftpd socat inetutils-telnetd iproute2
+          nftables openssl procps ca-certificates)
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  # Keep the packages' own services (sshd, mosquitto, lighttpd, vsftpd) from starting on
+  # this machine: the emulated devices start their own copies inside namespaces.
+  created_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO -E apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+  [ -z "$created_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e . 
+echo "setup: ready (.venv/bin/harness)"
