@@ -104,4 +104,4 @@ def pydantic_error(exc, origins: Origins, default_file: str) -> InputError:
     return InputError(msg, file, line, ".".join(str(p) for p in data_loc) or None)
 
 
-_PYDANTIC_TAGS = {"str", "int", "dict", "list", "float", "bool"}
+_PYDANTIC_TAGS = {"str", "int", "dict", "list", "float", "bool", "[key]"}

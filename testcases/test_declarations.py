@@ -1,4 +1,8 @@
-"""Requirements evaluated from the vendor's documents: present and complete → DECLARED."""
+"""Requirements evaluated from the vendor's documents (ETSI TS 103 701's conceptual
+assessments, JC-STAR's document-evaluated items): the declaration must be present and
+complete → DECLARED, never PASS. A declaration with `applies: false` and a justification
+→ NOT_APPLICABLE."""
+from harness.errors import NotApplicable
 from harness.model import testcase
 
 REQUIRED = {
@@ -7,13 +11,19 @@ REQUIRED = {
     "update_procedure": (("statement",), ("document", "url")),
     "data_deletion": (("statement",), ("document", "url")),
 }
+GENERIC = (("statement",), ("document", "url"))
 
 
 def _check(device, evidence, kind):
     decl = device.profile.declarations.get(kind)
     evidence.expect(f"{kind} declared", decl is not None, "a vendor declaration", None,
                     reason=f"the profile has no '{kind}' declaration")
-    missing = [" or ".join(group) for group in REQUIRED[kind]
+    if not decl.applies:
+        evidence.expect("justification given", bool(decl.justification), "a justification",
+                        decl.model_dump(), reason=f"'{kind}' declared not applicable "
+                                                  "without a justification")
+        raise NotApplicable(f"declared not applicable: {decl.justification}")
+    missing = [" or ".join(group) for group in REQUIRED.get(kind, GENERIC)
                if not any(getattr(decl, f) for f in group)]
     evidence.expect(f"{kind} complete", not missing, "all parts", decl.model_dump(),
                     reason=f"'{kind}' declaration lacks: {', '.join(missing)}")
@@ -43,3 +53,45 @@ def test_update_procedure_declared(device, evidence):
           ["ETSI-5.11-1", "JCSTAR-S1.1-14"])
 def test_data_deletion_declared(device, evidence):
     _check(device, evidence, "data_deletion")
+
+
+# Provisions no probe can decide on a device: one declaration check each, keyed by the
+# requirement id in the profile's `declarations:` (statement + document or URL).
+DOCUMENT_ONLY = [
+    "ETSI-5.1-3", "ETSI-5.2-2", "ETSI-5.2-3", "ETSI-5.3-1", "ETSI-5.3-4", "ETSI-5.3-5",
+    "ETSI-5.3-6", "ETSI-5.3-8", "ETSI-5.3-12", "ETSI-5.3-14", "ETSI-5.3-15", "ETSI-5.4-2",
+    "ETSI-5.4-4", "ETSI-5.5-2", "ETSI-5.5-3", "ETSI-5.5-8", "ETSI-5.6-3", "ETSI-5.6-6",
+    "ETSI-5.6-7", "ETSI-5.6-8", "ETSI-5.6-9", "ETSI-5.7-1", "ETSI-5.7-2", "ETSI-5.8-2",
+    "ETSI-5.8-3", "ETSI-5.9-1", "ETSI-5.9-2", "ETSI-5.9-3", "ETSI-5.10-1", "ETSI-5.11-2",
+    "ETSI-5.11-3", "ETSI-5.11-4", "ETSI-5.12-1", "ETSI-5.12-2", "ETSI-5.12-3", "ETSI-5.13-1",
+    "ETSI-6-1", "ETSI-6-2", "ETSI-6-3", "ETSI-6-4", "ETSI-6-5",
+    "SMARK-1", "SMARK-2", "SMARK-3", "SMARK-4", "SMARK-5", "SMARK-7", "SMARK-8", "SMARK-9",
+    "EN18031-NMM", "EN18031-TCM",
+]
+
+
+def _remote_operation(p):
+    return None if p.remote_operation else "the product is not operated remotely"
+
+
+def _network_equipment(p):
+    return None if p.category in ("router", "hub") else "not network equipment"
+
+
+APPLIES = {"SMARK": [_remote_operation], "EN18031-NMM": [_network_equipment],
+           "EN18031-TCM": [_network_equipment]}
+
+
+def _declaration_test(rid):
+    applies = APPLIES.get(rid, APPLIES.get(rid.split("-")[0], []))
+
+    @testcase(f"TC-DECL-{rid}", f"Vendor declaration for {rid}", [rid], applies=applies)
+    def test_declared(device, evidence):
+        _check(device, evidence, rid)
+    test_declared.__name__ = "test_declared_" + rid.replace("-", "_").replace(".", "_")
+    return test_declared
+
+
+for _rid in DOCUMENT_ONLY:
+    _fn = _declaration_test(_rid)
+    globals()[_fn.__name__] = _fn

@@ -71,6 +71,29 @@ class Declaration(Strict):
     contact: str = ""
     timelines: str = ""
     end_date: str = ""
+    applies: bool = Field(True, description="false: the vendor states the provision does not "
+                          "apply to this product (a justification is required)")
+    justification: str = ""
+
+
+NAMED_DECLARATIONS = ("vulnerability_disclosure", "support_period", "update_procedure",
+                      "secure_storage", "data_deletion", "personal_data", "telemetry",
+                      "installation")
+
+
+def _declaration_key(key: str) -> str:
+    """A named declaration, or the id of a catalog requirement (e.g. ETSI-5.6-9)."""
+    if key in NAMED_DECLARATIONS:
+        return key
+    from harness.catalog import known_requirement_ids
+    if key in known_requirement_ids():
+        return key
+    raise PydanticCustomError("declaration", "'{k}' is neither a named declaration ({named}) "
+                              "nor a requirement id from the catalogs",
+                              {"k": key, "named": ", ".join(NAMED_DECLARATIONS)})
+
+
+DeclarationKey = Annotated[str, BeforeValidator(_declaration_key)]
 
 
 class Prompts(Strict):
@@ -107,10 +130,7 @@ class DeviceType(Strict):
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     declared_services: list[DeclaredService] = Field(default_factory=list)
     default_credentials: list[KnownCredential] = Field(default_factory=list)
-    declarations: dict[Literal["vulnerability_disclosure", "support_period", "update_procedure",
-                               "secure_storage", "data_deletion", "personal_data",
-                               "telemetry", "installation"], Declaration] = Field(
-                                   default_factory=dict)
+    declarations: dict[DeclarationKey, Declaration] = Field(default_factory=dict)
     prompts: Prompts = Prompts()
     password_change: PasswordChange | None = None
     update: UpdateInfo | None = None

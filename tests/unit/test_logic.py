@@ -50,17 +50,25 @@ def test_catalogs_and_test_cases_agree():
     assert len(specs) >= 20
 
 
-def test_every_requirement_has_a_test_or_is_a_known_gap():
-    """Uncovered requirements are listed here on purpose (see the issue notes); a newly
-    uncovered one fails this test."""
+def test_every_requirement_has_a_test_case_or_a_declaration_check():
     specs = load_specs()
-    known_gaps = {"SMARK-1", "SMARK-2", "SMARK-3", "SMARK-4", "SMARK-5", "SMARK-7",
-                  "SMARK-8", "SMARK-9", "EN18031-NMM", "EN18031-TCM",
-                  "JCSTAR-S1.1-16"}           # resilience: arrives with the S-mark work
     uncovered = {r.id for c in catalog.catalogs() for r in c.requirements
                  if not any(t in specs for t in r.test_cases)}
-    etsi_gaps = {u for u in uncovered if u.startswith("ETSI-")}
-    assert uncovered - etsi_gaps == known_gaps
+    assert uncovered == set()
+    rows = {r["scheme"]: r for r in catalog.coverage(specs)}
+    assert rows["jcstar-l1"]["probe_verified"] >= 12
+
+
+def test_declaration_keys_are_checked(tmp_path):
+    from harness.errors import InputError
+    from harness.profile.loader import load_type
+    t = tmp_path / "t.yaml"
+    t.write_text("vendor: a\nmodel: b\nfirmware_version: '1'\ncategory: router\n"
+                 "declarations:\n  ETSI-5.6-9: {statement: s, document: d}\n"
+                 "  ETSI-9.9-9: {statement: s}\n")
+    with pytest.raises(InputError) as exc:
+        load_type(t)
+    assert exc.value.field == "declarations.ETSI-9.9-9" and exc.value.line == 7
 
 
 def test_emulated_profiles_in_sync_with_variants():
