@@ -36,6 +36,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e . 
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e .; } \
+     > .venv/pip.log 2>&1; then
+  cat .venv/pip.log >&2
+  echo "setup: pip install failed (log above)" >&2
+  exit 1
+fi
 echo "setup: ready (.venv/bin/harness)"
