@@ -3,7 +3,7 @@
 # run the Level 1 suite against them, stop them again, and print where the report is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (emulated devices need network namespaces): sudo $0" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (emulated devices need network namespaces), e.g. sudo $0" >&2; exit 2; }
 ./scripts/setup.sh
 H=.venv/bin/harness
 $H emulate down >/dev/null
