@@ -55,10 +55,3 @@ def secret_paths(p):
     if not p.secret_paths:
         return "the profile lists no files that hold credentials (secret_paths)"
     return shell(p)
-
-
-def declaration(kind):
-    def check(p):
-        return None       # a missing declaration is a FAIL, not 'not applicable'
-    check.__name__ = f"declaration_{kind}"
-    return check

@@ -165,8 +165,8 @@ def _report_exit(run_json: Path) -> int:
     run = json.loads(run_json.read_text())
     print(f"report: {run_json.parent / 'report.html'}")
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(run["summary"].items())))
-    bad = {"FAIL", "ERROR", "INCONCLUSIVE"}
-    return 1 if any(run["summary"].get(v) for v in bad) else 0
+    from harness.model import Verdict
+    return 1 if any(Verdict(v).is_problem for v in run["summary"]) else 0
 
 
 def cmd_coverage(args) -> int:

@@ -65,11 +65,6 @@ class Device:
             raise DeviceUnreachable(f"device stopped answering earlier: {self.health.broken}")
 
     # ---- capabilities ----
-    def has_shell(self) -> bool:
-        p = self.profile
-        return bool((p.ssh and (p.ssh.password or p.ssh.key_file))
-                    or (p.telnet and p.telnet.password) or (p.serial and p.serial.password))
-
     def shell(self):
         """An authenticated command shell: SSH, else telnet, else the serial console.
         The returned object has run(cmd) -> (status, output) and close()."""

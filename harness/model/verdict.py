@@ -45,9 +45,3 @@ class Result:
         d = asdict(self)
         d["verdict"] = self.verdict.value
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Result":
-        d = dict(d)
-        d["verdict"] = Verdict(d["verdict"])
-        return cls(**d)

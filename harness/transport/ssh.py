@@ -122,14 +122,6 @@ def try_password(wire, host, port, username, password) -> str:
         session.close()
 
 
-def negotiated_algorithms(wire, host, port) -> dict:
-    """What the server offers, read from its KEXINIT through a plain handshake."""
-    session = SSHSession(wire, host, port)
-    try:
-        t = session.transport
-        return {"banner": t.remote_version, "host_key": session.host_key()}
-    finally:
-        session.close()
 
 
 class SSHConsole(Console):
