@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,9 +28,10 @@ def main() -> None:
     names = ["router-1", "router-telnet", "camera-open", "appliance-1", "router-2"][:n]
     lab.down()
     paths = lab.up(names)
+    out = tempfile.TemporaryDirectory(prefix="harness-bench-")
     try:
         labcfg, _ = load_lab(None)
-        ctx = build_context(paths, out="/tmp/harness-bench")
+        ctx = build_context(paths, out=out.name)
         rate = labcfg.rate_limits.scan_max_rate
         print(f"{'device':<16}{'nmap -p- (s)':>14}{'harness (s)':>13}{'ratio':>8}")
         tot_n = tot_h = 0.0
@@ -49,6 +51,7 @@ def main() -> None:
               "   (harness adds the UDP list and parsing)")
     finally:
         lab.down()
+        out.cleanup()
 
 
 if __name__ == "__main__":
