@@ -1,0 +1,43 @@
+"""The emulated heater: driven over MQTT (command channel), seen on the serial console
+(independent observation channel), and its safe state when the link is cut. This proves
+the planted `unsafe_on_link_loss` flaw exists for the S-mark safe-state tests to find."""
+
+from harness.emulate import lab
+from harness.errors import TransportTimeout
+from harness.run import build_context
+from harness.transport.mqtt import MQTTSession
+
+
+def _heat_then_cut(emulated_lab, tmp_path, name):
+    ctx = build_context([emulated_lab[name]], out=tmp_path / "out")
+    device = ctx.devices[0]
+    m = device.profile.mqtt
+    console = device.console()
+    console.drain(quiet=0.3)
+    s = MQTTSession(device.wire, m.host, m.port, m.tls, m.username,
+                    m.password.get_secret_value() if m.password else None)
+    try:
+        s.publish(f"{m.topic_prefix}/heater/set", "on")
+    finally:
+        s.close()
+    console.expect([r"\[heater\] on \(remote\)"], 10)
+    lab.link(name, "down")
+    try:
+        console.expect([r"\[link\] broker connection lost"], 30)
+        try:
+            console.expect([r"\[heater\] off \(safe state"], 15)
+            safe = True
+        except TransportTimeout:
+            safe = False
+    finally:
+        lab.link(name, "up")
+        console.close()
+    return safe
+
+
+def test_compliant_heater_goes_safe_when_the_link_is_lost(emulated_lab, tmp_path):
+    assert _heat_then_cut(emulated_lab, tmp_path, "appliance-1") is True
+
+
+def test_flawed_heater_keeps_heating(emulated_lab, tmp_path):
+    assert _heat_then_cut(emulated_lab, tmp_path, "appliance-open") is False
