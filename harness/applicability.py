@@ -55,3 +55,8 @@ def secret_paths(p):
     if not p.secret_paths:
         return "the profile lists no files that hold credentials (secret_paths)"
     return shell(p)
+
+
+def tls_client(p):
+    return None if p.tls_clients else "the profile declares no outbound TLS connection " \
+        "(tls_clients)"

@@ -1,8 +1,9 @@
 """Secure communication: TLS, SSH algorithms, no credentials in plaintext."""
 from harness import applicability as a
-from harness.errors import DeviceError, NotApplicable
+from harness.errors import DeviceError, Inconclusive, NotApplicable
+from harness.lab.actions import run_action
 from harness.model import testcase
-from harness.probe import ssh_algorithms, tls
+from harness.probe import ssh_algorithms, tls, tls_client
 from harness.transport import http
 
 OLD_VERSIONS = {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"}
@@ -45,6 +46,52 @@ def test_tls_configuration(device, evidence, run_context):
         raise DeviceError("TLS scan failed: " + "; ".join(errors))
     evidence.expect("only TLS 1.2+ with strong suites", not problems, "TLS 1.2/1.3, strong",
                     problems, reason="; ".join(problems))
+
+
+@testcase("TC-TLS-02", "The device's TLS client refuses a server certificate from an untrusted CA",
+          ["ETSI-5.5-1", "ETSI-5.5-7", "JCSTAR-S1.1-12"],
+          steps=["for each outbound TLS connection in the profile: the harness listens on the "
+                 "lab's harness_address with a fresh certificate for the expected host name, "
+                 "issued by a CA made for this run",
+                 "the lab's redirect action sends the device's connection there; the profile's "
+                 "trigger action (default power_cycle) makes the device connect",
+                 "PASS when the client aborts the handshake; FAIL when it completes it; "
+                 "INCONCLUSIVE when no TLS connection arrives within the wait",
+                 "the redirect is always cleared"],
+          applies=[a.tls_client])
+def test_tls_client_verification(device, evidence, run_context):
+    lab, p = run_context.lab, device.profile
+    if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
+        raise Inconclusive("the lab config needs harness_address and the redirect and "
+                           "redirect_clear actions to stand in for the device's server")
+    accepted, undecided = [], []
+    for client in p.tls_clients:
+        target = f"{client.host}:{client.port}"
+        with tls_client.StandIn(lab.harness_address, client.host,
+                                device.wire.transcript) as server:
+            run_action(lab, p, "redirect", target=target, to=server.endpoint)
+            try:
+                server.start(client.wait)
+                if client.trigger:
+                    run_action(lab, p, client.trigger, timeout=120)
+                attempts = server.result()
+            finally:
+                run_action(lab, p, "redirect_clear")
+        evidence.record(f"client to {target} ({client.purpose})",
+                        {"stand_in": server.endpoint,
+                         "attempts": [a_.to_dict() for a_ in attempts]})
+        last = attempts[-1].outcome if attempts else "none"
+        if last == "completed":
+            accepted.append(f"{target}: handshake completed with an untrusted certificate "
+                            f"({attempts[-1].app_bytes} bytes of application data followed)")
+        elif last != "rejected":
+            undecided.append(f"{target}: " + ("no connection arrived within "
+                                              f"{client.wait:.0f}s" if not attempts else
+                                              f"{last} ({attempts[-1].detail})"))
+    if undecided and not accepted:
+        raise Inconclusive("; ".join(undecided))
+    evidence.expect("every TLS client aborts the handshake", not accepted,
+                    "handshake refused", accepted, reason="; ".join(accepted))
 
 
 @testcase("TC-SSH-01", "SSH uses best-practice key exchange, ciphers, MACs and host keys",

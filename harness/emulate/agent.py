@@ -252,8 +252,10 @@ class Agent:
                         client_id=f"{self.cfg['name']}-device")
         if m.get("username"):
             c.username_pw_set(m["username"], m["password"])
-        if m.get("tls"):
-            c.tls_set(cert_reqs=ssl.CERT_NONE)
+        if m.get("tls") and m.get("verify"):
+            c.tls_set(ca_certs=m["ca"])             # the vendor cloud's CA, host name checked
+        elif m.get("tls"):
+            c.tls_set(cert_reqs=ssl.CERT_NONE)      # the flaw: any certificate will do
             c.tls_insecure_set(True)
         prefix = m["prefix"]
 
@@ -299,7 +301,8 @@ class Agent:
     def throttle(self) -> None:
         """Like fail2ban: 8 failed logins on one service within 60 s ban the source from
         that service's port for 20 s (SSH and the web UI)."""
-        subprocess.run(["nft", "-f", "-"], text=True, check=True, input=(
+        subprocess.run(["nft", "-f", "-"], text=True, check=True, input=(   # fresh after a reboot
+            "table inet hxguard\ndelete table inet hxguard\n"
             "table inet hxguard {\n set ban { type ipv4_addr . inet_service; flags timeout; }\n"
             " chain input { type filter hook input priority 0; "
             "ip saddr . tcp dport @ban drop\n }\n}\n"))

@@ -23,6 +23,12 @@ def add_parser(sub) -> None:
     ln.add_argument("state", choices=["up", "down", "degrade"])
     ln.add_argument("--loss", type=float, default=0.0, help="percent packet loss (degrade)")
     ln.add_argument("--delay-ms", type=int, default=0, help="added delay (degrade)")
+    rd = es.add_parser("redirect", help="send a device's connections to HOST:PORT elsewhere "
+                                        "(the harness playing a server); --clear removes it")
+    rd.add_argument("name")
+    rd.add_argument("target", nargs="?", help="IPv4ADDRESS:PORT the device connects to")
+    rd.add_argument("to", nargs="?", help="IPv4ADDRESS:PORT to send it to instead")
+    rd.add_argument("--clear", action="store_true")
 
 
 def run(args) -> int:
@@ -46,6 +52,10 @@ def run(args) -> int:
                 print("no emulated devices are up")
         elif args.emulate_cmd == "power-cycle":
             lab.power_cycle(args.name, args.off)
+        elif args.emulate_cmd == "redirect":
+            if args.clear == bool(args.target and args.to):
+                raise InputError("give TARGET and TO, or --clear", None, None, "redirect")
+            print(lab.redirect(args.name, args.target, args.to))
         elif args.emulate_cmd == "link":
             print(lab.link(args.name, args.state, args.loss, args.delay_ms))
     except KeyError as exc:

@@ -1,17 +1,16 @@
 """Per-unit files of an emulated device: accounts, keys, certificates, daemon configs."""
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from harness.certs import issue_cert, pem_text
 
 
 def crypt_hash(password: str, scheme: str = "6") -> str:
@@ -63,25 +62,30 @@ def openssh_host_key(path: Path) -> Path:
     return path
 
 
-def tls_cert(directory: Path, common_name: str, address: str, group_dir: Path | None) -> Path:
-    """A self-signed device certificate with its key in one PEM (shared within a key group)."""
+def cloud_ca(directory: Path) -> tuple:
+    """The emulated vendor cloud's CA (one per lab bring-up): (key, cert, path of cert)."""
+    pem, crt = directory / "cloud-ca.pem", directory / "cloud-ca.crt"
+    if pem.exists():
+        data = pem.read_bytes()
+        return (serialization.load_pem_private_key(data, None),
+                x509.load_pem_x509_certificate(data), crt)
+    key, cert = issue_cert("Emulab Cloud Root CA", "", ca=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    pem.write_bytes(pem_text(key, cert))
+    pem.chmod(0o600)
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, cert, crt
+
+
+def tls_cert(directory: Path, common_name: str, address: str, group_dir: Path | None,
+             issuer: tuple | None = None) -> Path:
+    """A device certificate with its key in one PEM (shared within a key group);
+    self-signed unless an issuer (key, certificate) is given."""
     pem = directory / "server.pem"
     if group_dir is not None and (group_dir / "server.pem").exists():
         shutil.copy(group_dir / "server.pem", pem)
         return pem
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    text = (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
-            + cert.public_bytes(serialization.Encoding.PEM))
+    text = pem_text(*issue_cert(common_name, address, issuer))
     directory.mkdir(parents=True, exist_ok=True)
     pem.write_bytes(text)
     pem.chmod(0o600)

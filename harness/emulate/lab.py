@@ -93,8 +93,10 @@ def build(v: Variant) -> dict:
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss")}}
     if v.kind == "appliance":
+        ca = files.cloud_ca(STATE / "_cloud")[2]
         cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",
-                       "tls": not v.has("plaintext_mqtt"),
+                       "tls": not v.has("plaintext_mqtt"), "ca": str(ca),
+                       "verify": not v.has("tls_client_noverify"),
                        "username": None if v.has("anonymous_mqtt") else "device",
                        "password": None if v.has("anonymous_mqtt") else password}
     files.write(d / "agent.json", json.dumps(cfg, indent=1), 0o600)
@@ -213,7 +215,9 @@ def _start_broker(v: Variant) -> None:
     d.mkdir(exist_ok=True)
     pw = (_dir(v) / "admin.pw").read_text().strip()
     tls = not v.has("plaintext_mqtt")
-    pem = files.tls_cert(d / v.name, "cloud.emulated", CLOUD, None) if tls else None
+    ca_key, ca_cert, _ = files.cloud_ca(d)
+    pem = files.tls_cert(d / v.name, "cloud.emulated", CLOUD, None, issuer=(ca_key, ca_cert)) \
+        if tls else None
     users = None if v.has("anonymous_mqtt") else {"device": pw, "app": pw}
     cmd = daemons.mosquitto(d, v.name, CLOUD, MQTT_PORTS[v.name], pem, users)
     netns.spawn(CLOUD_NS, cmd, d / "pids", v.name, d / f"{v.name}.log")
@@ -248,6 +252,31 @@ def power_cycle(name: str, off_seconds: float = BOOT_DELAY) -> None:
     time.sleep(off_seconds)
     start_processes(v)
     wait_ready(v)
+
+
+def redirect(name: str, target: str | None, to: str | None) -> str:
+    """Send the device's connections to TARGET (host:port) to TO instead (DNAT in the
+    device's namespace, like a lab gateway would); with no target, remove the redirect."""
+    v = select([name])[0]
+    netns.in_ns(v.ns, "nft", "delete", "table", "ip", "hxredirect", check=False)
+    if not target:
+        return "redirect removed"
+    (th, tp), (nh, np_) = (_hostport(target), _hostport(to))
+    netns.in_ns(v.ns, "nft", "-f", "-", input=(
+        "table ip hxredirect {\n chain out { type nat hook output priority -100;\n"
+        f"  ip daddr {th} tcp dport {tp} dnat to {nh}:{np_}\n }}\n}}\n"))
+    return f"{target} -> {to}"
+
+
+def _hostport(text: str | None) -> tuple[str, int]:
+    import ipaddress
+    host, _, port = (text or "").rpartition(":")
+    try:
+        return str(ipaddress.IPv4Address(host)), int(port)
+    except ValueError:
+        from harness.errors import InputError
+        raise InputError(f"expected IPv4ADDRESS:PORT, got '{text}'", None, None,
+                         "redirect") from None
 
 
 def link(name: str, state: str, loss: float = 0, delay_ms: int = 0) -> str:

@@ -34,15 +34,16 @@ def need_root() -> None:
             raise EmulateError(f"'{tool}' is not installed; run the README's set-up command")
 
 
-def sh(*cmd: str, check: bool = True, timeout: float = 20) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+def sh(*cmd: str, check: bool = True, timeout: float = 20, input: str | None = None) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input)
     if check and proc.returncode != 0:
         raise EmulateError(f"{' '.join(cmd)}: {proc.stderr.strip() or proc.returncode}")
     return proc.stdout
 
 
-def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 20) -> str:
-    return sh("ip", "netns", "exec", ns, *cmd, check=check, timeout=timeout)
+def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 20,
+          input: str | None = None) -> str:
+    return sh("ip", "netns", "exec", ns, *cmd, check=check, timeout=timeout, input=input)
 
 
 # ---------------------------------------------------------------- subnet and links

@@ -11,7 +11,7 @@ from harness.emulate.netns import STATE
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instances" / "emulated"
 TYPES = {"router": "emulab-er100.yaml", "camera": "emulab-cam3.yaml",
          "appliance": "emulab-heater.yaml"}
-MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883}
+MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883, "appliance-noverify": 8884}
 
 
 def type_file(v: Variant) -> str:
@@ -50,6 +50,9 @@ def render(v: Variant) -> str:
         tls_m = "false" if v.has("plaintext_mqtt") else "true"
         lines.append(f"mqtt: {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, tls: {tls_m}, "
                      f"username: app, password: {secret}, topic_prefix: home/{v.name}}}")
+        if not v.has("plaintext_mqtt"):
+            lines.append(f"tls_clients:\n  - {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, "
+                         "purpose: cloud broker (MQTT over TLS)}")
     lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
               f"lab: {{power: {v.name}, link: {v.name}}}"]
     return "\n".join(lines) + "\n"

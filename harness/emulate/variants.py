@@ -26,6 +26,7 @@ FLAWS = {
     "downgrade_update": "accepts a signed image of an older version",
     "reset_keeps_wifi": "factory reset keeps the Wi-Fi passphrase",
     "unsafe_on_link_loss": "keeps heating after the link to the broker is lost",
+    "tls_client_noverify": "the cloud client accepts any server certificate",
 }
 
 
@@ -67,6 +68,7 @@ VARIANTS = [
     _v("appliance-1", "appliance", 12),
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss"),
+    _v("appliance-noverify", "appliance", 14, "tls_client_noverify"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

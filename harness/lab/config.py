@@ -51,11 +51,15 @@ class Timeouts(_Strict):
 
 
 class Actions(_Strict):
-    """Shell command templates; {device}, {power} and {link} come from the profile."""
+    """Shell command templates; {device}, {power} and {link} come from the profile;
+    redirect gets {target} (HOST:PORT the device connects to) and {to} (HOST:PORT of the
+    harness's stand-in server)."""
     power_cycle: str | None = None
     link_down: str | None = None
     link_up: str | None = None
     link_degrade: str | None = None
+    redirect: str | None = None
+    redirect_clear: str | None = None
 
 
 class LabConfig(_Strict):
@@ -64,6 +68,18 @@ class LabConfig(_Strict):
     rate_limits: RateLimits = RateLimits()
     timeouts: Timeouts = Timeouts()
     actions: Actions = Actions()
+    harness_address: str | None = Field(None, description="this host's address on the device "
+                                        "network, where the harness plays servers")
+
+    @field_validator("harness_address")
+    @classmethod
+    def _harness_address(cls, v):
+        if v is not None:
+            try:
+                ipaddress.ip_address(v)
+            except ValueError:
+                raise ValueError(f"'{v}' is not an IP address") from None
+        return v
 
     def scope_checker(self) -> Scope:
         return Scope(self.scope.allow)

@@ -199,6 +199,18 @@ class UpdateImages(Strict):
     older: str | None = None
 
 
+class TLSClient(Strict):
+    """An outbound TLS connection the device makes (cloud broker, update server). The
+    device-as-TLS-client test redirects it to the harness, which presents a certificate
+    from an untrusted CA."""
+    host: str = Field(description="address the device connects to (as the lab sees it)")
+    port: Port
+    purpose: str = ""
+    trigger: str | None = Field("power_cycle", description="lab action that makes the device "
+                                "connect again; null: it reconnects by itself")
+    wait: float = Field(60.0, gt=0, le=600, description="seconds to wait for the connection")
+
+
 class LabWiring(Strict):
     power: str | None = None
     link: str | None = None
@@ -227,6 +239,7 @@ class DeviceProfile(DeviceType):
     ftp: Plain | None = None
     rtsp: RTSP | None = None
     lab: LabWiring = LabWiring()
+    tls_clients: list[TLSClient] = Field(default_factory=list)
     update_images: UpdateImages = UpdateImages()
     scan_ipv6: bool = False
 

@@ -27,6 +27,7 @@ DETECTED_BY = {
     "downgrade_update": {"TC-UPD-02"},
     "reset_keeps_wifi": {"TC-DEL-01"},
     "unsafe_on_link_loss": set(),      # the S-mark safe-state tests come with remote operation
+    "tls_client_noverify": {"TC-TLS-02"},
 }
 
 

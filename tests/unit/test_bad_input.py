@@ -75,6 +75,8 @@ PROFILE_CASES = {
     "no address and no serial": (TYPE, INSTANCE.replace("address: 198.18.0.11\n", "")
                                  .replace("ssh: {port: 22, username: admin, password: secret-1}\n",
                                           ""), "unit.yaml", None, None),
+    "tls client without port": (TYPE, INSTANCE + "tls_clients:\n  - {host: 198.18.0.2}\n",
+                                "unit.yaml", "tls_clients.0.port", 6),
     "empty file": (TYPE, "", "unit.yaml", None, 1),
     "not a mapping": (TYPE, "- just\n- a list\n", "unit.yaml", None, 1),
 }
@@ -98,6 +100,7 @@ LAB_CASES = {
     "lab bad rate": (LAB + "rate_limits: {credential_tries_per_account: 0}\n",
                      "rate_limits.credential_tries_per_account", 3),
     "lab bad timeout": (LAB + "timeouts: {connect: -1}\n", "timeouts.connect", 3),
+    "lab bad harness address": (LAB + "harness_address: bench-host\n", "harness_address", 3),
 }
 
 
