@@ -112,10 +112,10 @@ def test_brute_force_resistance(device, evidence, run_context):
             lambda pw: ssh.try_password(w, p.address, p.ssh.port, user, pw) == "accepted",
             lambda: ssh.try_password(w, p.address, p.ssh.port, user, good) == "accepted")
     for web in p.web:
-        if web.auth == "basic" and web.password:
-            attempt = credentials._http_basic(device, web)
+        if web.auth != "none" and web.password:
+            attempt = credentials.web_attempt(device, web)
             good = web.password.get_secret_value()
-            surfaces[f"http-basic:{web.port}"] = (
+            surfaces[f"http-{web.auth}:{web.port}"] = (
                 lambda pw, f=attempt, u=web.username: f(u, pw),
                 lambda f=attempt, u=web.username, g=good: f(u, g))
     if not surfaces:

@@ -49,34 +49,43 @@ def telnetd(d: Path, addr: str) -> list[str]:
 
 
 def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users: Path,
-             info_leak: str | None, firmware: str) -> list[str]:
-    """The web UI: public landing page, /admin/ behind basic auth."""
+             auth: str, info_leak: str | None, firmware: str) -> list[str]:
+    """The web UI: public landing page, /admin/ behind HTTP basic or digest auth (lighttpd's
+    mod_auth) or behind a form login (CGI programs, see webui.py)."""
     docs = d / "htdocs"
     write(docs / "index.html", "<html><body><h1>Device</h1><a href='/admin/'>Administration"
                                "</a></body></html>\n")
-    write(docs / "admin" / "index.html", "<html><body><h1>Settings</h1><form>Wi-Fi, "
-                                         "accounts, firmware</form></body></html>\n")
     if info_leak:
         write(docs / "status.html", f"<html><body>firmware {firmware}<br>wifi psk: {info_leak}"
                                     f"</body></html>\n")
-    kind = "plain" if users.name == "web-users" else "htpasswd"
-    backend = f'auth.backend = "{kind}"\nauth.backend.{kind}.userfile = "{users}"'
+    modules = ["mod_auth", "mod_authn_file"]
+    if auth == "form":
+        from harness.emulate import webui
+        modules = ["mod_cgi"]
+        access = "\n".join(webui.install(d, docs, users, tls))
+    else:
+        write(docs / "admin" / "index.html", "<html><body><h1>Settings</h1><form>Wi-Fi, "
+                                             "accounts, firmware</form></body></html>\n")
+        kind = {"web-users": "plain", "web-htdigest": "htdigest"}.get(users.name, "htpasswd")
+        access = (f'auth.backend = "{kind}"\nauth.backend.{kind}.userfile = "{users}"\n'
+                  f'auth.require = ("/admin/" => ("method" => "{auth}", "realm" => '
+                  f'"{HTPASSWD_REALM}", "require" => "valid-user"))\n'
+                  'index-file.names = ("index.html")')
     ssl = ""
     if tls:
+        modules.append("mod_openssl")
         cmds = ('"MinProtocol" => "TLSv1", "CipherString" => "ALL:@SECLEVEL=0"' if weak_tls
                 else '"MinProtocol" => "TLSv1.2"')
         ssl = (f'ssl.engine = "enable"\nssl.pemfile = "{pem}"\n'
                f'ssl.openssl.ssl-conf-cmd = ({cmds})\n')
-    conf = write(d / "lighttpd.conf", f"""server.modules = ("mod_auth", "mod_authn_file"{', "mod_openssl"' if tls else ''})
+    conf = write(d / "lighttpd.conf", f"""server.modules = ({", ".join(f'"{m}"' for m in modules)})
 server.document-root = "{docs}"
 server.bind = "{addr}"
 server.port = {443 if tls else 80}
 server.errorlog = "{d}/lighttpd-error.log"
 server.tag = "httpd"
-index-file.names = ("index.html")
 mimetype.assign = (".html" => "text/html")
-{backend}
-auth.require = ("/admin/" => ("method" => "basic", "realm" => "{HTPASSWD_REALM}", "require" => "valid-user"))
+{access}
 {ssl}""")
     return ["lighttpd", "-D", "-f", str(conf)]
 

@@ -39,6 +39,14 @@ def accounts(etc: Path, home: Path, password: str, weak_hash: bool) -> None:
     write(etc / "group", "root:x:0:\nnogroup:x:65534:\n")
 
 
+def htdigest(user: str, password: str) -> str:
+    """A line of an htdigest file for the web UI's realm."""
+    import hashlib
+    from harness.emulate.daemons import HTPASSWD_REALM
+    ha1 = hashlib.md5(f"{user}:{HTPASSWD_REALM}:{password}".encode()).hexdigest()
+    return f"{user}:{HTPASSWD_REALM}:{ha1}\n"
+
+
 def ssh_host_key(path: Path, group_dir: Path | None) -> Path:
     """An Ed25519 host key in dropbear format (shared within a key group when given)."""
     if group_dir is not None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from harness.emulate import daemons, files, netns, profiles
-from harness.emulate.profiles import MQTT_PORTS
+from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH
 from harness.emulate.netns import STATE, EmulateError
 from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, SUBNET, Variant, address,
                                       select)
@@ -29,7 +29,10 @@ SET_PASSWORD = r"""#!/bin/sh
 h=$(printf %s "$2" | openssl passwd -6 -stdin) || exit 1
 t=/tmp/.hx-pw.$$
 awk -F: -v u="$1" -v h="$h" 'BEGIN{{OFS=":"}} $1==u{{$2=h}} {{print}}' /etc/shadow > $t && cat $t > /etc/shadow
-if [ -f {fs}/etc/web-users ]; then
+if [ -f {fs}/etc/web-htdigest ]; then
+  d=$(printf '%s:{realm}:%s' "$1" "$2" | openssl md5 -r | cut -d' ' -f1)
+  awk -F: -v u="$1" -v d="$d" 'BEGIN{{OFS=":"}} $1==u{{$3=d}} {{print}}' {fs}/etc/web-htdigest > $t && cat $t > {fs}/etc/web-htdigest
+elif [ -f {fs}/etc/web-users ]; then
   awk -F: -v u="$1" -v p="$2" 'BEGIN{{OFS=":"}} $1==u{{$2=p}} {{print}}' {fs}/etc/web-users > $t && cat $t > {fs}/etc/web-users
   [ -f {fs}/etc/users.conf ] && printf '%s=%s
 ' "$1" "$2" > {fs}/etc/users.conf
@@ -65,6 +68,8 @@ def build(v: Variant) -> dict:
     if v.has("plaintext_storage"):
         files.write(fs / "etc" / "users.conf", f"admin={password}\n", 0o600)
         files.write(fs / "etc" / "web-users", f"admin:{password}\n", 0o600)
+    elif WEB_AUTH[v.kind] == "digest":
+        files.write(fs / "etc" / "web-htdigest", files.htdigest("admin", password), 0o600)
     else:
         files.write(fs / "etc" / "web-htpasswd", f"admin:{files.crypt_hash(password)}\n", 0o600)
     etc = Path("/etc/netns") / v.ns
@@ -78,7 +83,7 @@ def build(v: Variant) -> dict:
     files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}"
                 f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}"
                 f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
-    files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs), 0o755)
+    files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs, realm=daemons.HTPASSWD_REALM), 0o755)
     pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
     key, pub = files.vendor_key(STATE / "_vendor")
     kind_version = FIRMWARE[v.kind]
@@ -120,7 +125,7 @@ def start_processes(v: Variant) -> None:
         netns.spawn(v.ns, daemons.dropbear(d, addr, key), pids, "ssh", log / "ssh.log")
     netns.spawn(v.ns, daemons.lighttpd(
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
-        users=fs_users(d),
+        users=fs_users(d), auth=WEB_AUTH[v.kind],
         info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind]),
         pids, "web", log / "web.log")
     if v.has("telnet"):
@@ -133,8 +138,9 @@ def start_processes(v: Variant) -> None:
 
 
 def fs_users(d: Path) -> Path:
-    plain = d / "fs" / "etc" / "web-users"
-    return plain if plain.exists() else d / "fs" / "etc" / "web-htpasswd"
+    etc = d / "fs" / "etc"
+    return next((f for f in (etc / "web-users", etc / "web-htdigest") if f.exists()),
+                etc / "web-htpasswd")
 
 
 def _wifi(d: Path) -> str:

@@ -11,6 +11,7 @@ from harness.emulate.netns import STATE
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instances" / "emulated"
 TYPES = {"router": "emulab-er100.yaml", "camera": "emulab-cam3.yaml",
          "appliance": "emulab-heater.yaml"}
+WEB_AUTH = {"router": "basic", "camera": "digest", "appliance": "form"}   # web UI login
 MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883, "appliance-noverify": 8884}
 
 
@@ -34,8 +35,9 @@ def render(v: Variant) -> str:
         f"address: {address(v)}",
         f"ssh: {{port: 22, username: admin, password: {secret}}}",
         "web:",
-        f"  - {{port: {web_port}, tls: {tls}, auth: basic, admin_paths: [/admin/], "
-        f"username: admin, password: {secret}}}",
+        f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "
+        + ("login_path: /login.cgi, " if v.kind == "appliance" else "")
+        + f"username: admin, password: {secret}}}",
         f"serial: {{port: {d}/console, baud: 115200, username: admin, password: {secret}}}",
     ]
     if v.has("plain_http_login"):

@@ -1,7 +1,7 @@
 """Known default and weak credentials on every login surface the profile declares.
 
 Success needs positive evidence: a command's output (SSH, telnet, serial), an admin page
-that differs from the refusal (HTTP), a 2xx/230/CONNACK-success reply (RTSP, FTP, MQTT).
+that answers 2xx after the login (HTTP basic, digest or form with its session cookie), a 2xx/230/CONNACK-success reply (RTSP, FTP, MQTT).
 Each surface is calibrated first with one deliberately wrong password: if that is
 accepted the surface authenticates nothing and is left to the unauthenticated-access test.
 Bounded: at most N passwords per account, stop at the first hit, stop a surface on signs
@@ -78,8 +78,8 @@ def surfaces(device) -> dict:
     if p.telnet:
         out[f"telnet:{p.telnet.port}"] = lambda u, pw: _console_try(device._telnet(), u, pw)
     for web in p.web:
-        if web.auth == "basic":
-            out[f"http-basic:{web.port}"] = _http_basic(device, web)
+        if web.auth != "none":
+            out[f"http-{web.auth}:{web.port}"] = web_attempt(device, web)
     if p.ftp:
         out[f"ftp:{p.ftp.port}"] = lambda u, pw: _ftp_try(device, p.ftp.port, u, pw)
     if p.rtsp:
@@ -100,15 +100,10 @@ def _console_try(console, user, pw) -> bool:
         console.close()
 
 
-def _http_basic(device, web):
+def web_attempt(device, web):
+    """attempt(user, password) -> bool on one web surface (basic, digest or form)."""
     from harness.transport import http
-    path = web.admin_paths[0]
-
-    def attempt(user, pw):
-        refused = http.request(device.wire, device.profile.address, web.port, path,
-                               tls=web.tls, basic=(user, pw))
-        return 200 <= refused.status < 300
-    return attempt
+    return lambda user, pw: http.login(device.wire, device.profile.address, web, user, pw)
 
 
 def _ftp_try(device, port, user, pw) -> bool:

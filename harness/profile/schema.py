@@ -156,8 +156,10 @@ class Telnet(Strict):
 class Web(Strict):
     port: Port = 80
     tls: bool = False
-    auth: Literal["none", "basic", "form"] = "basic"
-    login_path: str = "/"
+    auth: Literal["none", "basic", "digest", "form"] = "basic"
+    login_path: str = Field("/", description="form login: where the form is POSTed")
+    user_field: str = Field("username", description="form login: the user name field")
+    password_field: str = Field("password", description="form login: the password field")
     admin_paths: list[str] = Field(default_factory=lambda: ["/"])
     username: str = "admin"
     password: Secret | None = None

@@ -3,9 +3,13 @@ here (devices ship self-signed certificates); TLS quality is the tls probe's job
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
+import re
+import secrets
 import socket
 import ssl
+import urllib.parse
 from dataclasses import dataclass, field
 
 from harness.errors import DeviceError, TransportTimeout
@@ -19,6 +23,7 @@ class Response:
     reason: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    cookies: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -33,7 +38,16 @@ def _context() -> ssl.SSLContext:
 
 def request(wire, host: str, port: int, path: str, method: str = "GET", tls: bool = False,
             headers: dict | None = None, body: bytes | None = None,
-            basic: tuple[str, str] | None = None, timeout: float | None = None) -> Response:
+            basic: tuple[str, str] | None = None, digest: tuple[str, str] | None = None,
+            timeout: float | None = None) -> Response:
+    """One request; with digest=(user, password) a second one answers the challenge."""
+    if digest:
+        first = request(wire, host, port, path, method, tls, headers, body, timeout=timeout)
+        challenge = first.headers.get("www-authenticate", "")
+        if first.status != 401 or not challenge.lower().startswith("digest"):
+            return first
+        headers = {**(headers or {}),
+                   "Authorization": digest_authorization(challenge, method, path, *digest)}
     ip = wire.scope.check(host)
     channel = f"{'https' if tls else 'http'}:{ip}:{port}"
     headers = dict(headers or {})
@@ -59,7 +73,62 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
         raise DeviceError(f"{channel}: {method} {path}: {exc}") from None
     finally:
         conn.close()
-    out = Response(resp.status, resp.reason, {k.lower(): v for k, v in resp.getheaders()}, data)
+    cookies = {}
+    for line in resp.msg.get_all("Set-Cookie") or []:
+        name, _, value = line.split(";", 1)[0].partition("=")
+        cookies[name.strip()] = value.strip()
+    out = Response(resp.status, resp.reason, {k.lower(): v for k, v in resp.getheaders()}, data,
+                   cookies)
     wire.transcript.received(channel, f"{out.status} {out.reason} {len(data)}B "
                                       + out.text()[:300].replace("\n", " "))
     return out
+
+
+def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str) -> str:
+    """The Authorization header answering an RFC 7616 Digest challenge (MD5 or SHA-256,
+    plain or -sess, qop=auth or none)."""
+    params = {k.lower(): (q if q else v) for k, q, v in
+              re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]+))', challenge.split(" ", 1)[1])}
+    algorithm = params.get("algorithm", "MD5")
+    fn = hashlib.sha256 if algorithm.upper().startswith("SHA-256") else hashlib.md5
+
+    def h(text: str) -> str:
+        return fn(text.encode()).hexdigest()
+    realm, nonce = params.get("realm", ""), params.get("nonce", "")
+    cnonce, nc = secrets.token_hex(8), "00000001"
+    ha1 = h(f"{user}:{realm}:{password}")
+    if algorithm.lower().endswith("-sess"):
+        ha1 = h(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = h(f"{method}:{uri}")
+    qop = "auth" if "auth" in [q.strip() for q in params.get("qop", "").split(",")] else ""
+    response = h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}") if qop else h(f"{ha1}:{nonce}:{ha2}")
+    out = (f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+           f'algorithm={algorithm}, response="{response}"')
+    if qop:
+        out += f', qop={qop}, nc={nc}, cnonce="{cnonce}"'
+    if "opaque" in params:
+        out += f', opaque="{params["opaque"]}"'
+    return out
+
+
+def login(wire, host: str, web, user: str, password: str) -> bool:
+    """Log in to a web surface as the profile describes it (basic, digest or form) and
+    prove it: the first admin path must then answer 2xx. A form login's session cookie is
+    sent with that request; a login that sets no cookie is a refusal."""
+    path = web.admin_paths[0]
+    if web.auth == "basic":
+        r = request(wire, host, web.port, path, tls=web.tls, basic=(user, password))
+    elif web.auth == "digest":
+        r = request(wire, host, web.port, path, tls=web.tls, digest=(user, password))
+    elif web.auth == "form":
+        form = urllib.parse.urlencode({web.user_field: user, web.password_field: password})
+        posted = request(wire, host, web.port, web.login_path, "POST", tls=web.tls,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         body=form.encode())
+        if not posted.cookies:
+            return False
+        cookie = "; ".join(f"{k}={v}" for k, v in posted.cookies.items())
+        r = request(wire, host, web.port, path, tls=web.tls, headers={"Cookie": cookie})
+    else:
+        raise ValueError(f"no login on a web surface with auth '{web.auth}'")
+    return 200 <= r.status < 300

@@ -1,0 +1,96 @@
+"""The form-login web UI of an emulated appliance: CGI programs under the real lighttpd.
+
+`/login.cgi` takes a POSTed user name and password, checks them against the device's
+crypt(3) user file and sets a session cookie; `/admin/` (index.cgi) answers only with a
+valid session and otherwise redirects to the login page. Failed logins go to an auth log
+that the device's brute-force guard reads. Standard library only: every request is a new
+process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+SESSION_SECONDS = 600
+LOGIN_PAGE = ("<html><body><h1>Sign in</h1>{msg}<form method='post' action='/login.cgi'>"
+              "<input name='username'><input name='password' type='password'>"
+              "<button>Sign in</button></form></body></html>\n")
+
+
+def check(users: Path, user: str, password: str) -> bool:
+    """Against a crypt(3) user file (user:hash or /etc/shadow), openssl computing the hash
+    (the crypt module is gone from current Pythons)."""
+    for line in users.read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name != user:
+            continue
+        stored = rest.split(":", 1)[0]
+        m = re.match(r"^\$(1|5|6)\$([^$]+)\$", stored)
+        if not m:
+            return False
+        got = subprocess.run(["openssl", "passwd", f"-{m.group(1)}", "-salt", m.group(2),
+                              "-stdin"], input=password, capture_output=True, text=True).stdout
+        return got.strip() == stored
+    return False
+
+
+def reply(status: str, body: str = "", headers: tuple = ()) -> None:
+    sys.stdout.write(f"Status: {status}\r\n" + "".join(f"{h}\r\n" for h in headers)
+                     + "Content-Type: text/html\r\n\r\n" + body)
+    sys.stdout.flush()
+
+
+def login(cfg: dict) -> None:
+    if os.environ.get("REQUEST_METHOD") != "POST":
+        return reply("200 OK", LOGIN_PAGE.format(msg=""))
+    size = min(int(os.environ.get("CONTENT_LENGTH") or 0), 4096)
+    form = urllib.parse.parse_qs(sys.stdin.read(size))
+    user, password = form.get("username", [""])[0], form.get("password", [""])[0]
+    if user and check(Path(cfg["users"]), user, password):
+        token = secrets.token_hex(16)
+        sessions = Path(cfg["sessions"])
+        sessions.mkdir(parents=True, exist_ok=True)
+        (sessions / token).write_text(user)
+        secure = "; Secure" if cfg["tls"] else ""
+        return reply("302 Found", headers=(f"Set-Cookie: session={token}; HttpOnly{secure}; "
+                                           "Path=/", "Location: /admin/"))
+    with open(cfg["auth_log"], "a") as fh:
+        fh.write(f"form login failed for {user[:32]!r} from {os.environ.get('REMOTE_ADDR')}\n")
+    reply("200 OK", LOGIN_PAGE.format(msg="<p>Login failed</p>"))
+
+
+def admin(cfg: dict) -> None:
+    m = re.search(r"(?:^|;\s*)session=([0-9a-f]{32})\b", os.environ.get("HTTP_COOKIE", ""))
+    session = Path(cfg["sessions"]) / m.group(1) if m else None
+    if session and session.exists() and time.time() - session.stat().st_mtime < SESSION_SECONDS:
+        return reply("200 OK", "<html><body><h1>Settings</h1><form>Wi-Fi, accounts, "
+                               "firmware</form></body></html>\n")
+    reply("302 Found", headers=("Location: /login.cgi",))
+
+
+def main(config: str) -> None:
+    cfg = json.loads(Path(config).read_text())
+    script = os.environ.get("SCRIPT_NAME", "")
+    (login if script.endswith("login.cgi") else admin)(cfg)
+
+
+def install(d: Path, docs: Path, users: Path, tls: bool) -> list[str]:
+    """Write the CGI stubs and their config; return lighttpd config lines."""
+    from harness.emulate.files import write
+    cfg = write(d / "webui.json", json.dumps({"users": str(users), "sessions": str(d / "sessions"),
+                                              "auth_log": str(d / "log" / "web-auth.log"),
+                                              "tls": tls}))
+    repo = Path(__file__).resolve().parents[2]
+    stub = (f"import sys\nsys.path.insert(0, {str(repo)!r})\n"
+            f"from harness.emulate.webui import main\nmain({str(cfg)!r})\n")
+    write(docs / "login.cgi", stub)
+    write(docs / "admin" / "index.cgi", stub)
+    return [f'cgi.assign = (".cgi" => "{sys.executable}")',
+            'index-file.names = ("index.html", "index.cgi")']
