@@ -60,3 +60,10 @@ def secret_paths(p):
 def tls_client(p):
     return None if p.tls_clients else "the profile declares no outbound TLS connection " \
         "(tls_clients)"
+
+
+def serial_through_boot(p):
+    if not p.serial:
+        return "no serial console in the profile"
+    return None if p.serial.survives_power_cycle else "the serial adapter does not stay open " \
+        "through a power cycle (serial.survives_power_cycle), so the boot cannot be watched"

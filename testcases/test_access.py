@@ -1,8 +1,9 @@
 """Access control: unauthenticated access, debug interfaces, information before login."""
 from harness import applicability as a
-from harness.errors import Inconclusive
+from harness.errors import DeviceError, Inconclusive
+from harness.lab.actions import run_action
 from harness.model import testcase
-from harness.probe import exposure, unauthenticated
+from harness.probe import bootloader, exposure, unauthenticated
 
 
 @testcase("TC-AUTH-01", "Configuration, control and data need authentication",
@@ -41,6 +42,43 @@ def test_console_requires_login(device, evidence):
                     outcome, reason="the serial console gives a root shell without login")
     evidence.expect("an unknown account is refused", outcome == "rejected", "rejected", outcome,
                     reason=f"console login with an unknown account: {outcome}")
+
+
+@testcase("TC-DEBUG-02", "No bootloader break-in on the serial console",
+          ["ETSI-5.6-4", "JCSTAR-S1.1-08"],
+          steps=["keep the serial console open while the lab power-cycles the device",
+                 "press the profile's break keys during the boot (bounded)",
+                 "a bootloader prompt whose proof command answers is a FAIL (the device is "
+                 "then told to boot on); a login (or shell) prompt after the boot log is a "
+                 "PASS"],
+          applies=[a.serial_through_boot])
+def test_no_bootloader_break_in(device, evidence, run_context):
+    p = device.profile
+    if not run_context.lab.actions.power_cycle:
+        raise Inconclusive("the lab config has no power_cycle action to reboot the device")
+    console = device.console()
+    try:
+        seen = bootloader.watch_boot(
+            console, lambda: run_action(run_context.lab, p, "power_cycle", timeout=120),
+            p.serial.bootloader, [p.prompts.login, p.prompts.shell])
+    finally:
+        console.close()
+    evidence.record("boot watched", seen)
+    if seen["bootloader_prompt"] and seen["proof"]:
+        evidence.expect("no bootloader prompt", False, "boots without a break-in",
+                        seen["proof"], reason="the bootloader stops autoboot on a key press "
+                        f"and answers '{p.serial.bootloader.proof_command}': {seen['proof']}")
+    if seen["power_cycle"] != "done" and not seen["output_lines"]:
+        raise DeviceError(f"power cycle: {seen['power_cycle']}")
+    if seen["bootloader_prompt"]:
+        raise Inconclusive("a bootloader prompt appeared but its proof command gave no "
+                           "output")
+    if not seen["booted"]:
+        raise Inconclusive(f"no login or shell prompt within {p.serial.bootloader.boot_wait:.0f}s of "
+                           f"the power cycle ({seen['output_lines']} lines of boot output)")
+    evidence.expect("boot reached its prompt without a bootloader prompt", True,
+                    "login or shell prompt", f"{seen['booted']} after {seen['keys_sent']} "
+                    "break keys")
 
 
 @testcase("TC-INFO-01", "No security-relevant information before authentication",

@@ -56,23 +56,20 @@ class Agent:
                 pass
 
     def console(self) -> None:
-        master, slave = os.openpty()
-        import tty
-        tty.setraw(slave)
-        os.set_blocking(master, False)     # a UART drops output nobody reads; never block
-        self.master = master
-        link = self.dir / "console"
-        tmp = self.dir / "console.tmp"
-        if tmp.exists() or tmp.is_symlink():
-            tmp.unlink()
-        tmp.symlink_to(os.ttyname(slave))
-        tmp.replace(link)
-        for line in ("U-Boot 2023.04 (emulated)", "DRAM: 128 MiB", "Starting kernel ...",
-                     "[    0.000000] Linux version 6.1.0 (emulated)",
+        from harness.emulate.uart import connect
+        self.uart = connect(self.dir)             # the adapter outlives this boot
+        self.master = self.uart.fileno()
+        reader = _LineReader(self.master)
+        self.console_out("\nU-Boot 2023.04 (emulated)\nDRAM: 128 MiB\n")
+        if self.cfg["bootloader_break_in"]:
+            self.console_out("Hit any key to stop autoboot:  2 \n")
+            if reader.key_within(2.0):
+                self.bootloader(reader)
+        for line in ("Starting kernel ...", "[    0.000000] Linux version 6.1.0 (emulated)",
                      f"[    1.204000] {self.cfg['name']}: firmware {self.version()}",
                      "[    2.310000] init: starting services"):
             self.console_out(line + "\n")
-        reader = _LineReader(master)
+        reader.flush()                            # getty drops what was typed during boot
         while True:
             if self.cfg["root_console"]:
                 self.shell(reader)
@@ -93,6 +90,25 @@ class Agent:
             else:
                 time.sleep(1.0)
                 self.console_out("Login incorrect\n")
+
+    def bootloader(self, reader) -> None:
+        """The flaw: an open U-Boot prompt (environment, memory, boot arguments)."""
+        env = ("bootcmd=run distro_bootcmd\nbootdelay=2\nbaudrate=115200\n"
+               "bootargs=console=ttyS0,115200 root=/dev/mtdblock2\n")
+        while True:
+            self.console_out("=> ")
+            line = reader.line(echo=self.console_out)
+            if line is None:
+                return
+            cmd = line.strip()
+            if cmd in ("boot", "bootm", "reset"):
+                return
+            if cmd == "printenv":
+                self.console_out(env)
+            elif cmd == "version":
+                self.console_out("U-Boot 2023.04 (emulated)\n")
+            elif cmd:
+                self.console_out(f"Unknown command '{cmd[:40]}' - try 'help'\n")
 
     def shell(self, reader) -> None:
         while True:
@@ -341,10 +357,32 @@ class Agent:
 
 
 class _LineReader:
-    """Reads lines from the pty master, echoing what the user types (raw mode)."""
+    """Reads lines from the UART, echoing what the user types (raw mode)."""
 
     def __init__(self, fd):
         self.fd, self.buf = fd, b""
+
+    def key_within(self, seconds: float) -> bool:
+        """Any input within the autoboot window; what was typed is consumed."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not self.buf:
+            select.select([self.fd], [], [], max(0.0, end - time.monotonic()))
+            try:
+                self.buf += os.read(self.fd, 1024)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return False
+        hit, self.buf = bool(self.buf), b""
+        return hit
+
+    def flush(self) -> None:
+        self.buf = b""
+        try:
+            while os.read(self.fd, 4096):
+                pass
+        except OSError:
+            pass
 
     def line(self, echo) -> str | None:
         while b"\r" not in self.buf and b"\n" not in self.buf:
@@ -363,7 +401,8 @@ class _LineReader:
             self.buf += chunk
         idx = min(i for i in (self.buf.find(b"\r"), self.buf.find(b"\n")) if i >= 0)
         line, self.buf = self.buf[:idx], self.buf[idx + 1:].lstrip(b"\n")
-        return line.decode("utf-8", "replace")
+        # control keys (a Ctrl-C pressed during boot) are not part of what was typed
+        return "".join(ch for ch in line.decode("utf-8", "replace") if ch.isprintable())
 
 
 def _vtuple(v: str) -> tuple:

@@ -96,7 +96,8 @@ def build(v: Variant) -> dict:
            "web_port": 80 if v.has("plain_http_login") else 443,
            "pem": str(pem), "vendor_key": pub.hex(),
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
-                                    "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss")}}
+                                    "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
+                                    "bootloader_break_in")}}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]
         cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",
@@ -109,6 +110,14 @@ def build(v: Variant) -> dict:
 
 
 # ------------------------------------------------------------------ processes
+def start_uart(v: Variant) -> None:
+    """The serial adapter: lab equipment on the host, not stopped by a power cycle."""
+    d = _dir(v)
+    netns.spawn(None, [sys.executable, "-m", "harness.emulate.uart", str(d)], d / "uart-pids",
+                "uart", d / "log" / "uart.log",
+                env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
 def start_processes(v: Variant) -> None:
     d, addr = _dir(v), address(v)
     pids, log = d / "pids", d / "log"
@@ -203,6 +212,7 @@ def up(names=None) -> list[Path]:
             (STATE / "_links" / v.name).write_text(host_if)
             if v.kind == "appliance":
                 _start_broker(v)
+            start_uart(v)
             start_processes(v)
             started.append(v)
         for v in started:
@@ -231,6 +241,7 @@ def _start_broker(v: Variant) -> None:
 
 def _stop_device(v: Variant) -> None:
     netns.stop_recorded(_dir(v) / "pids")
+    netns.stop_recorded(_dir(v) / "uart-pids")
     netns.remove_namespace(v.ns)
 
 

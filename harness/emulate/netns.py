@@ -146,12 +146,14 @@ def _starttime(pid: int) -> str | None:
         return None
 
 
-def spawn(ns: str, cmd: list[str], pid_dir: Path, name: str, log: Path,
+def spawn(ns: str | None, cmd: list[str], pid_dir: Path, name: str, log: Path,
           env: dict | None = None, stdin=subprocess.DEVNULL) -> int:
-    """Start a process in a namespace, recording PID and start time in pid_dir/name."""
+    """Start a process in a namespace (None: on the host, for lab equipment such as a
+    serial adapter), recording PID and start time in pid_dir/name."""
     pid_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as fh:
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdin=stdin, stdout=fh,
+        proc = subprocess.Popen((["ip", "netns", "exec", ns] if ns else []) + cmd,
+                                stdin=stdin, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, **(env or {})})
     (pid_dir / name).write_text(f"{proc.pid} {_starttime(proc.pid)}\n")
@@ -225,7 +227,7 @@ def teardown_all() -> list[str]:
     """Remove every namespace, link, process and state file of ours; returns what was removed."""
     removed = []
     if STATE.is_dir():
-        for pid_dir in STATE.glob("*/pids"):
+        for pid_dir in STATE.glob("*/*pids"):          # pids (device), uart-pids (lab)
             stop_recorded(pid_dir)
     for ns in namespaces():
         remove_namespace(ns)

@@ -38,7 +38,8 @@ def render(v: Variant) -> str:
         f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "
         + ("login_path: /login.cgi, " if v.kind == "appliance" else "")
         + f"username: admin, password: {secret}}}",
-        f"serial: {{port: {d}/console, baud: 115200, username: admin, password: {secret}}}",
+        f"serial: {{port: {d}/console, baud: 115200, username: admin, password: {secret}, "
+        "survives_power_cycle: true}",
     ]
     if v.has("plain_http_login"):
         lines += ["declared_services:", "  - {port: 22, service: ssh, purpose: administration}",

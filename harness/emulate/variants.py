@@ -27,6 +27,7 @@ FLAWS = {
     "reset_keeps_wifi": "factory reset keeps the Wi-Fi passphrase",
     "unsafe_on_link_loss": "keeps heating after the link to the broker is lost",
     "tls_client_noverify": "the cloud client accepts any server certificate",
+    "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
 }
 
 
@@ -64,7 +65,8 @@ VARIANTS = [
     _v("router-nothrottle", "router", 8, "no_throttle"),
     _v("router-plainstore", "router", 9, "plaintext_storage"),
     _v("camera-1", "camera", 10),
-    _v("camera-open", "camera", 11, "anonymous_rtsp", "ftp_anonymous", "info_leak"),
+    _v("camera-open", "camera", 11, "anonymous_rtsp", "ftp_anonymous", "info_leak",
+       "bootloader_break_in"),
     _v("appliance-1", "appliance", 12),
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss"),

@@ -179,11 +179,25 @@ class MQTT(Strict):
         return _ip(v)
 
 
+class Bootloader(Strict):
+    """How the bootloader-break-in test watches a boot on the serial console."""
+    prompt: str = Field(r"(=>|U-Boot>|CFE>|RedBoot>) ?$", description="regex of its prompt")
+    break_keys: list[str] = Field(default_factory=lambda: [" ", "\u0003"],
+                                  description="keys sent during boot to stop autoboot")
+    proof_command: str = "printenv"
+    proof: str = Field(r"^\w+=\S+", description="regex the proof command's output must match")
+    continue_command: str = Field("boot", description="sent afterwards so the device boots")
+    boot_wait: float = Field(60.0, gt=0, le=600, description="seconds a boot may take")
+
+
 class Serial(Strict):
     port: str = Field(description="/dev/tty*, a pty path, socket://host:port or rfc2217://")
     baud: int = Field(115200, gt=0)
     username: str = "root"
     password: Secret | None = None
+    survives_power_cycle: bool = Field(False, description="the adapter stays open while the "
+                                       "device reboots (needed to watch the bootloader)")
+    bootloader: Bootloader = Bootloader()
 
 
 class Plain(Strict):

@@ -28,6 +28,7 @@ DETECTED_BY = {
     "reset_keeps_wifi": {"TC-DEL-01"},
     "unsafe_on_link_loss": set(),      # the S-mark safe-state tests come with remote operation
     "tls_client_noverify": {"TC-TLS-02"},
+    "bootloader_break_in": {"TC-DEBUG-02"},
 }
 
 

@@ -1,0 +1,66 @@
+"""Bootloader break-in on the serial console: watch a whole boot through an adapter that
+stays open while the lab power-cycles the device, pressing the break keys as a person at
+the bench would; if a bootloader prompt appears, prove it with a command's output and let
+the device boot on.
+
+Bounded: keys at most every 0.25 s and only until a prompt appears or `boot_wait` passes.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from harness.errors import TransportTimeout
+
+KEY_INTERVAL = 0.25
+
+
+def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dict:
+    """power_cycle() is called in a thread; returns what the boot showed. booted_prompts
+    (login, shell) mark the end of a boot without a break-in."""
+    outcome = {"power_cycle": "running", "output_lines": 0, "keys_sent": 0,
+               "bootloader_prompt": False, "proof": "", "booted": ""}
+
+    def cycle():
+        try:
+            power_cycle()
+            outcome["power_cycle"] = "done"
+        except Exception as exc:  # noqa: BLE001 - reported with the evidence
+            outcome["power_cycle"] = f"failed: {exc}"
+
+    worker = threading.Thread(target=cycle, daemon=True)
+    worker.start()
+    seen, end, keys = "", time.monotonic() + settings.boot_wait, 0
+    patterns = [settings.prompt, *booted_prompts]
+    while time.monotonic() < end:
+        try:
+            which, text = console.expect(patterns, timeout=KEY_INTERVAL)
+        except TransportTimeout:
+            which, text = None, ""
+        seen += text
+        if which == 0:
+            outcome["bootloader_prompt"] = True
+            outcome["proof"] = _prove(console, settings)
+            console.send(settings.continue_command + "\n")
+            break
+        if which and seen.count("\n") >= 2:          # a prompt after a boot log
+            outcome["booted"] = "login prompt" if which == 1 else "shell prompt"
+            break
+        console.send(settings.break_keys[keys % len(settings.break_keys)])
+        keys += 1
+    outcome["keys_sent"] = keys
+    outcome["output_lines"] = seen.count("\n")
+    outcome["boot_log_tail"] = seen[-400:]
+    worker.join(timeout=max(0.0, end - time.monotonic()) + 120)
+    return outcome
+
+
+def _prove(console, settings) -> str:
+    """A command's output, not just a prompt, proves the bootloader is open."""
+    console.drain(quiet=0.3, limit=2.0)
+    console.send(settings.proof_command + "\n")
+    try:
+        _, text = console.expect([settings.proof], timeout=5.0)
+        return text.strip().splitlines()[-1][:120]
+    except TransportTimeout:
+        return ""
