@@ -44,9 +44,11 @@ class Device:
         p = self.profile
         ports = sorted(p.declared_ports() | {s.port for s in (p.ssh, p.telnet, p.ftp, p.rtsp) if s}
                        | {w.port for w in p.web})
-        if p.address:
-            for port in ports[:8]:
-                if net.tcp_open(self.wire, p.address, port, timeout=2.0):
+        if p.address and ports:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=min(len(ports), 8)) as pool:  # ≤ 8 connects
+                if any(pool.map(lambda port: net.tcp_open(self.wire, p.address, port,
+                                                          timeout=2.0), ports[:8])):
                     return True
         if p.serial:
             try:

@@ -20,7 +20,7 @@ SSH_WEAK = {
 
 
 @testcase("TC-TLS-01", "TLS ports offer only TLS 1.2+ with strong cipher suites",
-          ["ETSI-5.5-1", "ETSI-5.5-7", "JCSTAR-S1.1-12"],
+          ["ETSI-5.5-1", "ETSI-5.5-7", "ETSI-5.1-3", "JCSTAR-S1.1-12"],
           steps=["sslyze: accepted suites per protocol version on every TLS port, "
                  "≤ lab-configured connections at a time",
                  "FAIL on SSLv2/3, TLS 1.0/1.1 or suites with RC4, DES, 3DES, NULL, EXPORT, "
@@ -95,7 +95,7 @@ def test_tls_client_verification(device, evidence, run_context):
 
 
 @testcase("TC-SSH-01", "SSH uses best-practice key exchange, ciphers, MACs and host keys",
-          ["ETSI-5.5-1", "JCSTAR-S1.1-12"],
+          ["ETSI-5.5-1", "ETSI-5.1-3", "JCSTAR-S1.1-12"],
           steps=["ssh-audit reads the server's algorithm lists (no connection-rate test)",
                  "FAIL on 1024-bit or SHA-1 group exchange, (3)DES/RC4/Blowfish/CAST, MD5 or "
                  "truncated MACs, DSA host keys, RSA host keys under 2048 bits"],
@@ -119,7 +119,8 @@ def test_ssh_algorithms(device, evidence):
 
 
 @testcase("TC-COMM-01", "No credentials cross the network in plaintext",
-          ["ETSI-5.5-1", "ETSI-5.5-6", "ETSI-5.5-7", "ETSI-5.8-1", "JCSTAR-S1.1-12"],
+          ["ETSI-5.5-1", "ETSI-5.5-6", "ETSI-5.5-7", "ETSI-5.8-1", "ETSI-5.1-3",
+           "JCSTAR-S1.1-12"],
           steps=["each web login surface without TLS: does it ask for credentials?",
                  "MQTT without TLS: does the broker take a connection?",
                  "telnet: does it offer a login?"],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
@@ -26,23 +27,19 @@ def render(run: dict) -> str:
                  "vendor": d["vendor"], "model": d["model"]}
         suite = TestSuite(d["name"], cases, timestamp=run["started"], properties=props)
         suites.append(suite)
-    xml = to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
-    # junit-xml has no per-testcase properties; add the requirement ids there for CI tools
-    for d in run["devices"]:
-        for r in d["results"]:
-            name = f'classname="{d["name"]}.{r["test_id"]}"'
-            reqs = "".join(f'<property name="requirement" value="{q}"/>' for q in r["requirements"])
-            xml = xml.replace(name, f'{name} verdict="{r["verdict"]}"', 1)
-            xml = _after_open_tag(xml, f'{name} verdict="{r["verdict"]}"',
-                                  f"<properties>{reqs}</properties>")
-    return xml
-
-
-def _after_open_tag(xml: str, marker: str, insert: str) -> str:
-    i = xml.find(marker)
-    if i < 0:
-        return xml
-    j = xml.find(">", i)
-    if xml[j - 1] == "/":        # self-closing <testcase .../>
-        return xml[:j - 1] + ">" + insert + "</testcase>" + xml[j + 1:]
-    return xml[:j + 1] + insert + xml[j + 1:]
+    xml = to_xml_report_string(suites, prettyprint=False, encoding="utf-8")
+    # junit-xml has no per-testcase properties; add the verdict and the requirement ids
+    # there for CI tools (classname is unique per device and test case)
+    root = ET.fromstring(xml)
+    by_class = {f"{d['name']}.{r['test_id']}": r for d in run["devices"] for r in d["results"]}
+    for case in root.iter("testcase"):
+        r = by_class.get(case.get("classname", ""))
+        if r is None:
+            continue
+        case.set("verdict", r["verdict"])
+        props = ET.Element("properties")
+        for q in r["requirements"]:
+            ET.SubElement(props, "property", name="requirement", value=q)
+        case.insert(0, props)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)

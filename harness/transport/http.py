@@ -84,7 +84,8 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
     return out
 
 
-def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str) -> str:
+def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str,
+                         cnonce: str | None = None) -> str:
     """The Authorization header answering an RFC 7616 Digest challenge (MD5 or SHA-256,
     plain or -sess, qop=auth or none)."""
     params = {k.lower(): (q if q else v) for k, q, v in
@@ -95,7 +96,7 @@ def digest_authorization(challenge: str, method: str, uri: str, user: str, passw
     def h(text: str) -> str:
         return fn(text.encode()).hexdigest()
     realm, nonce = params.get("realm", ""), params.get("nonce", "")
-    cnonce, nc = secrets.token_hex(8), "00000001"
+    cnonce, nc = cnonce or secrets.token_hex(8), "00000001"
     ha1 = h(f"{user}:{realm}:{password}")
     if algorithm.lower().endswith("-sess"):
         ha1 = h(f"{ha1}:{nonce}:{cnonce}")

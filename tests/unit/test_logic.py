@@ -177,3 +177,36 @@ def test_published_json_schemas_are_current():
     for name, model in (("instance", DeviceProfile), ("type", DeviceType)):
         published = json.loads((REPO / "device_profiles" / f"{name}.schema.json").read_text())
         assert published == model.model_json_schema(), f"regenerate {name}.schema.json"
+
+
+def test_junit_carries_verdict_and_requirements():
+    import xml.etree.ElementTree as ET
+    from harness.report import junit
+    result = {"test_id": "TC-X-01", "title": 'odd "title" <with> & marks', "duration_s": 0.1,
+              "evidence": [], "verdict": "INCONCLUSIVE", "reason": "no <answer>",
+              "requirements": ["ETSI-5.1-1", "JCSTAR-S1.1-02"]}
+    run = {"started": "2026-01-01T00:00:00+00:00",
+           "devices": [{"name": n, "profile_sha256": "x", "vendor": "v", "model": "m",
+                        "results": [dict(result)]} for n in ("a", "a-b")]}
+    root = ET.fromstring(junit.render(run).split("?>", 1)[1])
+    cases = {c.get("classname"): c for c in root.iter("testcase")}
+    assert set(cases) == {"a.TC-X-01", "a-b.TC-X-01"}
+    for case in cases.values():
+        assert case.get("verdict") == "INCONCLUSIVE" and case.find("error") is not None
+        assert [p.get("value") for p in case.find("properties")] == result["requirements"]
+
+
+@pytest.mark.parametrize("algorithm,response", [
+    ("MD5", "8ca523f5e9506fed4657c9700eebdbec"),
+    ("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1")])
+def test_digest_authorization_rfc7616_vectors(algorithm, response):
+    """RFC 7616 section 3.9.1: the response values the RFC publishes."""
+    from harness.transport.http import digest_authorization
+    challenge = (f'Digest realm="http-auth@example.org", qop="auth, auth-int", '
+                 f'algorithm={algorithm}, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", '
+                 'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"')
+    header = digest_authorization(challenge, "GET", "/dir/index.html", "Mufasa",
+                                  "Circle of Life",
+                                  cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ")
+    assert f'response="{response}"' in header
+    assert "qop=auth," in header and 'opaque="FQhe' in header
