@@ -50,6 +50,9 @@ class Timeouts(_Strict):
     scan: float = Field(240.0, gt=0, le=3600)
 
 
+PLACEHOLDERS = {"device", "power", "link", "python", "target", "to"}
+
+
 class Actions(_Strict):
     """Shell command templates; {device}, {power} and {link} come from the profile;
     redirect gets {target} (HOST:PORT the device connects to) and {to} (HOST:PORT of the
@@ -60,6 +63,22 @@ class Actions(_Strict):
     link_degrade: str | None = None
     redirect: str | None = None
     redirect_clear: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _placeholders(cls, v):
+        import string
+        if v is None:
+            return v
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid command template: {exc}") from None
+        unknown = names - PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; known: "
+                             + ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS)))
+        return v
 
 
 class LabConfig(_Strict):

@@ -101,6 +101,8 @@ LAB_CASES = {
                      "rate_limits.credential_tries_per_account", 3),
     "lab bad timeout": (LAB + "timeouts: {connect: -1}\n", "timeouts.connect", 3),
     "lab bad harness address": (LAB + "harness_address: bench-host\n", "harness_address", 3),
+    "lab action unknown placeholder": (LAB + "actions: {power_cycle: 'pdu --outlet {outlet}'}\n",
+                                       "actions.power_cycle", 3),
 }
 
 
