@@ -111,9 +111,10 @@ def build(v: Variant) -> dict:
 
 # ------------------------------------------------------------------ processes
 def start_uart(v: Variant) -> None:
-    """The serial adapter: lab equipment on the host, not stopped by a power cycle."""
+    """The serial adapter: lab equipment, not stopped by a power cycle. It runs in the
+    device's namespace only so that teardown finds it even without its PID record."""
     d = _dir(v)
-    netns.spawn(None, [sys.executable, "-m", "harness.emulate.uart", str(d)], d / "uart-pids",
+    netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.uart", str(d)], d / "uart-pids",
                 "uart", d / "log" / "uart.log",
                 env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
@@ -265,7 +266,7 @@ def status() -> list[dict]:
 def power_cycle(name: str, off_seconds: float = BOOT_DELAY) -> None:
     v = select([name])[0]
     netns.stop_recorded(_dir(v) / "pids")
-    netns.stop_namespace_processes(v.ns)
+    netns.stop_namespace_processes(v.ns, keep=netns.recorded(_dir(v) / "uart-pids"))
     time.sleep(off_seconds)
     start_processes(v)
     wait_ready(v)

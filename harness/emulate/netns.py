@@ -146,14 +146,12 @@ def _starttime(pid: int) -> str | None:
         return None
 
 
-def spawn(ns: str | None, cmd: list[str], pid_dir: Path, name: str, log: Path,
+def spawn(ns: str, cmd: list[str], pid_dir: Path, name: str, log: Path,
           env: dict | None = None, stdin=subprocess.DEVNULL) -> int:
-    """Start a process in a namespace (None: on the host, for lab equipment such as a
-    serial adapter), recording PID and start time in pid_dir/name."""
+    """Start a process in a namespace, recording PID and start time in pid_dir/name."""
     pid_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as fh:
-        proc = subprocess.Popen((["ip", "netns", "exec", ns] if ns else []) + cmd,
-                                stdin=stdin, stdout=fh,
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdin=stdin, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, **(env or {})})
     (pid_dir / name).write_text(f"{proc.pid} {_starttime(proc.pid)}\n")
@@ -173,8 +171,7 @@ def stop_recorded(pid_dir: Path, grace: float = 3.0) -> None:
     """Stop the processes recorded in pid_dir (TERM, then KILL), by PID only."""
     if not pid_dir.is_dir():
         return
-    pids = [p for p in (_ours(f) for f in pid_dir.iterdir()) if p]
-    _terminate(pids, grace)
+    _terminate(sorted(recorded(pid_dir)), grace)
     for f in pid_dir.iterdir():
         f.unlink()
 
@@ -210,10 +207,17 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def stop_namespace_processes(ns: str) -> None:
-    """Every process still inside one of our namespaces (e.g. shells of SSH sessions)."""
+def recorded(pid_dir: Path) -> set[int]:
+    """PIDs recorded in pid_dir that are still the processes we started."""
+    return {p for p in (_ours(f) for f in pid_dir.iterdir()) if p} if pid_dir.is_dir() else set()
+
+
+def stop_namespace_processes(ns: str, keep: set[int] = frozenset()) -> None:
+    """Every process still inside one of our namespaces (e.g. shells of SSH sessions),
+    except `keep`."""
     out = sh("ip", "netns", "pids", ns, check=False)
-    pids = [int(p) for p in out.split() if p.isdigit() and int(p) != os.getpid()]
+    pids = [int(p) for p in out.split()
+            if p.isdigit() and int(p) != os.getpid() and int(p) not in keep]
     _terminate(pids, 2.0)
 
 
