@@ -68,4 +68,13 @@ def lab_leftovers() -> list[str]:
         left.append(f"state dir {netns.STATE}")
     if Path("/etc/netns").exists() and any(Path("/etc/netns").glob("hx-*")):
         left.append("/etc/netns/hx-*")
+    marker = str(netns.STATE).encode()     # every daemon of ours names a file under it
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in cmdline and int(proc.name) != os.getpid():
+            shown = cmdline.replace(b"\0", b" ")[:120].decode(errors="replace")
+            left.append(f"process {proc.name}: {shown}")
     return left

@@ -313,12 +313,11 @@ class Agent:
             "table inet hxguard {\n set ban { type ipv4_addr . inet_service; flags timeout; }\n"
             " chain input { type filter hook input priority 0; "
             "ip saddr . tcp dport @ban drop\n }\n}\n"))
-        logs = {self.dir / "log" / "ssh.log": 22,
-                self.dir / "lighttpd-error.log": self.cfg["web_port"],
-                self.dir / "log" / "web-auth.log": self.cfg["web_port"]}
+        logs = {self.dir / "log" / "ssh.log": 22,           # (the form login guards itself)
+                self.dir / "lighttpd-error.log": self.cfg["web_port"]}
         pats = re.compile(r"(?:Bad password attempt|Login attempt for nonexistent user|"
                           r"Failed password|Invalid user|password doesn't match|"
-                          r"get_password failed|digest: auth failed|form login failed)"
+                          r"get_password failed|digest: auth failed)"
                           r".*?(\d+\.\d+\.\d+\.\d+)")
         offsets = {p: 0 for p in logs}
         fails: dict[tuple, list[float]] = {}

@@ -49,7 +49,7 @@ def telnetd(d: Path, addr: str) -> list[str]:
 
 
 def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users: Path,
-             auth: str, info_leak: str | None, firmware: str) -> list[str]:
+             auth: str, throttle: bool, info_leak: str | None, firmware: str) -> list[str]:
     """The web UI: public landing page, /admin/ behind HTTP basic or digest auth (lighttpd's
     mod_auth) or behind a form login (CGI programs, see webui.py)."""
     docs = d / "htdocs"
@@ -62,7 +62,7 @@ def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users:
     if auth == "form":
         from harness.emulate import webui
         modules = ["mod_cgi"]
-        access = "\n".join(webui.install(d, docs, users, tls))
+        access = "\n".join(webui.install(d, docs, users, tls, throttle))
     else:
         write(docs / "admin" / "index.html", "<html><body><h1>Settings</h1><form>Wi-Fi, "
                                              "accounts, firmware</form></body></html>\n")

@@ -135,7 +135,7 @@ def start_processes(v: Variant) -> None:
         netns.spawn(v.ns, daemons.dropbear(d, addr, key), pids, "ssh", log / "ssh.log")
     netns.spawn(v.ns, daemons.lighttpd(
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
-        users=fs_users(d), auth=WEB_AUTH[v.kind],
+        users=fs_users(d), auth=WEB_AUTH[v.kind], throttle=not v.has("no_throttle"),
         info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind]),
         pids, "web", log / "web.log")
     if v.has("telnet"):

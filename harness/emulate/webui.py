@@ -2,8 +2,8 @@
 
 `/login.cgi` takes a POSTed user name and password, checks them against the device's
 crypt(3) user file and sets a session cookie; `/admin/` (index.cgi) answers only with a
-valid session and otherwise redirects to the login page. Failed logins go to an auth log
-that the device's brute-force guard reads. Standard library only: every request is a new
+valid session and otherwise redirects to the login page. Failed logins go to an auth log,
+and repeated ones lock the source out (unless the unit has the no_throttle flaw). Standard library only: every request is a new
 process.
 """
 from __future__ import annotations
@@ -53,6 +53,10 @@ def login(cfg: dict) -> None:
     size = min(int(os.environ.get("CONTENT_LENGTH") or 0), 4096)
     form = urllib.parse.parse_qs(sys.stdin.read(size))
     user, password = form.get("username", [""])[0], form.get("password", [""])[0]
+    source = os.environ.get("REMOTE_ADDR", "")
+    if cfg["throttle"] and _banned(Path(cfg["guard"]), source):
+        return reply("429 Too Many Requests", LOGIN_PAGE.format(
+            msg="<p>Too many failed logins; try again later</p>"))
     if user and check(Path(cfg["users"]), user, password):
         token = secrets.token_hex(16)
         sessions = Path(cfg["sessions"])
@@ -62,8 +66,34 @@ def login(cfg: dict) -> None:
         return reply("302 Found", headers=(f"Set-Cookie: session={token}; HttpOnly{secure}; "
                                            "Path=/", "Location: /admin/"))
     with open(cfg["auth_log"], "a") as fh:
-        fh.write(f"form login failed for {user[:32]!r} from {os.environ.get('REMOTE_ADDR')}\n")
+        fh.write(f"form login failed for {user[:32]!r} from {source}\n")
+    if cfg["throttle"]:
+        _count_failure(Path(cfg["guard"]), source)
     reply("200 OK", LOGIN_PAGE.format(msg="<p>Login failed</p>"))
+
+
+def _banned(guard: Path, source: str) -> bool:
+    ban = guard / f"ban-{source}"
+    try:
+        return float(ban.read_text()) > time.time()
+    except (OSError, ValueError):
+        return False
+
+
+def _count_failure(guard: Path, source: str) -> None:
+    """Like the SSH and basic-auth guard: 8 failures from one source within 60 s lock that
+    source out of the login for 20 s — decided here, before the next request is answered."""
+    guard.mkdir(parents=True, exist_ok=True)
+    log, now = guard / f"fails-{source}", time.time()
+    try:
+        past = [float(t) for t in log.read_text().split()]
+    except (OSError, ValueError):
+        past = []
+    recent = [t for t in past if now - t < 60] + [now]
+    if len(recent) >= 8:
+        (guard / f"ban-{source}").write_text(str(now + 20))
+        recent = []
+    log.write_text(" ".join(f"{t:.3f}" for t in recent))
 
 
 def admin(cfg: dict) -> None:
@@ -81,12 +111,12 @@ def main(config: str) -> None:
     (login if script.endswith("login.cgi") else admin)(cfg)
 
 
-def install(d: Path, docs: Path, users: Path, tls: bool) -> list[str]:
+def install(d: Path, docs: Path, users: Path, tls: bool, throttle: bool) -> list[str]:
     """Write the CGI stubs and their config; return lighttpd config lines."""
     from harness.emulate.files import write
-    cfg = write(d / "webui.json", json.dumps({"users": str(users), "sessions": str(d / "sessions"),
-                                              "auth_log": str(d / "log" / "web-auth.log"),
-                                              "tls": tls}))
+    cfg = write(d / "webui.json", json.dumps({
+        "users": str(users), "sessions": str(d / "sessions"), "guard": str(d / "guard"),
+        "auth_log": str(d / "log" / "web-auth.log"), "tls": tls, "throttle": throttle}))
     repo = Path(__file__).resolve().parents[2]
     stub = (f"import sys\nsys.path.insert(0, {str(repo)!r})\n"
             f"from harness.emulate.webui import main\nmain({str(cfg)!r})\n")

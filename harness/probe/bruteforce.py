@@ -39,14 +39,18 @@ def throttled(curve: list[dict], base: float) -> dict:
             "throttled": bool(blocked) or slowed}
 
 
-def recovers(valid_attempt, window: float, step: float = 5.0) -> tuple[bool, float]:
-    """Bounded wait for the valid login to work again after the lockout window."""
-    t0 = time.monotonic()
+def recovers(valid_attempt, window: float, step: float = 5.0) -> tuple[bool, float, bool]:
+    """Bounded wait for the valid login to work again after the lockout window.
+    Returns (works again, seconds waited, locked out): the first try comes right after the
+    burst, and if it fails the burst locked the account or source out — throttling
+    evidence of its own."""
+    t0, tries = time.monotonic(), 0
     while time.monotonic() - t0 < window:
+        tries += 1
         try:
             if valid_attempt():
-                return True, round(time.monotonic() - t0, 1)
+                return True, round(time.monotonic() - t0, 1), tries > 1
         except DeviceError:
             pass
         time.sleep(step)
-    return False, round(time.monotonic() - t0, 1)
+    return False, round(time.monotonic() - t0, 1), True

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.certs import issue_cert, pem_text
+from harness.errors import DeviceError
 
 HANDSHAKE_TIMEOUT = 10.0
 
@@ -67,7 +68,12 @@ class StandIn:
         family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((self.bind, 0))
+        try:
+            self.sock.bind((self.bind, 0))
+        except OSError as exc:
+            self.__exit__()
+            raise DeviceError(f"cannot listen on the lab's harness_address {self.bind}: "
+                              f"{exc.strerror or exc}") from None
         self.sock.listen(4)
         host, port = self.sock.getsockname()[:2]
         self.endpoint = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -110,6 +116,8 @@ class StandIn:
             try:
                 conn, peer = self.sock.accept()
             except (socket.timeout, TimeoutError):
+                break
+            except OSError:           # the listener was closed: the test is over
                 break
             attempt = self._handle(conn, f"{peer[0]}:{peer[1]}")
             self.attempts.append(attempt)

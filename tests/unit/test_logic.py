@@ -210,3 +210,11 @@ def test_digest_authorization_rfc7616_vectors(algorithm, response):
                                   cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ")
     assert f'response="{response}"' in header
     assert "qop=auth," in header and 'opaque="FQhe' in header
+
+
+def test_recovers_reports_a_lockout_only_when_the_first_valid_login_fails():
+    first_ok = iter([True])
+    assert bruteforce.recovers(lambda: next(first_ok), window=5, step=0.01)[::2] == (True, False)
+    later = iter([False, False, True])
+    assert bruteforce.recovers(lambda: next(later), window=5, step=0.01)[::2] == (True, True)
+    assert bruteforce.recovers(lambda: False, window=0.05, step=0.01)[::2] == (False, True)
