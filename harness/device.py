@@ -83,7 +83,7 @@ class Device:
                 errors.append("ssh: the lab's credentials were rejected")
             except DeviceError as exc:
                 errors.append(str(exc))
-        for section, opener in ((p.telnet, self._telnet), (p.serial, self.console)):
+        for section, opener in ((p.telnet, self.telnet), (p.serial, self.console)):
             if section and section.password:
                 try:
                     c = opener()
@@ -94,7 +94,7 @@ class Device:
         raise DeviceError("no command shell on the device: " + ("; ".join(errors) or
                           "the profile gives no credentials for ssh, telnet or serial"))
 
-    def _telnet(self):
+    def telnet(self):
         from harness.transport.telnet import TelnetConsole
         return TelnetConsole(self.wire, self.profile.prompts, self.profile.address,
                              self.profile.telnet.port)

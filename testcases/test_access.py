@@ -10,16 +10,18 @@ from harness.probe import bootloader, exposure, unauthenticated
           ["ETSI-5.5-5", "ETSI-5.5-4", "JCSTAR-S1.1-01"],
           steps=["request each admin path without credentials",
                  "RTSP DESCRIBE without credentials", "anonymous FTP login",
-                 "two anonymous MQTT clients: one subscribes, one publishes a nonce"],
+                 "two anonymous MQTT clients: one subscribes, one publishes a nonce",
+                 "telnet: a shell without login, proved by a command's output"],
           applies=[a.network])
 def test_no_unauthenticated_access(device, evidence):
     seen = (unauthenticated.web_admin(device) + unauthenticated.rtsp(device)
-            + unauthenticated.ftp_anonymous(device) + unauthenticated.mqtt_anonymous(device))
+            + unauthenticated.ftp_anonymous(device) + unauthenticated.mqtt_anonymous(device)
+            + unauthenticated.telnet_shell(device))
     for s in seen:
         evidence.record(s["surface"], s)
     if not seen:
-        raise Inconclusive("no surface could be checked (no web admin path, RTSP, FTP or "
-                           "MQTT answered)")
+        raise Inconclusive("no surface could be checked (no web admin path, RTSP, FTP, "
+                           "MQTT or telnet answered)")
     open_ = [s["surface"] for s in seen if s["open"]]
     evidence.expect("nothing reachable without authentication", not open_, "all refused",
                     open_, reason="reachable without authentication: " + ", ".join(open_))

@@ -40,10 +40,11 @@ MACs +hmac-sha1,hmac-md5
     return [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(conf)]
 
 
-def telnetd(d: Path, addr: str) -> list[str]:
+def telnetd(d: Path, addr: str, login_required: bool = True) -> list[str]:
     """inetutils telnetd, inetd-style under socat, with busybox login against the
-    namespace's own /etc/shadow."""
-    login = write(d / "login.sh", "#!/bin/sh\nexec /bin/busybox login \"$@\"\n", 0o755)
+    namespace's own /etc/shadow (or, the flaw, straight into a root shell)."""
+    program = '/bin/busybox login "$@"' if login_required else "/bin/sh -i"
+    login = write(d / "login.sh", f"#!/bin/sh\nexec {program}\n", 0o755)
     return ["socat", f"TCP-LISTEN:23,bind={addr},reuseaddr,fork",
             f"EXEC:/usr/sbin/telnetd -h -E {login},nofork"]
 

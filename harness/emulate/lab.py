@@ -139,7 +139,8 @@ def start_processes(v: Variant) -> None:
         info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind]),
         pids, "web", log / "web.log")
     if v.has("telnet"):
-        netns.spawn(v.ns, daemons.telnetd(d, addr), pids, "telnet", log / "telnet.log")
+        netns.spawn(v.ns, daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids,
+                    "telnet", log / "telnet.log")
     if v.has("ftp_anonymous"):
         netns.spawn(v.ns, daemons.vsftpd(d, addr), pids, "ftp", log / "ftp.log")
     netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")],

@@ -11,6 +11,7 @@ FLAWS = {
     "shared_default_password": "every unit ships with the documented default password",
     "shared_keys": "every unit shares one SSH host key and one TLS certificate",
     "telnet": "telnet open (undeclared)",
+    "telnet_no_login": "telnet drops straight into a root shell",
     "plain_http_login": "web login over plaintext HTTP",
     "weak_tls": "TLS 1.0 and weak cipher suites accepted",
     "weak_ssh": "weak SSH key exchange, ciphers and MACs",
@@ -71,6 +72,7 @@ VARIANTS = [
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss"),
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify"),
+    _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -76,7 +76,7 @@ def surfaces(device) -> dict:
         out[f"ssh:{p.ssh.port}"] = lambda u, pw: ssh.try_password(
             w, p.address, p.ssh.port, u, pw) == "accepted"
     if p.telnet:
-        out[f"telnet:{p.telnet.port}"] = lambda u, pw: _console_try(device._telnet(), u, pw)
+        out[f"telnet:{p.telnet.port}"] = lambda u, pw: _console_try(device.telnet(), u, pw)
     for web in p.web:
         if web.auth != "none":
             out[f"http-{web.auth}:{web.port}"] = web_attempt(device, web)

@@ -1,6 +1,6 @@
 """Configuration, control or data reachable without authentication: HTTP admin paths,
 RTSP DESCRIBE, anonymous FTP, anonymous MQTT publish/subscribe (two clients: one tries,
-one watches)."""
+one watches), a telnet shell without login (proved by a command's output)."""
 from __future__ import annotations
 
 import secrets
@@ -19,6 +19,19 @@ def web_admin(device) -> list[dict]:
             out.append({"surface": f"{'https' if web.tls else 'http'}:{web.port}{path}",
                         "status": r.status, "open": 200 <= r.status < 300})
     return out
+
+
+def telnet_shell(device) -> list[dict]:
+    p = device.profile
+    if not p.telnet:
+        return []
+    console = device.telnet()
+    try:
+        outcome = console.login("hx-nobody", "hx-wrong-" + secrets.token_hex(4))
+    finally:
+        console.close()
+    return [{"surface": f"telnet:{p.telnet.port}", "login": outcome,
+             "open": outcome == "no-login"}]
 
 
 def rtsp(device) -> list[dict]:

@@ -12,6 +12,7 @@ DETECTED_BY = {
     "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01"},
     "shared_keys": {"TC-UNIQ-02"},
     "telnet": {"TC-SURF-01", "TC-SURF-02", "TC-COMM-01"},
+    "telnet_no_login": {"TC-AUTH-01"},
     "plain_http_login": {"TC-COMM-01"},
     "weak_tls": {"TC-TLS-01"},
     "weak_ssh": {"TC-SSH-01"},
