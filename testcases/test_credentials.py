@@ -204,7 +204,11 @@ def _restore(device, user, new, old, evidence):
             raise DeviceError("could not log in to restore the original password")
         shell = s
     try:
-        status, _ = shell.run(cmd)
+        status, out = shell.run(cmd)
     finally:
         shell.close()
     evidence.record("original password restored", status == 0)
+    if status != 0:                   # every later test would log in with a wrong password
+        device.mark_broken(f"the original password could not be restored ({status}: "
+                           f"{out[-120:]})")
+        raise DeviceError(f"the original password could not be restored ({status})")

@@ -43,8 +43,9 @@ MACs +hmac-sha1,hmac-md5
 def telnetd(d: Path, addr: str, login_required: bool = True) -> list[str]:
     """inetutils telnetd, inetd-style under socat, with busybox login against the
     namespace's own /etc/shadow (or, the flaw, straight into a root shell)."""
-    program = '/bin/busybox login "$@"' if login_required else "/bin/sh -i"
-    login = write(d / "login.sh", f"#!/bin/sh\nexec {program}\n", 0o755)
+    # a shell without login starts where a login would: in the home directory
+    body = 'exec /bin/busybox login "$@"' if login_required else f"cd {d}/fs && exec /bin/sh -i"
+    login = write(d / "login.sh", f"#!/bin/sh\n{body}\n", 0o755)
     return ["socat", f"TCP-LISTEN:23,bind={addr},reuseaddr,fork",
             f"EXEC:/usr/sbin/telnetd -h -E {login},nofork"]
 

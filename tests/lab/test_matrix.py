@@ -53,11 +53,14 @@ def matrix_run(emulated_lab, tmp_path_factory):
 def test_detection_matrix(matrix_run, variant):
     out, _ = matrix_run
     v = next(x for x in VARIANTS if x.name == variant)
-    got = verdicts(load_run(out))[variant]
+    run = load_run(out)
+    got = verdicts(run)[variant]
+    reasons = {r["test_id"]: r["reason"] for d in run["devices"] if d["name"] == variant
+               for r in d["results"]}
     expected = set().union(*(DETECTED_BY[f] for f in v.flaws)) if v.flaws else set()
     failed = {t for t, verdict in got.items() if verdict == "FAIL"}
-    assert failed == expected, {t: got[t] for t in failed ^ expected}
-    unsure = {t: x for t, x in got.items() if x in ("ERROR", "INCONCLUSIVE")}
+    assert failed == expected, {t: (got[t], reasons[t]) for t in failed ^ expected}
+    unsure = {t: (x, reasons[t]) for t, x in got.items() if x in ("ERROR", "INCONCLUSIVE")}
     assert not unsure, unsure
 
 
