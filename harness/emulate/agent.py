@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import re
-import select
 import signal
 import socketserver
 import ssl
@@ -56,10 +55,10 @@ class Agent:
                 pass
 
     def console(self) -> None:
-        from harness.emulate.uart import connect
+        from harness.emulate.uart import LineReader, connect
         self.uart = connect(self.dir)             # the adapter outlives this boot
         self.master = self.uart.fileno()
-        reader = _LineReader(self.master)
+        reader = LineReader(self.master)
         self.console_out("\nU-Boot 2023.04 (emulated)\nDRAM: 128 MiB\n")
         if self.cfg["bootloader_break_in"]:
             self.console_out("Hit any key to stop autoboot:  2 \n")
@@ -353,55 +352,6 @@ class Agent:
         for job in jobs:
             threading.Thread(target=job, daemon=True).start()
         self.console()
-
-
-class _LineReader:
-    """Reads lines from the UART, echoing what the user types (raw mode)."""
-
-    def __init__(self, fd):
-        self.fd, self.buf = fd, b""
-
-    def key_within(self, seconds: float) -> bool:
-        """Any input within the autoboot window; what was typed is consumed."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end and not self.buf:
-            select.select([self.fd], [], [], max(0.0, end - time.monotonic()))
-            try:
-                self.buf += os.read(self.fd, 1024)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return False
-        hit, self.buf = bool(self.buf), b""
-        return hit
-
-    def flush(self) -> None:
-        self.buf = b""
-        try:
-            while os.read(self.fd, 4096):
-                pass
-        except OSError:
-            pass
-
-    def line(self, echo) -> str | None:
-        while b"\r" not in self.buf and b"\n" not in self.buf:
-            select.select([self.fd], [], [], 1.0)
-            try:
-                chunk = os.read(self.fd, 1024)
-            except BlockingIOError:
-                continue
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if not chunk:
-                return None
-            if echo:
-                echo(chunk.decode("utf-8", "replace").replace("\r", "\n"))
-            self.buf += chunk
-        idx = min(i for i in (self.buf.find(b"\r"), self.buf.find(b"\n")) if i >= 0)
-        line, self.buf = self.buf[:idx], self.buf[idx + 1:].lstrip(b"\n")
-        # control keys (a Ctrl-C pressed during boot) are not part of what was typed
-        return "".join(ch for ch in line.decode("utf-8", "replace") if ch.isprintable())
 
 
 def _vtuple(v: str) -> tuple:

@@ -13,6 +13,7 @@ import select
 import signal
 import socket
 import sys
+import time
 import tty
 from pathlib import Path
 
@@ -68,7 +69,6 @@ def serve(d: Path) -> None:
 
 def connect(d: Path, attempts: int = 100) -> socket.socket:
     """The firmware side: connect to the adapter (bounded wait while it starts)."""
-    import time
     for _ in range(attempts):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -79,6 +79,55 @@ def connect(d: Path, attempts: int = 100) -> socket.socket:
             s.close()
             time.sleep(0.1)
     raise OSError(f"no UART adapter at {d / 'uart.sock'}")
+
+
+class LineReader:
+    """The firmware side: reads lines from the UART, echoing what the user types (raw mode)."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, b""
+
+    def key_within(self, seconds: float) -> bool:
+        """Any input within the autoboot window; what was typed is consumed."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not self.buf:
+            select.select([self.fd], [], [], max(0.0, end - time.monotonic()))
+            try:
+                self.buf += os.read(self.fd, 1024)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return False
+        hit, self.buf = bool(self.buf), b""
+        return hit
+
+    def flush(self) -> None:
+        self.buf = b""
+        try:
+            while os.read(self.fd, 4096):
+                pass
+        except OSError:
+            pass
+
+    def line(self, echo) -> str | None:
+        while b"\r" not in self.buf and b"\n" not in self.buf:
+            select.select([self.fd], [], [], 1.0)
+            try:
+                chunk = os.read(self.fd, 1024)
+            except BlockingIOError:
+                continue
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if not chunk:
+                return None
+            if echo:
+                echo(chunk.decode("utf-8", "replace").replace("\r", "\n"))
+            self.buf += chunk
+        idx = min(i for i in (self.buf.find(b"\r"), self.buf.find(b"\n")) if i >= 0)
+        line, self.buf = self.buf[:idx], self.buf[idx + 1:].lstrip(b"\n")
+        # control keys (a Ctrl-C pressed during boot) are not part of what was typed
+        return "".join(ch for ch in line.decode("utf-8", "replace") if ch.isprintable())
 
 
 if __name__ == "__main__":
