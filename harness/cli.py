@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="validate profiles and lab configs")
     v.add_argument("files", nargs="+")
+    v.add_argument("--kind", choices=("profile", "type", "lab"), default=None,
+                   help="what the files are (default: decided from each file's content)")
 
     ls = sub.add_parser("list", help="the plan: which test cases apply and why not; no traffic")
     ls.add_argument("--profile", action="append", required=True)
@@ -50,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-k", dest="keyword", default="", help="select test cases (pytest -k)")
     r.add_argument("--suite", default=None, help="test-case directory (default: testcases/)")
     r.add_argument("-v", "--verbose", action="store_true")
+    r.add_argument("--progress", choices=("auto", "live", "plain"), default="auto",
+                   help="live table on a terminal, plain lines in a log (auto: live only on "
+                        "a TTY and not under CI=true)")
 
     c = sub.add_parser("coverage", help="per scheme: probe-verified, declaration-only, uncovered")
     c.add_argument("--json", action="store_true")
@@ -80,21 +85,20 @@ def main(argv=None) -> int:
 
 def cmd_validate(args) -> int:
     from harness.lab.config import load_lab
-    from harness.profile.loader import is_type_file, load_profile, load_type
+    from harness.profile.loader import detect_kind, load_profile, load_type
     for f in args.files:
-        path = Path(f)
-        from harness import yamlsrc
-        data, _ = yamlsrc.load(path)
-        if isinstance(data, dict) and ("scope" in data or "lab" in data):
-            load_lab(path)
-            kind = "lab config"
-        elif is_type_file(path):
-            load_type(path)
-            kind = "device type"
+        kind = args.kind or detect_kind(Path(f))
+        if kind == "lab":
+            load_lab(f)
+        elif kind == "type":
+            load_type(f)
         else:
-            load_profile(path)
-            kind = "device profile"
-        print(f"{f}: OK ({kind})")
+            pending: list[str] = []
+            load_profile(f, defer_secrets=pending)
+            for why in pending:
+                print(f"note: {why} (needed when the harness runs)")
+        shown = {"lab": "lab config", "type": "device type", "profile": "device profile"}[kind]
+        print(f"{f}: OK ({shown})")
     return 0
 
 
@@ -104,7 +108,7 @@ def cmd_list(args) -> int:
     specs = load_specs()
     out = {}
     for f in args.profile:
-        profile, _ = load_profile(f)
+        profile, _ = load_profile(f, defer_secrets=[])   # the plan needs no secret
         out[profile.name] = plan(profile, specs, args.allow_destructive)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -136,7 +140,10 @@ def cmd_run(args) -> int:
     if not suite.is_dir():
         raise InputError("test-case directory not found", str(suite), None, "--suite")
     pytest_args = [str(suite), "-p", "no:cacheprovider", "--rootdir", str(suite),
-                   "-c", str(suite / "pytest.ini"), "-q" if not args.verbose else "-v",
+                   "-c", str(suite / "pytest.ini"), "-qq" if not args.verbose else "-v",
+                   # pytest's tracebacks show local variables (passwords among them) and
+                   # its summary repeats what the progress lines and the report say
+                   "--tb=no", "-rN", "--progress", args.progress,
                    "--out", str(ctx.out_dir), "--run-id", ctx.run_id, *_plugin_args()]
     for prof in args.profile:
         pytest_args += ["--profile", prof]

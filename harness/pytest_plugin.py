@@ -17,6 +17,7 @@ from harness.run import build_context, now
 CTX = pytest.StashKey()
 EVIDENCE = pytest.StashKey()
 STARTED = pytest.StashKey()
+PROGRESS = pytest.StashKey()
 
 
 def pytest_addoption(parser):
@@ -27,6 +28,9 @@ def pytest_addoption(parser):
     g.addoption("--run-id", default=None)
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="run destructive test cases (password change, updates, resets, bursts)")
+    g.addoption("--progress", choices=("auto", "live", "plain"), default="auto",
+                help="progress display: a live table on a terminal, plain lines in a log "
+                     "(auto: live only on a TTY and not under CI=true)")
 
 
 def pytest_configure(config):
@@ -62,6 +66,44 @@ def pytest_collection_modifyitems(session, config, items):
         unknown = [r for r in spec.requirements if r not in known]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s) {unknown}")
+
+
+def pytest_collection_finish(session):
+    ctx = _ctx(session.config)
+    if ctx is None:
+        return
+    import sys
+    from collections import Counter
+    from harness.progress import Progress, wants_live
+    totals = Counter(i.callspec.params["device"].name for i in session.items
+                     if hasattr(i, "callspec"))
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    mode = session.config.getoption("progress")
+    live = mode == "live" or (mode == "auto" and wants_live(sys.stdout))
+    write = tr.write_line if tr else print
+    if tr:
+        tr.write_line("")
+    session.config.stash[PROGRESS] = Progress(
+        {d.name: totals.get(d.name, 0) for d in ctx.devices}, write,
+        live_stream=sys.stdout if live else None)
+
+
+def _progress(config):
+    return config.stash.get(PROGRESS, None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Before setup, outside pytest's output capture (so is makereport)."""
+    progress = _progress(item.config)
+    if progress is not None and hasattr(item, "callspec"):
+        progress.started(item.callspec.params["device"].name, spec_of(item.function).id)
+
+
+def pytest_report_teststatus(report, config):
+    """No pytest dots or letters for harness test cases: the progress lines say more."""
+    if _progress(config) is not None:
+        return report.outcome, "", ""
 
 
 def pytest_generate_tests(metafunc):
@@ -147,12 +189,17 @@ def pytest_runtest_makereport(item, call):
                     duration_s=round(time.monotonic() - t0, 3))
     ctx.record(result)
     item.user_properties.append(("harness_verdict", verdict.value))
+    if _progress(item.config) is not None:
+        _progress(item.config).finished(device.name, spec.id, verdict.value,
+                                        result.duration_s, result.reason)
 
 
 def pytest_sessionfinish(session, exitstatus):
     ctx = _ctx(session.config)
     if ctx is None:
         return
+    if _progress(session.config) is not None:
+        _progress(session.config).close()
     from harness.report import writer
     writer.finish(ctx)
 
@@ -160,5 +207,9 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     ctx = _ctx(config)
     if ctx is not None:
+        if _progress(config) is not None:
+            terminalreporter.write_sep("-", "per device")
+            for line in _progress(config).summary_lines():
+                terminalreporter.write_line(line)
         terminalreporter.write_line(f"harness report: {ctx.out_dir}/report.html "
                                     f"(run.json, junit.xml, logs/)")

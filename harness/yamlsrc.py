@@ -87,12 +87,18 @@ def where(origins: Origins, loc: tuple, default_file: str) -> Origin:
     return origins.get((), (default_file, 1))
 
 
-def pydantic_error(exc, origins: Origins, default_file: str) -> InputError:
-    """Turn the first pydantic ValidationError entry into an InputError with file:line."""
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    data_loc = tuple(p for p in loc if not (isinstance(p, str) and p in _PYDANTIC_TAGS))
-    file, line = where(origins, data_loc, default_file)
+def data_loc(loc) -> tuple:
+    """A pydantic error location as a key path into the YAML data."""
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    return tuple(p for p in loc if not (isinstance(p, str) and p in _PYDANTIC_TAGS))
+
+
+def pydantic_error(exc, origins: Origins, default_file: str, first=None) -> InputError:
+    """Turn the first pydantic ValidationError entry (or `first`) into an InputError with
+    file:line."""
+    err = first or exc.errors()[0]
+    data_loc_ = data_loc(err["loc"])
+    file, line = where(origins, data_loc_, default_file)
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
@@ -101,7 +107,7 @@ def pydantic_error(exc, origins: Origins, default_file: str) -> InputError:
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return InputError(msg, file, line, ".".join(str(p) for p in data_loc) or None)
+    return InputError(msg, file, line, ".".join(str(p) for p in data_loc_) or None)
 
 
 _PYDANTIC_TAGS = {"str", "int", "dict", "list", "float", "bool", "[key]"}

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-clients
           lighttpd lighttpd-mod-openssl busybox vsftpd socat inetutils-telnetd iproute2
           nftables openssl procps ca-certificates)
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# As root, run the package manager directly; otherwise through sudo. An array, so that an
+# empty prefix is no word at all (a bare "$SUDO -E" as root ran "-E").
+AS_ROOT=()
+[ "$(id -u)" -eq 0 ] || AS_ROOT=(sudo)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,14 +25,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   # this machine: the emulated devices start their own copies inside namespaces.
   created_policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | "${AS_ROOT[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${AS_ROOT[@]}" chmod 755 /usr/sbin/policy-rc.d
     created_policy=1
+    trap '"${AS_ROOT[@]}" rm -f /usr/sbin/policy-rc.d' EXIT    # also when apt-get fails
   fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO -E apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-  [ -z "$created_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+  "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$created_policy" ]; then "${AS_ROOT[@]}" rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -11,6 +11,7 @@ from harness.errors import InputError
 from harness.profile.schema import DeviceProfile, DeviceType
 
 MAX_DEPTH = 8
+SECRET_ERRORS = ("secret_env", "secret_file")      # a secret that cannot be read right now
 
 
 def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict, dict]]:
@@ -71,18 +72,34 @@ def load_type(path: str | Path) -> DeviceType:
         raise _with_chain(yamlsrc.pydantic_error(exc, origins, str(path)), chain) from None
 
 
-def load_profile(path: str | Path) -> tuple[DeviceProfile, str]:
-    """The validated profile and a content hash over every file in its extends chain."""
+def load_profile(path: str | Path, defer_secrets: list | None = None
+                 ) -> tuple[DeviceProfile, str]:
+    """The validated profile and a content hash over every file in its extends chain.
+    Secrets given as {file: PATH} are read relative to the instance file's directory. With
+    `defer_secrets` (a list), a secret that cannot be read now is noted there instead of
+    being an error (for `harness validate` before the device's secrets exist)."""
     chain = _chain(Path(path))
     data, origins = _merge(chain)
     if not (set(data) & INSTANCE_KEYS):
         # a type file given where an instance is expected: say so plainly
         raise InputError("this is a device type, not an instance: an instance "
                          "'extends:' a type and has a 'name:'", str(path), 1, "name")
+    context = {"base_dir": Path(path).resolve().parent}
     try:
-        profile = DeviceProfile.model_validate(data)
+        profile = DeviceProfile.model_validate(data, context=context)
     except ValidationError as exc:
-        raise _with_chain(yamlsrc.pydantic_error(exc, origins, str(path)), chain) from None
+        unreadable = [e for e in exc.errors() if e["type"] in SECRET_ERRORS]
+        if defer_secrets is None or len(unreadable) < len(exc.errors()):
+            others = [e for e in exc.errors() if e["type"] not in SECRET_ERRORS]
+            raise _with_chain(yamlsrc.pydantic_error(exc, origins, str(path),
+                                                     first=(others or unreadable)[0]),
+                              chain) from None
+        for e in unreadable:
+            file, line = yamlsrc.where(origins, yamlsrc.data_loc(e["loc"]), str(path))
+            field = ".".join(map(str, yamlsrc.data_loc(e["loc"])))
+            defer_secrets.append(f"{file}:{line}: field '{field}': {e['msg']}")
+        profile = DeviceProfile.model_validate(data, context={**context,
+                                                              "defer_secrets": []})
     digest = hashlib.sha256()
     for file, _d, _o in chain:
         digest.update(file.read_bytes())
@@ -96,3 +113,32 @@ def is_type_file(path: str | Path) -> bool:
     """A type file (or a type extending another type) holds no unit wiring at all."""
     data, _ = _merge(_chain(Path(path)))
     return not (set(data) & INSTANCE_KEYS)
+
+
+# A lab config is recognised by its scope allowlist; a device file by its product or unit
+# fields. Both have a `lab:` key (the lab's identity / the unit's power and link wiring), so
+# that key decides nothing.
+LAB_KEYS = {"scope", "rate_limits", "timeouts", "actions", "harness_address"}
+DEVICE_KEYS = {"extends", "name"} | set(DeviceType.model_fields)
+
+
+def detect_kind(path: str | Path) -> str:
+    """'lab', 'type' or 'profile', decided from the file's content; InputError when the
+    content fits both or neither (then --kind decides)."""
+    data, _ = yamlsrc.load(path)
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of fields (a device profile or a lab config)",
+                         str(path), 1)
+    lab, device = set(data) & LAB_KEYS, set(data) & DEVICE_KEYS
+    if isinstance(data.get("lab"), dict) and "name" in data["lab"]:
+        lab.add("lab.name")           # the lab's identity; a unit's `lab:` has power/link
+    if lab and device:
+        raise InputError(f"ambiguous: has lab-config fields ({', '.join(sorted(lab))}) and "
+                         f"device fields ({', '.join(sorted(device))}); pass --kind "
+                         "profile|type|lab", str(path), 1)
+    if lab:
+        return "lab"
+    if not device:
+        raise InputError("neither a device profile (name:, extends:, vendor: ...) nor a lab "
+                         "config (scope: ...); pass --kind profile|type|lab", str(path), 1)
+    return "type" if is_type_file(path) else "profile"

@@ -1,0 +1,105 @@
+"""The install path of scripts/setup.sh, without touching this machine: stand-ins for the
+package manager (apt-get, dpkg-query), sudo, id and the commands that write system files
+come first on PATH and record what would have run; the venv's python is a stand-in too."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+STUB = """#!/bin/sh
+echo "{name} $*" >> "$STUB_LOG"
+{body}
+"""
+BODIES = {
+    # nothing is installed on this "machine"
+    "dpkg-query": "exit 1",
+    "apt-get": "exit 0",
+    # sudo runs what it is given (still through the stand-ins on PATH)
+    "sudo": 'exec "$@"',
+    "tee": "cat >/dev/null",
+    "chmod": "exit 0",
+    "rm": "exit 0",
+}
+
+
+def _machine(tmp: Path, uid: int) -> tuple[Path, dict]:
+    repo = tmp / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "setup.sh", repo / "scripts" / "setup.sh")
+    venv_bin = repo / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    stubs = tmp / "stubs"
+    stubs.mkdir()
+    bodies = {**BODIES, "id": f'[ "$1" = "-u" ] && echo {uid} && exit 0; exec /usr/bin/id "$@"'}
+    for name, body in bodies.items():
+        (stubs / name).write_text(STUB.format(name=name, body=body))
+        (stubs / name).chmod(0o755)
+    (venv_bin / "python").write_text(STUB.format(name="venv-python", body="exit 0"))
+    (venv_bin / "python").chmod(0o755)
+    log = tmp / "calls.log"
+    log.touch()
+    env = {"PATH": f"{stubs}:{os.environ['PATH']}", "STUB_LOG": str(log), "HOME": str(tmp)}
+    return repo, env
+
+
+def _run(tmp_path, uid):
+    repo, env = _machine(tmp_path, uid)
+    proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    return proc, calls
+
+
+@pytest.mark.parametrize("uid", [0, 1000], ids=["root", "sudo-user"])
+def test_fresh_machine_installs_every_package(tmp_path, uid):
+    proc, calls = _run(tmp_path, uid)
+    assert proc.returncode == 0, proc.stderr
+    assert "command not found" not in proc.stderr
+    apt = [c for c in calls if c.startswith(("apt-get", "sudo env", "sudo apt-get"))]
+    installs = [c for c in calls if c.startswith("apt-get") and " install " in c]
+    assert len(installs) == 1, calls
+    for package in ("nmap", "dropbear-bin", "openssh-server", "mosquitto", "lighttpd",
+                    "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables"):
+        assert f" {package}" in installs[0], (package, installs[0])
+    assert any(c.startswith("apt-get update") for c in calls)
+    sudo = [c for c in calls if c.startswith("sudo ")]
+    if uid == 0:
+        assert not sudo, "root runs apt-get directly"
+    else:
+        # as a user, every system change goes through sudo
+        assert any(c.startswith("sudo env DEBIAN_FRONTEND=noninteractive apt-get install")
+                   for c in sudo), sudo
+        if not Path("/usr/sbin/policy-rc.d").exists():
+            assert any(c.startswith("sudo tee /usr/sbin/policy-rc.d") for c in sudo), sudo
+    assert apt
+    if not Path("/usr/sbin/policy-rc.d").exists():
+        # the packages' own services are kept from starting, and the guard removed again
+        assert any(c.startswith(("tee /usr/sbin/policy-rc.d", "sudo tee")) for c in calls)
+        assert any(c.startswith(("rm -f /usr/sbin/policy-rc.d", "sudo rm")) for c in calls)
+    assert any(c.startswith("venv-python -m pip install -q -e .") for c in calls), calls
+    assert "setup: ready" in proc.stdout
+
+
+def _run_with(tmp_path, name, body):
+    repo, env = _machine(tmp_path, 0)
+    (Path(env["PATH"].split(":")[0]) / name).write_text(STUB.format(name=name, body=body))
+    proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    return proc, (tmp_path / "calls.log").read_text().splitlines()
+
+
+def test_nothing_to_install_runs_no_package_manager(tmp_path):
+    proc, calls = _run_with(tmp_path, "dpkg-query", "printf 'install ok installed'")
+    assert proc.returncode == 0, proc.stderr
+    assert not [c for c in calls if c.startswith(("apt-get", "sudo"))], calls
+
+
+def test_failing_package_manager_fails_setup(tmp_path):
+    proc, _ = _run_with(tmp_path, "apt-get",
+                        '[ "$1" = update ] && exit 0; echo "E: no" >&2; exit 100')
+    assert proc.returncode != 0
+    assert "setup: ready" not in proc.stdout
