@@ -2,6 +2,11 @@
 They read only the profile, so `harness list` can show the plan without touching a device."""
 from __future__ import annotations
 
+from harness.errors import Missing
+
+# A plain string: a fact from the profile says the test does not apply (NOT_APPLICABLE).
+# Missing(...): the test applies, but the profile lacks what it needs (NOT_RUN).
+
 
 def network(p):
     return None if p.address else "the device has no network address in its profile"
@@ -21,49 +26,65 @@ def shell(p):
     if (p.ssh and (p.ssh.password or p.ssh.key_file)) or (p.telnet and p.telnet.password) \
             or (p.serial and p.serial.password):
         return None
-    return "the lab has no credentials for a shell on the device (ssh, telnet or serial)"
+    return Missing("the lab has no credentials for a shell on the device (ssh.password, "
+                   "telnet.password or serial.password)")
 
 
 def serial(p):
-    return None if p.serial else "no serial console in the profile"
+    if p.serial:
+        return None
+    if p.has_serial_console is False:
+        return "the vendor declares no serial console (has_serial_console: false)"
+    return Missing("no serial console in the profile (serial:, or has_serial_console: false "
+                   "when the device has none)")
 
 
 def update(p):
-    return None if p.update and p.address else "the profile declares no network update channel"
+    if p.update and p.address:
+        return None
+    return Missing("the profile declares no network update channel (update:)")
 
 
 def update_images(p):
     if update(p):
         return update(p)
-    return None if p.update_images.valid else "no vendor update image in the profile " \
-        "(update_images.valid)"
+    return None if p.update_images.valid else Missing("no vendor update image in the profile "
+                                                      "(update_images.valid)")
 
 
 def password_change(p):
     if not p.password_change:
-        return "the profile does not say how to change the password"
+        return Missing("the profile does not say how to change the password "
+                       "(password_change.command)")
     return shell(p)
 
 
 def factory_reset(p):
     if not p.factory_reset:
-        return "the profile does not say how to start a factory reset"
+        return Missing("the profile does not say how to start a factory reset "
+                       "(factory_reset.command)")
     return shell(p)
 
 
 def secret_paths(p):
     if not p.secret_paths:
-        return "the profile lists no files that hold credentials (secret_paths)"
+        return Missing("the profile lists no files that hold credentials (secret_paths)")
     return shell(p)
 
 
 def tls_client(p):
-    return None if p.tls_clients else "the profile declares no outbound TLS connection " \
-        "(tls_clients)"
+    if p.tls_clients:
+        return None
+    if p.tls_clients is not None:
+        return "the profile declares that the device makes no outbound TLS connection " \
+            "(tls_clients: [])"
+    return Missing("the profile does not list the device's outbound TLS connections "
+                   "(tls_clients; [] when it makes none)")
 
 
 def serial_through_boot(p):
     if not p.serial:
-        return "no serial console in the profile"
-    return None if p.serial.survives_power_cycle else "the serial adapter does not stay open " \
-        "through a power cycle (serial.survives_power_cycle), so the boot cannot be watched"
+        return serial(p)
+    return None if p.serial.survives_power_cycle else Missing(
+        "the serial adapter does not stay open through a power cycle "
+        "(serial.survives_power_cycle), so the boot cannot be watched")

@@ -1,9 +1,12 @@
 """Requirement catalogs (harness/catalogs/*.yaml, one per scheme) and the per-scheme views.
 
-A scheme requirement's verdict on a device is derived from its test cases' verdicts:
-any FAIL → FAIL; else any ERROR → ERROR; else any INCONCLUSIVE → INCONCLUSIVE; else every
-test that applied PASSed → PASS (declarations beside passing probes do not weaken it);
-only declarations → DECLARED; nothing applied → NOT_APPLICABLE; no test case → UNCOVERED.
+A scheme requirement's verdict on a device is derived from its test cases' verdicts, the
+weakest first: any FAIL → FAIL; else ERROR; else INCONCLUSIVE; else any test case that did
+not run (NOT_RUN, or absent from the run: deselected or never reached) → NOT_RUN; else every
+test that applied PASSed → PASS (declarations beside passing probes do not weaken it), but a
+requirement with a part no test case covers (`untested_parts`) → NOT_RUN; only declarations
+→ DECLARED; nothing applied → NOT_APPLICABLE; no test case → UNCOVERED; a requirement whose
+topic no source confirms → UNCONFIRMED (never PASS).
 """
 from __future__ import annotations
 
@@ -28,6 +31,11 @@ class Requirement(BaseModel):
     test_cases: list[str] = Field(default_factory=list)
     harmonised_with: list[str] = Field(default_factory=list)
     note: str = ""
+    source: str = Field("", description="where the wording and the mapping come from")
+    topic_confirmed: bool = Field(True, description="false: no source confirms what the "
+                                  "requirement asks; it carries no test case")
+    untested_parts: list[str] = Field(default_factory=list, description="parts of the "
+                                      "requirement no test case covers yet")
 
 
 class Catalog(BaseModel):
@@ -59,45 +67,87 @@ def known_requirement_ids() -> set[str]:
     return {r.id for c in catalogs() for r in c.requirements}
 
 
-def derive(verdicts: list[str], has_tests: bool) -> str:
+WEAKEST_FIRST = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN")
+
+
+def derive(verdicts: list[str], has_tests: bool, untested_parts=(),
+           topic_confirmed: bool = True) -> str:
+    if not topic_confirmed:
+        return "UNCONFIRMED"
     if not has_tests:
         return "UNCOVERED"
-    for v in ("FAIL", "ERROR", "INCONCLUSIVE"):
+    for v in WEAKEST_FIRST:
         if v in verdicts:
             return v
     applied = [v for v in verdicts if v != "NOT_APPLICABLE"]
     if not applied:
         return "NOT_APPLICABLE"
     if "PASS" in applied:
-        return "PASS"
+        return "NOT_RUN" if untested_parts else "PASS"
     return "DECLARED"
 
 
+def _requirement_view(req: Requirement, devices: list[dict]) -> dict:
+    verdicts, not_tested = {}, {}
+    for d in devices:
+        by_test = {r["test_id"]: r for r in d["results"]}
+        vs, why = [], []
+        for t in req.test_cases:
+            r = by_test.get(t)
+            if r is None:
+                vs.append("NOT_RUN")
+                why.append(f"{t}: not in this run (deselected or never reached)")
+            else:
+                vs.append(r["verdict"])
+                if r["verdict"] == "NOT_RUN":
+                    why.append(f"{t}: {r['reason']}")
+        verdicts[d["name"]] = derive(vs, bool(req.test_cases), req.untested_parts,
+                                     req.topic_confirmed)
+        if req.topic_confirmed and req.test_cases:
+            why += [f"untested part: {p}" for p in req.untested_parts]
+        if why:
+            not_tested[d["name"]] = why
+    return {"id": req.id, "title": req.title, "provisional": req.provisional,
+            "topic_confirmed": req.topic_confirmed, "evaluated_by": req.evaluated_by,
+            "source": req.source, "test_cases": req.test_cases,
+            "untested_parts": req.untested_parts, "verdicts": verdicts,
+            "not_tested": not_tested}
+
+
 def scheme_views(run: dict) -> list[dict]:
-    views = []
-    for cat in catalogs():
-        reqs = []
-        for req in cat.requirements:
-            per_device = {}
-            for d in run["devices"]:
-                vs = [r["verdict"] for r in d["results"] if r["test_id"] in req.test_cases]
-                per_device[d["name"]] = derive(vs, bool(req.test_cases))
-            reqs.append({"id": req.id, "title": req.title, "provisional": req.provisional,
-                         "test_cases": req.test_cases, "verdicts": per_device})
-        views.append({"scheme": cat.scheme, "title": cat.title, "requirements": reqs})
-    return views
+    return [{"scheme": cat.scheme, "title": cat.title, "provisional_note": cat.provisional_note,
+             "requirements": [_requirement_view(req, run["devices"])
+                              for req in cat.requirements]}
+            for cat in catalogs()]
+
+
+def not_fully_tested(views: list[dict]) -> dict[str, list[dict]]:
+    """Per device: every requirement (of every scheme) that was not fully tested, and why."""
+    out: dict[str, list[dict]] = {}
+    for view in views:
+        for req in view["requirements"]:
+            for device, why in req["not_tested"].items():
+                out.setdefault(device, []).append({"scheme": view["scheme"], "id": req["id"],
+                                                   "verdict": req["verdicts"][device],
+                                                   "why": why})
+    return out
 
 
 def coverage(specs: dict) -> list[dict]:
-    """Per scheme: requirements verified on the device, by declaration only, or uncovered.
+    """Per scheme: requirements verified on the device, by declaration only, uncovered, and
+    those whose topic is unconfirmed; provisional ones counted apart as well.
     `specs` maps test-case id -> TestCaseSpec; a declaration check has an id TC-DECL-*."""
     rows = []
     for cat in catalogs():
-        probe = decl = unc = 0
+        probe = decl = unc = unconfirmed = provisional = provisional_probe = 0
         for req in cat.requirements:
             tests = [t for t in req.test_cases if t in specs]
-            if any(not t.startswith("TC-DECL-") for t in tests):
+            provisional += req.provisional
+            if not req.topic_confirmed:
+                unconfirmed += 1
+            elif any(not t.startswith("TC-DECL-") for t in tests):
                 probe += 1
+                provisional_probe += req.provisional
             elif tests:
                 decl += 1
             else:
@@ -105,6 +155,8 @@ def coverage(specs: dict) -> list[dict]:
         n = len(cat.requirements)
         rows.append({"scheme": cat.scheme, "title": cat.title, "requirements": n,
                      "probe_verified": probe, "declaration_only": decl, "uncovered": unc,
+                     "topic_unconfirmed": unconfirmed, "provisional": provisional,
+                     "probe_verified_provisional": provisional_probe,
                      "probe_verified_pct": round(100 * probe / n) if n else 0})
     return rows
 

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-k", dest="keyword", default="", help="select test cases (pytest -k)")
     r.add_argument("--suite", default=None, help="test-case directory (default: testcases/)")
     r.add_argument("-v", "--verbose", action="store_true")
+    r.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="devices tested at once (default: the lab config's device_workers)")
     r.add_argument("--progress", choices=("auto", "live", "plain"), default="auto",
                    help="live table on a terminal, plain lines in a log (auto: live only on "
                         "a TTY and not under CI=true)")
@@ -117,9 +119,10 @@ def cmd_list(args) -> int:
         runs = sum(r["runs"] for r in rows)
         print(f"{name}: {runs} of {len(rows)} test cases apply")
         for r in rows:
-            mark = "run " if r["runs"] else "skip"
+            mark = "run " if r["runs"] else {"NOT_RUN": "not run", "NOT_APPLICABLE": "n/a"}[
+                r["verdict_if_not_run"]]
             why = f"  — {r['why_not']}" if r["why_not"] else ""
-            print(f"  [{mark}] {r['test_id']:<14} {r['title']}{why}")
+            print(f"  [{mark:<7}] {r['test_id']:<14} {r['title']}{why}")
     return 0
 
 
@@ -144,7 +147,8 @@ def cmd_run(args) -> int:
                    # pytest's tracebacks show local variables (passwords among them) and
                    # its summary repeats what the progress lines and the report say
                    "--tb=no", "-rN", "--progress", args.progress,
-                   "--out", str(ctx.out_dir), "--run-id", ctx.run_id, *_plugin_args()]
+                   "--out", str(ctx.out_dir), "--out-prepared", "--run-id", ctx.run_id,
+                   *_plugin_args()]
     for prof in args.profile:
         pytest_args += ["--profile", prof]
     if args.lab:
@@ -153,6 +157,9 @@ def cmd_run(args) -> int:
         pytest_args.append("--allow-destructive")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    workers = device_workers(args.workers, ctx.lab.device_workers, len(ctx.devices))
+    if workers > 1:        # one pytest-xdist worker per device at a time, in order
+        pytest_args += ["-n", str(workers)]
     code = int(pytest.main(pytest_args))
     if code == 5:
         raise InputError("no test case matched the selection", None, None, "-k")
@@ -168,10 +175,23 @@ def cmd_run(args) -> int:
     return _report_exit(run_json)
 
 
+def device_workers(asked: int | None, configured: int, devices: int) -> int:
+    import os
+    if asked is not None and asked < 1:
+        raise InputError("must be at least 1", None, None, "--workers")
+    n = asked or configured or 2 * (os.cpu_count() or 1)
+    return max(1, min(n, devices))
+
+
 def _report_exit(run_json: Path) -> int:
     run = json.loads(run_json.read_text())
     print(f"report: {run_json.parent / 'report.html'}")
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(run["summary"].items())))
+    gaps = run.get("not_fully_tested", {})
+    for device, reqs in gaps.items():
+        jc = [g["id"].removeprefix("JCSTAR-") for g in reqs if g["scheme"] == "jcstar-l1"]
+        print(f"not fully tested on {device}: {len(reqs)} requirement(s)"
+              + (f", JC-STAR ★1 {' '.join(jc)}" if jc else "") + " (see report)")
     from harness.model import Verdict
     return 1 if any(Verdict(v).is_problem for v in run["summary"]) else 0
 
@@ -183,10 +203,16 @@ def cmd_coverage(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'scheme':<14}{'reqs':>5}{'probe':>7}{'decl':>6}{'uncov':>7}  probe-verified")
+    print(f"{'scheme':<17}{'reqs':>5}{'probe':>7}{'(prov.)':>8}{'decl':>6}{'uncov':>7}"
+          f"{'unconf.':>8}{'prov.':>6}  probe-verified")
     for r in rows:
-        print(f"{r['scheme']:<14}{r['requirements']:>5}{r['probe_verified']:>7}"
-              f"{r['declaration_only']:>6}{r['uncovered']:>7}  {r['probe_verified_pct']}%")
+        print(f"{r['scheme']:<17}{r['requirements']:>5}{r['probe_verified']:>7}"
+              f"{r['probe_verified_provisional']:>8}{r['declaration_only']:>6}"
+              f"{r['uncovered']:>7}{r['topic_unconfirmed']:>8}{r['provisional']:>6}  "
+              f"{r['probe_verified_pct']}%")
+    print("probe: verified on the device (of which (prov.) on a provisional mapping); decl: "
+          "declaration check only;\nunconf.: topic not confirmed by any source (no test "
+          "case, never PASS); prov.: provisional requirements in the scheme")
     return 0
 
 

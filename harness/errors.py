@@ -44,4 +44,14 @@ class Inconclusive(Exception):
 
 
 class NotApplicable(Exception):
-    """The test case does not apply to this device (with the reason)."""
+    """A fact says the test case does not apply to this device (with the reason)."""
+
+
+class NotRun(Exception):
+    """The test case applies but was not run: destructive and not allowed, or the profile
+    lacks what it needs (the reason names the missing field). Never a PASS."""
+
+
+class Missing(str):
+    """An applicability reason meaning 'the lab lacks what the test needs' (NOT_RUN), as
+    opposed to a plain string, 'a fact says it does not apply' (NOT_APPLICABLE)."""

@@ -13,7 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-ORDER = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN", "PASS", "DECLARED", "NOT_APPLICABLE")
+ORDER = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN", "PASS", "DECLARED", "NOT_APPLICABLE",
+         "OBSERVED")   # OBSERVED: a cross-unit share, decided when every unit is done
 
 
 @dataclass
@@ -91,6 +92,19 @@ class Progress:
             self.write(line)
         elif verdict in ("FAIL", "ERROR", "INCONCLUSIVE"):
             self._live.console.print(line, highlight=False, markup=False)
+        self._refresh()
+
+    def decided(self, device: str, test_id: str, verdict: str, reason: str = "") -> None:
+        """A cross-unit verdict decided at the end: it replaces the unit's OBSERVED."""
+        d = self.devices[device]
+        if d.counts["OBSERVED"]:
+            d.counts["OBSERVED"] -= 1
+        d.counts[verdict] += 1
+        why = f" — {reason[:120]}" if reason and verdict not in ("PASS", "DECLARED") else ""
+        line = (f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} (decided over all "
+                f"units) [{d.tally()}]{why}")
+        if self._live is None:
+            self.write(line)
         self._refresh()
 
     def close(self) -> None:

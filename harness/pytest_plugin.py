@@ -1,15 +1,17 @@
 """The harness's pytest plugin: a thin layer that turns test outcomes into verdicts.
 
 Active only when --profile is given. Options: --profile (repeatable), --lab, --out,
---allow-destructive, --run-id. Fixtures: device, peers, evidence, run_context.
+--allow-destructive, --run-id. Fixtures: device, evidence, run_context.
 """
 from __future__ import annotations
 
+import argparse
 import time
 
 import pytest
 
-from harness.errors import (DeviceError, Inconclusive, InputError, NotApplicable, ScopeError)
+from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotApplicable,
+                            NotRun, ScopeError)
 from harness.model import Evidence, Failed, Verdict, spec_of
 from harness.model.verdict import Result
 from harness.run import build_context, now
@@ -17,7 +19,7 @@ from harness.run import build_context, now
 CTX = pytest.StashKey()
 EVIDENCE = pytest.StashKey()
 STARTED = pytest.StashKey()
-PROGRESS = pytest.StashKey()
+SKIPPED = pytest.StashKey()
 
 
 def pytest_addoption(parser):
@@ -26,6 +28,8 @@ def pytest_addoption(parser):
     g.addoption("--lab", default=None, help="lab config (default: lab_config/emulated.yaml)")
     g.addoption("--out", default=None, help="report directory (default: reports/<run-id>)")
     g.addoption("--run-id", default=None)
+    g.addoption("--out-prepared", action="store_true", default=False,
+                help=argparse.SUPPRESS)     # `harness run` made and checked --out already
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="run destructive test cases (password change, updates, resets, bursts)")
     g.addoption("--progress", choices=("auto", "live", "plain"), default="auto",
@@ -36,22 +40,70 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if not config.getoption("profile"):
         return
+    worker = getattr(config, "workerinput", None)       # a pytest-xdist device worker
     try:
         ctx = build_context(config.getoption("profile"), config.getoption("lab"),
-                            config.getoption("out"), config.getoption("run_id"),
+                            worker["harness_out"] if worker else config.getoption("out"),
+                            worker["harness_run_id"] if worker else config.getoption("run_id"),
                             config.getoption("allow_destructive"),
-                            config.getoption("keyword") or "")
+                            config.getoption("keyword") or "",
+                            fresh=worker is None and not config.getoption("out_prepared"))
     except InputError as exc:
         raise pytest.UsageError(exc.render()) from None
+    ctx.suite_dir = _suite_dir(config)
     config.stash[CTX] = ctx
-    from harness.report import writer
-    writer.start(ctx)
+    if worker is None:                  # the controller (or the only process) owns the run
+        from harness.pytest_progress import ProgressReporter
+        from harness.report import writer
+        writer.start(ctx)
+        config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
+
+
+def _suite_dir(config):
+    from pathlib import Path
+    for arg in config.args:
+        p = Path(str(arg).split("::")[0])
+        p = p if p.is_dir() else p.parent
+        if any(p.glob("test_*.py")):
+            return p.resolve()
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: every worker writes into this run's directory and journal."""
+    ctx = _ctx(node.config)
+    if ctx is not None:
+        node.workerinput["harness_out"] = str(ctx.out_dir)
+        node.workerinput["harness_run_id"] = ctx.run_id
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With pytest-xdist (-n N): one device's test cases go to one worker, in order; the
+    devices are spread over the workers. (A scope per device, taken from the node id.)"""
+    if _ctx(config) is None:
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+    from harness.pytest_progress import NODE
+
+    class ByDevice(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            m = NODE.search(nodeid)
+            return m["device"] if m else nodeid
+
+    return ByDevice(config, log)
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def _ctx(config):
     return config.stash.get(CTX, None)
 
 
+@pytest.hookimpl(tryfirst=True)        # before -k deselection and xdist's grouping
 def pytest_collection_modifyitems(session, config, items):
     ctx = _ctx(config)
     if ctx is None:
@@ -68,44 +120,6 @@ def pytest_collection_modifyitems(session, config, items):
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s) {unknown}")
 
 
-def pytest_collection_finish(session):
-    ctx = _ctx(session.config)
-    if ctx is None:
-        return
-    import sys
-    from collections import Counter
-    from harness.progress import Progress, wants_live
-    totals = Counter(i.callspec.params["device"].name for i in session.items
-                     if hasattr(i, "callspec"))
-    tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    mode = session.config.getoption("progress")
-    live = mode == "live" or (mode == "auto" and wants_live(sys.stdout))
-    write = tr.write_line if tr else print
-    if tr:
-        tr.write_line("")
-    session.config.stash[PROGRESS] = Progress(
-        {d.name: totals.get(d.name, 0) for d in ctx.devices}, write,
-        live_stream=sys.stdout if live else None)
-
-
-def _progress(config):
-    return config.stash.get(PROGRESS, None)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item, nextitem):
-    """Before setup, outside pytest's output capture (so is makereport)."""
-    progress = _progress(item.config)
-    if progress is not None and hasattr(item, "callspec"):
-        progress.started(item.callspec.params["device"].name, spec_of(item.function).id)
-
-
-def pytest_report_teststatus(report, config):
-    """No pytest dots or letters for harness test cases: the progress lines say more."""
-    if _progress(config) is not None:
-        return report.outcome, "", ""
-
-
 def pytest_generate_tests(metafunc):
     ctx = _ctx(metafunc.config)
     if ctx is not None and "device" in metafunc.fixturenames:
@@ -115,11 +129,6 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def run_context(request):
     return _ctx(request.config)
-
-
-@pytest.fixture
-def peers(request, device):
-    return _ctx(request.config).peers(device)
 
 
 @pytest.fixture
@@ -139,20 +148,44 @@ def pytest_runtest_setup(item):
     spec = spec_of(item.function)
     device = item.callspec.params["device"]
     why = spec.not_applicable_reason(device.profile)
-    if why:
-        pytest.skip(why)
-    if spec.destructive and not ctx.allow_destructive:
-        pytest.skip("destructive test case not run: this run was started without "
-                    "--allow-destructive")
+    skipped = None
+    if isinstance(why, Missing):
+        skipped = (Verdict.NOT_RUN, f"not run: {why}")
+    elif why:
+        skipped = (Verdict.NOT_APPLICABLE, why)
+    elif spec.destructive and not ctx.allow_destructive:
+        skipped = (Verdict.NOT_RUN, "not run: destructive test case, and this run was "
+                   "started without --allow-destructive")
+    if skipped:
+        item.stash[SKIPPED] = skipped          # pytest sees a skip; the verdict says which
+        pytest.skip(skipped[1])
     device.ensure_alive()
 
 
-def _verdict(excinfo, device) -> tuple[Verdict, str]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test body that finds it does not apply, or cannot run, is a skip to pytest (so a
+    plain `pytest testcases/` does not count it as failed); the verdict says which."""
+    try:
+        return (yield)
+    except (NotRun, NotApplicable) as exc:
+        if _ctx(item.config) is None:
+            raise
+        verdict = Verdict.NOT_RUN if isinstance(exc, NotRun) else Verdict.NOT_APPLICABLE
+        item.stash[SKIPPED] = (verdict, str(exc))
+        pytest.skip(str(exc))
+
+
+def _verdict(excinfo, device, skipped=None) -> tuple[Verdict, str]:
+    if skipped is not None:
+        return skipped
     if excinfo is None:
         return Verdict.PASS, ""
     exc = excinfo.value
-    if isinstance(exc, pytest.skip.Exception) or isinstance(exc, NotApplicable):
-        return Verdict.NOT_APPLICABLE, str(getattr(exc, "msg", None) or exc)
+    if isinstance(exc, pytest.skip.Exception):
+        return Verdict.NOT_RUN, f"not run: skipped: {getattr(exc, 'msg', None) or exc}"
+    if isinstance(exc, NotApplicable):
+        return Verdict.NOT_APPLICABLE, str(exc)
     if isinstance(exc, (Failed, AssertionError)):
         return Verdict.FAIL, str(exc).split("\nassert ")[0] or "assertion failed"
     if isinstance(exc, Inconclusive):
@@ -177,39 +210,55 @@ def pytest_runtest_makereport(item, call):
         return
     device = item.callspec.params["device"]
     spec = spec_of(item.function)
-    verdict, reason = _verdict(call.excinfo, device)
+    verdict, reason = _verdict(call.excinfo, device, item.stash.get(SKIPPED, None))
     ev = item.stash.get(EVIDENCE, None) or Evidence()
     if verdict is Verdict.PASS and ev.declared_reason:
         verdict, reason = Verdict.DECLARED, ev.declared_reason
+    deferred = verdict is Verdict.PASS and spec.decide is not None
+    if deferred and ev.observation is None:
+        verdict, reason = Verdict.ERROR, ("internal error in test case: a cross-unit test "
+                                          "case recorded no observation")
+        deferred = False
+    device.wire.transcript.flush()
     started, t0 = item.stash.get(STARTED, (now(), time.monotonic()))
     result = Result(test_id=spec.id, device=device.name, requirements=list(spec.requirements),
                     verdict=verdict, reason=ctx.redactor(reason) if reason else "",
                     title=spec.title, steps=list(spec.steps) + ev.steps, evidence=ev.items,
                     artifacts=ev.artifacts, destructive=spec.destructive, started=started,
                     duration_s=round(time.monotonic() - t0, 3))
-    ctx.record(result)
-    item.user_properties.append(("harness_verdict", verdict.value))
-    if _progress(item.config) is not None:
-        _progress(item.config).finished(device.name, spec.id, verdict.value,
-                                        result.duration_s, result.reason)
+    if deferred:
+        ctx.observe(result, ev.observation)      # decided at the end, over every unit
+    else:
+        ctx.record(result)
+    shown = "OBSERVED" if deferred else verdict.value
+    # the showing process (this one, or the xdist controller) reads it from the report
+    rep.user_properties.append(("harness_result", {
+        "device": device.name, "test_id": spec.id, "verdict": shown,
+        "duration_s": result.duration_s, "reason": result.reason}))
 
 
 def pytest_sessionfinish(session, exitstatus):
     ctx = _ctx(session.config)
-    if ctx is None:
+    if ctx is None or _is_worker(session.config):
         return
-    if _progress(session.config) is not None:
-        _progress(session.config).close()
+    from harness.crossunit import decide_all
     from harness.report import writer
+    from harness.suite import SUITE_DIR, load_specs
+    reporter = session.config.pluginmanager.get_plugin("harness-progress")
+    decided = decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
+    if reporter is not None:
+        reporter.close(decided)
     writer.finish(ctx)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     ctx = _ctx(config)
-    if ctx is not None:
-        if _progress(config) is not None:
-            terminalreporter.write_sep("-", "per device")
-            for line in _progress(config).summary_lines():
-                terminalreporter.write_line(line)
-        terminalreporter.write_line(f"harness report: {ctx.out_dir}/report.html "
-                                    f"(run.json, junit.xml, logs/)")
+    if ctx is None or _is_worker(config):
+        return
+    reporter = config.pluginmanager.get_plugin("harness-progress")
+    if reporter is not None and reporter.progress is not None:
+        terminalreporter.write_sep("-", "per device")
+        for line in reporter.progress.summary_lines():
+            terminalreporter.write_line(line)
+    terminalreporter.write_line(f"harness report: {ctx.out_dir}/report.html "
+                                f"(run.json, junit.xml, logs/)")

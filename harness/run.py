@@ -6,6 +6,7 @@ a killed run loses nothing already decided. run.json is built from the journal.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import secrets
@@ -37,11 +38,18 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def append(self, event: dict) -> None:
-        line = json.dumps(event, sort_keys=True, default=str)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        """One line, written whole: device workers (processes) append to the same journal,
+        so the line goes out in a single write under an exclusive lock, then fsync."""
+        data = (json.dumps(event, sort_keys=True, default=str) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)          # releases the lock
 
     def events(self) -> list[dict]:
         if not self.path.exists():
@@ -64,6 +72,7 @@ class RunContext:
     devices: list[Device]
     allow_destructive: bool = False
     selection: str = ""
+    suite_dir: Path | None = None
     started: str = field(default_factory=now)
     redactor: Redactor = field(default_factory=Redactor)
 
@@ -74,6 +83,10 @@ class RunContext:
     def record(self, result: Result) -> None:
         self.journal.append(self.redactor.obj({"type": "result", **result.to_dict()}))
 
+    def observe(self, result: Result, data: dict) -> None:
+        from harness.crossunit import observation_event
+        self.journal.append(self.redactor.obj(observation_event(result, data)))
+
     def record_identity(self, device: Device, identity: dict) -> None:
         device.identity.update(identity)
         self.journal.append(self.redactor.obj({"type": "identity", "device": device.name,
@@ -81,12 +94,6 @@ class RunContext:
 
     def device(self, name: str) -> Device:
         return next(d for d in self.devices if d.name == name)
-
-    def peers(self, device: Device) -> list[Device]:
-        """Other units of the same vendor and model in this run."""
-        p = device.profile
-        return [d for d in self.devices if d is not device
-                and (d.profile.vendor, d.profile.model) == (p.vendor, p.model)]
 
 
 def check_scope(lab: LabConfig, profiles) -> None:
@@ -98,19 +105,39 @@ def check_scope(lab: LabConfig, profiles) -> None:
                 scope.check(target)
             except ScopeError as exc:
                 raise InputError(str(exc), path, None, "address") from None
-        if profile.serial and "://" in profile.serial.port:
-            from harness.transport.serial import _network_host
-            host = _network_host(profile.serial.port)
-            if host:
+        if profile.serial:
+            from harness.transport.serial import network_target
+            target = network_target(profile.serial.port)     # validated by the schema
+            if target:
                 try:
-                    scope.check(host[0])
+                    scope.check(target[1])
                 except ScopeError as exc:
                     raise InputError(str(exc), path, None, "serial.port") from None
 
 
+def prepare_out_dir(out_dir: Path, mode: int, fresh: bool) -> None:
+    """The run's directory, readable by its owner only by default (device transcripts and
+    evidence are under NDA); a new run never writes into another run's directory."""
+    try:
+        if fresh and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+            raise InputError("the report directory is not empty (it holds another run); "
+                             "choose a new one", str(out_dir), None, "--out")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            out_dir.chmod(mode)
+        probe = out_dir / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the report directory: {exc.strerror or exc}",
+                         str(out_dir), None, "--out") from None
+
+
 def build_context(profile_paths, lab_path=None, out=None, run_id=None,
-                  allow_destructive=False, selection="") -> RunContext:
-    """Load and validate everything; InputError on any bad input. Sends nothing."""
+                  allow_destructive=False, selection="", fresh: bool = True) -> RunContext:
+    """Load and validate everything; InputError on any bad input. Sends nothing.
+    `fresh`: a new run (its directory must be new or empty); a device worker joining the
+    run passes False."""
     if not profile_paths:
         raise InputError("at least one --profile is needed", None, None, "--profile")
     lab, lab_file = load_lab(lab_path)
@@ -126,12 +153,11 @@ def build_context(profile_paths, lab_path=None, out=None, run_id=None,
     check_scope(lab, [(p, path) for p, path, _ in loaded])
     run_id = run_id or new_run_id()
     out_dir = Path(out) if out else REPO / "reports" / run_id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # documented defaults are public knowledge, not secrets: masking them would only hide
-    # the evidence (and every occurrence of a common word like "admin")
-    from harness.probe.credentials import load_list
-    public = {c.password for c in load_list()} | {
-        c.password for p, _, _ in loaded for c in p.default_credentials}
+    prepare_out_dir(out_dir, 0o750 if lab.report_access == "group" else 0o700, fresh)
+    # a vendor's documented default is public knowledge: masking it would only hide the
+    # evidence. A lab password that merely appears on the generic known-credential list
+    # is still this unit's secret and is masked.
+    public = {c.password for p, _, _ in loaded for c in p.default_credentials}
     secrets_ = [s for p, _, _ in loaded for s in p.secrets() if s not in public]
     redactor = Redactor(secrets_)
     scope = lab.scope_checker()

@@ -8,13 +8,23 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from harness.errors import Missing
 from harness.model import spec_of
 
 SUITE_DIR = Path(__file__).resolve().parents[1] / "testcases"
 
 
 def load_specs(directory: Path = SUITE_DIR) -> dict:
-    specs = {}
+    return {s.id: s for s in _by_function(directory).values()}
+
+
+def test_ids_by_function(directory: Path = SUITE_DIR) -> dict[str, str]:
+    """Test function name -> test-case id (to name a pytest node id in progress lines)."""
+    return {name: s.id for name, s in _by_function(directory).items()}
+
+
+def _by_function(directory: Path) -> dict:
+    specs, names = {}, {}
     for path in sorted(directory.glob("test_*.py")):
         name = f"_harness_suite_{path.stem}"
         module = sys.modules.get(name)
@@ -29,7 +39,8 @@ def load_specs(directory: Path = SUITE_DIR) -> dict:
                 if s.id in specs and specs[s.id] is not s:
                     raise ValueError(f"test case id {s.id} is used twice ({path})")
                 specs[s.id] = s
-    return specs
+                names[attr.__name__] = s
+    return names
 
 
 def plan(profile, specs: dict, allow_destructive: bool) -> list[dict]:
@@ -37,8 +48,10 @@ def plan(profile, specs: dict, allow_destructive: bool) -> list[dict]:
     rows = []
     for tid, s in sorted(specs.items()):
         why = s.not_applicable_reason(profile)
+        outcome = "NOT_RUN" if isinstance(why, Missing) else "NOT_APPLICABLE"
         if not why and s.destructive and not allow_destructive:
-            why = "destructive: needs --allow-destructive"
+            why, outcome = "destructive: needs --allow-destructive", "NOT_RUN"
         rows.append({"test_id": tid, "title": s.title, "requirements": list(s.requirements),
-                     "runs": why is None, "why_not": why or ""})
+                     "runs": why is None, "why_not": str(why or ""),
+                     "verdict_if_not_run": outcome if why else ""})
     return rows

@@ -5,6 +5,7 @@ lab configs and credential lists alike.
 """
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +46,67 @@ def _scalar(node) -> Any:
     loader = _Loader("")
     try:
         return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:          # e.g. "!!int" with no digits: PyYAML's IndexError
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read this value as {node.tag} (not shown: it may be "
+            f"a secret): "
+            f"{type(exc).__name__}", node.start_mark) from None
     finally:
         loader.dispose()
+
+
+MAX_BYTES = 1 << 20          # profiles, lab configs and credential lists are small
+MAX_DEPTH = 32
+
+
+def _read(path: Path, file: str) -> str:
+    """A regular file of at most MAX_BYTES (never a FIFO or a device: they would hang or
+    never end)."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file", file)
+        if st.st_size > MAX_BYTES:
+            raise InputError(f"larger than {MAX_BYTES} bytes", file)
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError("file not found", file) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", file) from None
+    if len(data) > MAX_BYTES:
+        raise InputError(f"larger than {MAX_BYTES} bytes", file)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file) from None
+
+
+def _screen(text: str, file: str) -> None:
+    """Refuse aliases (an alias bomb expands a few hundred bytes into gigabytes; our files
+    need none) and nesting deeper than MAX_DEPTH, from the event stream alone."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise InputError("YAML aliases (*name) are not accepted in this file", file,
+                             event.start_mark.line + 1)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputError(f"nested deeper than {MAX_DEPTH} levels", file,
+                                 event.start_mark.line + 1)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def load(path: str | Path) -> tuple[Any, Origins]:
     """Parse one YAML file into plain data plus an origin map; InputError on any problem."""
     file = str(path)
+    text = _read(Path(path), file)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file: {exc}", file) from None
-    try:
+        _screen(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -11,16 +11,17 @@ from harness.probe import bootloader, exposure, unauthenticated
           steps=["request each admin path without credentials",
                  "RTSP DESCRIBE without credentials", "anonymous FTP login",
                  "two anonymous MQTT clients: one subscribes, one publishes a nonce",
-                 "telnet: a shell without login, proved by a command's output"],
+                 "telnet: a shell without login, proved by a command's output",
+                 "SSH: the 'none' method for the lab's account and root"],
           applies=[a.network])
 def test_no_unauthenticated_access(device, evidence):
     seen = (unauthenticated.web_admin(device) + unauthenticated.rtsp(device)
             + unauthenticated.ftp_anonymous(device) + unauthenticated.mqtt_anonymous(device)
-            + unauthenticated.telnet_shell(device))
+            + unauthenticated.telnet_shell(device) + unauthenticated.ssh_none(device))
     for s in seen:
         evidence.record(s["surface"], s)
     if not seen:
-        raise Inconclusive("no surface could be checked (no web admin path, RTSP, FTP, "
+        raise Inconclusive("no surface could be checked (no SSH, web admin path, RTSP, FTP, "
                            "MQTT or telnet answered)")
     open_ = [s["surface"] for s in seen if s["open"]]
     evidence.expect("nothing reachable without authentication", not open_, "all refused",
@@ -28,7 +29,7 @@ def test_no_unauthenticated_access(device, evidence):
 
 
 @testcase("TC-DEBUG-01", "The serial console requires authentication",
-          ["ETSI-5.6-4", "JCSTAR-S1.1-08"],
+          ["ETSI-5.6-4"],
           steps=["open the console, press Enter", "a login prompt must come; a shell "
                  "(proved by a command's output) without login is a FAIL"],
           applies=[a.serial])
@@ -47,7 +48,7 @@ def test_console_requires_login(device, evidence):
 
 
 @testcase("TC-DEBUG-02", "No bootloader break-in on the serial console",
-          ["ETSI-5.6-4", "JCSTAR-S1.1-08"],
+          ["ETSI-5.6-4"],
           steps=["keep the serial console open while the lab power-cycles the device",
                  "press the profile's break keys during the boot (bounded)",
                  "a bootloader prompt whose proof command answers is a FAIL (the device is "
@@ -84,7 +85,7 @@ def test_no_bootloader_break_in(device, evidence, run_context):
 
 
 @testcase("TC-INFO-01", "No security-relevant information before authentication",
-          ["ETSI-5.6-2", "JCSTAR-S1.1-09"],
+          ["ETSI-5.6-2"],
           steps=["read public web pages and service banners without credentials",
                  "look for the firmware version, Wi-Fi passphrases and private keys"],
           applies=[a.network])

@@ -1,27 +1,41 @@
 """Authentication: default and weak credentials, uniqueness across units, brute force,
 changing the authentication value."""
-import re
+import hashlib
+import os
 import secrets
+import shlex
 
 from harness import applicability as a
-from harness.errors import DeviceError, Inconclusive
-from harness.model import testcase
-from harness.probe import bruteforce, credentials, identity_keys
+from harness.errors import DeviceError, Inconclusive, NotRun
+from harness.model import Verdict, testcase
+from harness.probe import bruteforce, credentials, identity_keys, password_policy
 
 
 @testcase("TC-CRED-01", "No known default or weak credential is accepted",
           ["ETSI-5.1-1", "ETSI-5.1-2", "JCSTAR-S1.1-02", "JCSTAR-S1.1-01"],
-          steps=["calibrate each login surface with one wrong password",
+          steps=["offline, before any packet: every password the lab was given against the "
+                 "whole known-credential list and the password policy (" + password_policy.POLICY
+                 + ")",
+                 "calibrate each login surface with one wrong password",
                  "try the vendor's documented defaults, then the known-credential list "
                  "(at most N per account; stop at the first hit)"],
           applies=[a.login_surface])
 def test_no_default_credentials(device, evidence, run_context):
     entries = credentials.load_list()
+    offline = password_policy.check(device.profile, entries)
+    evidence.record("offline check of the lab-given passwords", {
+        "policy": password_policy.POLICY, "passwords": offline})
+    weak = [f"{o['surface']} user {o['user']}: the lab-given password " + ", ".join(o["breaks"])
+            for o in offline if o["breaks"]]
+    evidence.expect("no lab-given password breaks the policy", not weak, "none", weak,
+                    reason="; ".join(weak))
     per_account = run_context.lab.rate_limits.credential_tries_per_account
     results = credentials.try_known(device, entries, per_account)
     for r in results:
-        evidence.record(f"surface {r.surface}", {k: v for k, v in r.to_dict().items()
-                                                  if k != "hit"})
+        evidence.record(f"surface {r.surface}", {
+            **{k: v for k, v in r.to_dict().items() if k != "hit"},
+            "online": f"{len(r.tried)} known credentials tried online of {len(entries)} in the "
+                      f"list (at most {per_account} per account, vendor defaults first)"})
     hits = [f"{r.surface}: {r.hit['username']}/{r.hit['password']} ({r.hit['source']})"
             for r in results if r.hit]
     evidence.expect("no known credential accepted", not hits, "none", hits,
@@ -33,66 +47,91 @@ def test_no_default_credentials(device, evidence, run_context):
                            or "none answered"))
 
 
-def _derived_from_identifiers(password: str, profile) -> str | None:
-    pw = password.lower()
-    for label, value in (("serial number", profile.serial_number), ("MAC", profile.mac)):
-        if not value:
-            continue
-        v = re.sub(r"[^0-9a-z]", "", value.lower())
-        for part in (v, v[-6:], v[-8:]):
-            if len(part) >= 6 and part in re.sub(r"[^0-9a-z]", "", pw):
-                return f"contains part of the {label}"
-    return None
+def _needs_two(device) -> tuple:
+    p = device.profile
+    return (Verdict.NOT_RUN, f"not run: needs at least two units of {p.vendor} {p.model} "
+            "(another unit in this run, or the vendor's comparison_units in the device type)",
+            [])
+
+
+def _decide_passwords(device, observation, peers):
+    """Run-level: compare this unit's password with the other units of the model in the
+    run (from their profiles; no traffic)."""
+    mine = set(device.profile.secrets())
+    if not peers and not observation["vendor_units"]:
+        return _needs_two(device)
+    same = [d.name for d, _ in peers if mine & set(d.profile.secrets())]
+    ev = [{"check": "password differs from the other units of the model in the run",
+           "expected": "unique per unit", "observed": {"compared with": [d.name for d, _ in peers],
+                                                       "same password as": same},
+           "ok": not same}]
+    if same:
+        return Verdict.FAIL, f"same password as {', '.join(same)}", ev
+    return Verdict.PASS, "", ev
 
 
 @testcase("TC-UNIQ-01", "Passwords are unique per unit and not derived from identifiers",
           ["ETSI-5.1-1", "JCSTAR-S1.1-02"],
-          steps=["compare the lab-given password of this unit with every other unit of the "
-                 "same model in the run", "check it is not derived from the serial number "
-                 "or MAC address"],
-          applies=[a.login_surface])
-def test_passwords_unique(device, peers, evidence):
+          steps=["check the lab-given password is not derived from the serial number or MAC",
+                 "compare it with the vendor's comparison data (password digests)",
+                 "at the end of the run: compare it with every other unit of the same model"],
+          applies=[a.login_surface], decide=_decide_passwords)
+def test_passwords_unique(device, evidence):
     mine = set(device.profile.secrets())
     if not mine:
-        raise Inconclusive("the profile holds no password for this unit")
-    derived = {s: _derived_from_identifiers(s, device.profile) for s in mine}
+        raise NotRun("not run: the profile holds no password for this unit")
+    derived = {s: password_policy.derived_from_identifiers(s, device.profile) for s in mine}
     derived = [why for why in derived.values() if why]
     evidence.expect("password not derived from identifiers", not derived, "independent",
                     derived, reason="password " + ", ".join(derived))
-    if not peers:
-        evidence.record("other units of the model in this run", 0)
-        return
-    same = [p.name for p in peers if mine & set(p.profile.secrets())]
-    evidence.expect("password differs from other units of the model", not same,
-                    "unique per unit", {"same password as": same},
-                    reason=f"same password as {', '.join(same)}")
+    vendor = [u for u in device.profile.comparison_units if u.password_sha256]
+    digests = {hashlib.sha256(s.encode()).hexdigest() for s in mine}
+    same = [u.name for u in vendor if u.password_sha256 in digests]
+    evidence.expect("password differs from the vendor's other units", not same,
+                    "unique per unit", {"compared with": [u.name for u in vendor],
+                                        "same password as": same},
+                    reason=f"same password as {', '.join(same)} (vendor comparison data)")
+    evidence.observe({"vendor_units": len(vendor)})
+
+
+def _decide_keys(device, observation, peers):
+    """Run-level: compare fingerprints with the other units' observations."""
+    if not peers and not observation["vendor_units"]:
+        return _needs_two(device)
+    mine, shared = observation, []
+    for d, theirs in peers:
+        if mine["ssh"] and mine["ssh"] == theirs["ssh"]:
+            shared.append(f"SSH host key with {d.name}")
+        if set(mine["tls"].values()) & set(theirs["tls"].values()):
+            shared.append(f"TLS certificate with {d.name}")
+    ev = [{"check": "no key material shared with the other units of the model in the run",
+           "expected": "unique per unit", "observed": {"compared with": [d.name for d, _ in peers],
+                                                       "shared": shared}, "ok": not shared}]
+    if shared:
+        return Verdict.FAIL, "shares " + "; ".join(shared), ev
+    return Verdict.PASS, "", ev
 
 
 @testcase("TC-UNIQ-02", "SSH host keys and TLS certificates are unique per unit",
-          ["ETSI-5.1-1", "ETSI-5.4-3", "JCSTAR-S1.1-02"],
+          ["ETSI-5.1-1", "ETSI-5.4-3"],
           steps=["read the SSH host key and the TLS certificate of each TLS port",
-                 "compare them with the other units of the same model in the run"],
-          applies=[a.network])
-def test_keys_unique(device, peers, evidence):
-    def keys(d):
-        return d.cached("keys", lambda: {
-            "ssh": (identity_keys.ssh_host_key(d) or {}).get("sha256"),
-            "tls": identity_keys.tls_certificates(d)})
-    mine = keys(device)
+                 "compare them with the vendor's comparison data (fingerprints)",
+                 "at the end of the run: compare them with every other unit of the same model"],
+          applies=[a.network], decide=_decide_keys)
+def test_keys_unique(device, evidence):
+    mine = {"ssh": (identity_keys.ssh_host_key(device) or {}).get("sha256"),
+            "tls": {str(k): v for k, v in identity_keys.tls_certificates(device).items()}}
     evidence.record("this unit's key fingerprints", mine)
-    if not peers:
-        evidence.record("other units of the model in this run", 0)
-        return
-    shared = []
-    for p in peers:
-        theirs = keys(p)
-        if mine["ssh"] and mine["ssh"] == theirs["ssh"]:
-            shared.append(f"SSH host key with {p.name}")
-        common = set(mine["tls"].values()) & set(theirs["tls"].values())
-        if common:
-            shared.append(f"TLS certificate with {p.name}")
-    evidence.expect("no key material shared with other units", not shared, "unique per unit",
-                    shared, reason="shares " + "; ".join(shared))
+    vendor = [u for u in device.profile.comparison_units
+              if u.ssh_host_key_sha256 or u.tls_cert_sha256]
+    shared = [f"SSH host key with {u.name}" for u in vendor
+              if mine["ssh"] and mine["ssh"] == u.ssh_host_key_sha256]
+    shared += [f"TLS certificate with {u.name}" for u in vendor
+               if set(mine["tls"].values()) & set(u.tls_cert_sha256)]
+    evidence.expect("no key material shared with the vendor's other units", not shared,
+                    "unique per unit", {"compared with": [u.name for u in vendor],
+                                        "shared": shared}, reason="shares " + "; ".join(shared))
+    evidence.observe({**mine, "vendor_units": len(vendor)})
 
 
 @testcase("TC-BRUTE-01", "Brute force over the network is impracticable",
@@ -156,28 +195,24 @@ def test_brute_force_resistance(device, evidence, run_context):
                  "every password surface must reject the old and accept the new one",
                  "restore the original password"],
           applies=[a.password_change], destructive=True)
-def test_password_can_be_changed(device, evidence):
+def test_password_can_be_changed(device, evidence, run_context):
     p = device.profile
     old = (p.ssh or p.telnet or p.serial).password.get_secret_value()
     user = (p.ssh or p.telnet or p.serial).username
     new = "Hx-" + secrets.token_urlsafe(12)
-    device.wire.transcript.redact.secrets.insert(0, new)
+    device.wire.transcript.redact.add(new)
     surfaces = {k: f for k, f in credentials.surfaces(device).items()
                 if not k.startswith(("mqtt", "rtsp", "ftp"))}
     for name, attempt in list(surfaces.items()):      # a surface that takes any password
         if attempt(user, "hx-wrong-" + secrets.token_hex(6)):   # is TC-DEBUG/TC-AUTH's finding
             evidence.record(f"{name} skipped", "accepts a wrong password")
             del surfaces[name]
-    shell = device.shell()
-    try:
-        status, out = shell.run(p.password_change.command.format(user=user, new=new))
-    finally:
-        shell.close()
-    evidence.record("change command", {"status": status, "output": out[-200:]})
-    if status != 0:
-        raise DeviceError(f"the password change command failed ({status})")
     results, problems = {}, []
     try:
+        status, out = _change(device, user, new)
+        evidence.record("change command", {"status": status, "output": out[-200:]})
+        if status != 0:
+            raise DeviceError(f"the password change command failed ({status})")
         for name, attempt in surfaces.items():
             u = next((wb.username for wb in p.web if name.endswith(f":{wb.port}")), user)
             old_ok, new_ok = attempt(u, old), attempt(u, new)
@@ -186,29 +221,58 @@ def test_password_can_be_changed(device, evidence):
                 problems.append(f"{name}: old {'accepted' if old_ok else 'refused'}, "
                                 f"new {'accepted' if new_ok else 'refused'}")
     finally:
-        _restore(device, user, new, old, evidence)
+        # always, also when the change failed or raised half-way: it may have applied
+        _restore(device, user, new, old, surfaces, evidence, run_context)
     evidence.expect("old refused and new accepted everywhere", not problems,
                     "old refused, new accepted", results, reason="; ".join(problems))
 
 
-def _restore(device, user, new, old, evidence):
-    """Put the original password back, logging in with the new one if needed."""
-    from harness.transport.ssh import SSHSession
-    p = device.profile
-    cmd = p.password_change.command.format(user=user, new=old)
+def _change(device, user, password, shell=None) -> tuple[int, str]:
+    """The profile's command with {user} and {new} quoted for the device's POSIX shell (a
+    password with $, quotes, spaces or ; is passed as one word, never run)."""
+    cmd = device.profile.password_change.command.format(user=shlex.quote(user),
+                                                        new=shlex.quote(password))
+    shell = shell or device.shell()
     try:
-        shell = device.shell()
-    except DeviceError:
-        s = SSHSession(device.wire, p.address, p.ssh.port)
-        if not s.auth_password(user, new):
-            raise DeviceError("could not log in to restore the original password")
-        shell = s
-    try:
-        status, out = shell.run(cmd)
+        return shell.run(cmd)
     finally:
         shell.close()
-    evidence.record("original password restored", status == 0)
-    if status != 0:                   # every later test would log in with a wrong password
-        device.mark_broken(f"the original password could not be restored ({status}: "
-                           f"{out[-120:]})")
-        raise DeviceError(f"the original password could not be restored ({status})")
+
+
+def _restore(device, user, new, old, surfaces, evidence, run_context):
+    """Put the original password back (logging in with the new one if the lab's login no
+    longer works) and prove it by logging in with the original. When that cannot be
+    proved, the temporary password goes once, clearly marked, into a file only the lab can
+    read, and every later test on the device is an ERROR with the cause."""
+    from harness.transport.ssh import SSHSession
+    p = device.profile
+    try:
+        try:
+            shell = device.shell()
+        except DeviceError:
+            if not p.ssh:
+                raise
+            s = SSHSession(device.wire, p.address, p.ssh.port)
+            if not s.auth_password(user, new):
+                s.close()
+                raise DeviceError("could not log in with the temporary password either")
+            shell = s
+        status, out = _change(device, user, old, shell)
+        shells = [f for n, f in surfaces.items() if n.startswith(("ssh", "telnet", "serial"))]
+        verified = status == 0 and (not shells or shells[0](user, old))
+        why = "" if verified else f"restore command {status}: {out[-120:]}" if status else \
+            "the original password is not accepted after the restore"
+    except DeviceError as exc:
+        verified, why = False, str(exc)
+    evidence.record("original password restored and verified by a login", verified)
+    if verified:
+        return
+    note = run_context.out_dir / f"RECOVERY-{device.name}.txt"
+    fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{device.name}: the password change test could not restore the original "
+                 f"password of user {user!r} ({why}).\nThe temporary password the harness "
+                 f"set is:\n{new}\n")
+    device.mark_broken(f"the original password could not be restored ({why}); the temporary "
+                       f"password is in {note.name} in the run directory")
+    raise DeviceError(f"the original password could not be restored ({why}); see {note.name}")

@@ -19,7 +19,7 @@ def _scans(device, run_context, evidence):
 
 
 @testcase("TC-SURF-01", "Only the services the vendor declares are open",
-          ["ETSI-5.6-1", "ETSI-5.6-5", "JCSTAR-S1.1-10"],
+          ["ETSI-5.6-1", "ETSI-5.6-5", "JCSTAR-S1.1-13"],
           steps=["nmap full TCP port scan (-p-) and a curated UDP list on each address",
                  "compare each open port with the profile's declared services"],
           applies=[a.network])
@@ -40,7 +40,7 @@ def test_only_declared_ports(device, evidence, run_context):
 
 
 @testcase("TC-SURF-02", "No cleartext administration protocol (telnet, FTP, TFTP)",
-          ["ETSI-5.6-1", "ETSI-5.5-1", "JCSTAR-S1.1-10"],
+          ["ETSI-5.6-1", "ETSI-5.5-1", "JCSTAR-S1.1-13"],
           steps=["from the same scan, flag telnet, FTP, TFTP and the r-services"],
           applies=[a.network])
 def test_no_cleartext_protocols(device, evidence, run_context):

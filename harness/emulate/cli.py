@@ -33,7 +33,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from harness.emulate import lab
-    from harness.emulate.netns import EmulateError
+    from harness.emulate.netns import EmulateError, STATE_PROBLEM
+    if STATE_PROBLEM:
+        raise InputError(STATE_PROBLEM, None, None, "HARNESS_EMULATE_STATE")
     try:
         if args.emulate_cmd == "up":
             for path in lab.up(args.names):

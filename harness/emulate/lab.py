@@ -19,6 +19,7 @@ from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, SUBNET, Variant,
                                       select)
 
 DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
+WEAK_PASSWORD = "7ujMko0admin"      # entry 56 of the known-credential list (Mirai, 2016)
 FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0"}
 BOOT_DELAY = 2.0
 # Changes the password of one account everywhere the device checks it: the shadow file
@@ -58,7 +59,8 @@ def build(v: Variant) -> dict:
     d = _dir(v)
     (d / "log").mkdir(parents=True, exist_ok=True)
     fs = d / "fs"
-    password = DEFAULT_PASSWORD if v.has("shared_default_password") else secrets.token_urlsafe(12)
+    password = DEFAULT_PASSWORD if v.has("shared_default_password") else \
+        WEAK_PASSWORD if v.has("weak_password") else secrets.token_urlsafe(12)
     files.write(d / "admin.pw", password + "\n", 0o600)
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
     wifi = secrets.token_urlsafe(10)

@@ -15,7 +15,25 @@ import subprocess
 import time
 from pathlib import Path
 
-STATE = Path(os.environ.get("HARNESS_EMULATE_STATE", "/run/harness-emulate"))
+DEFAULT_STATE = "/run/harness-emulate"
+
+
+def _state_problem(raw: str | None) -> str | None:
+    """`emulate down` deletes the state directory as root: only an absolute path that is
+    not a system directory will do (an empty value once meant '.', the current directory)."""
+    if raw is None:
+        return None
+    p = Path(raw)
+    if not raw or not p.is_absolute():
+        return f"HARNESS_EMULATE_STATE must be an absolute path (got {raw!r})"
+    if len(p.resolve().parts) < 3:
+        return f"HARNESS_EMULATE_STATE must not be a top-level directory (got {raw!r})"
+    return None
+
+
+STATE_PROBLEM = _state_problem(os.environ.get("HARNESS_EMULATE_STATE"))
+STATE = Path(DEFAULT_STATE if STATE_PROBLEM else
+             os.environ.get("HARNESS_EMULATE_STATE", DEFAULT_STATE))
 NS_PREFIX = "hx-"
 BRIDGE = "hxbr0"
 LINK_PREFIX = "hxv"
@@ -23,6 +41,11 @@ LINK_PREFIX = "hxv"
 
 class EmulateError(Exception):
     pass
+
+
+def check_state() -> None:
+    if STATE_PROBLEM:
+        raise EmulateError(STATE_PROBLEM)
 
 
 def need_root() -> None:
@@ -229,6 +252,7 @@ def remove_namespace(ns: str) -> None:
 
 def teardown_all() -> list[str]:
     """Remove every namespace, link, process and state file of ours; returns what was removed."""
+    check_state()
     removed = []
     if STATE.is_dir():
         for pid_dir in STATE.glob("*/*pids"):          # pids (device), uart-pids (lab)

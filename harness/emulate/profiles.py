@@ -56,6 +56,10 @@ def render(v: Variant) -> str:
         if not v.has("plaintext_mqtt"):
             lines.append(f"tls_clients:\n  - {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, "
                          "purpose: cloud broker (MQTT over TLS)}")
+        else:
+            lines.append("tls_clients: []           # its cloud link is plaintext MQTT")
+    else:
+        lines.append("tls_clients: []             # makes no outbound TLS connection")
     lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
               f"lab: {{power: {v.name}, link: {v.name}}}"]
     return "\n".join(lines) + "\n"

@@ -29,6 +29,8 @@ FLAWS = {
     "unsafe_on_link_loss": "keeps heating after the link to the broker is lost",
     "tls_client_noverify": "the cloud client accepts any server certificate",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
+    "weak_password": "the unit's password is a known default deep in the credential list, "
+                     "beyond what the online tries reach",
 }
 
 
@@ -73,6 +75,7 @@ VARIANTS = [
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss"),
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
+    _v("router-weakpw", "router", 16, "weak_password"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

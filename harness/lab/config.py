@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,15 +26,24 @@ class Identity(_Strict):
 
 class ScopeConfig(_Strict):
     allow: list[str] = Field(min_length=1)
+    interfaces: list[str] = Field(default_factory=list, description="interfaces an IPv6 "
+                                  "link-local address may name as its zone (fe80::1%eth1)")
 
     @field_validator("allow")
     @classmethod
     def _cidrs(cls, v):
         for item in v:
             try:
-                ipaddress.ip_network(item, strict=False)
+                net = ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"'{item}' is not an address or CIDR") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"'{item}' is every address: name the lab's device networks")
+            if net.network_address.is_unspecified or net.is_multicast:
+                raise ValueError(f"'{item}' is not a device address or network")
+            if net.is_loopback:
+                raise ValueError(f"'{item}' is this machine's loopback: its services are "
+                                 "not devices under test")
         return v
 
 
@@ -71,9 +81,16 @@ class Actions(_Strict):
         if v is None:
             return v
         try:
-            names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+            fields = [(f, conv, spec) for _, f, spec, conv in string.Formatter().parse(v)
+                      if f is not None]
         except ValueError as exc:
             raise ValueError(f"not a valid command template: {exc}") from None
+        for f, conv, spec in fields:
+            if conv or spec:
+                raise ValueError(f"placeholder {{{f}{'!' + conv if conv else ''}"
+                                 f"{':' + spec if spec else ''}}}: only plain {{name}} is "
+                                 "allowed (values are passed as quoted variables)")
+        names = {f for f, _, _ in fields}
         unknown = names - PLACEHOLDERS
         if unknown:
             raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; known: "
@@ -84,6 +101,12 @@ class Actions(_Strict):
 class LabConfig(_Strict):
     lab: Identity
     scope: ScopeConfig
+    report_access: Literal["owner", "group"] = Field("owner", description="who may read a "
+                                                     "run's directory: its owner (0700) or "
+                                                     "also its group (0750)")
+    device_workers: int = Field(0, ge=0, le=64, description="devices tested at once, each "
+                                "by its own worker process (its probes one at a time); 0: "
+                                "twice the host's CPU count, at most the number of devices")
     rate_limits: RateLimits = RateLimits()
     timeouts: Timeouts = Timeouts()
     actions: Actions = Actions()
@@ -95,13 +118,16 @@ class LabConfig(_Strict):
     def _harness_address(cls, v):
         if v is not None:
             try:
-                ipaddress.ip_address(v)
+                ip = ipaddress.ip_address(v)
             except ValueError:
                 raise ValueError(f"'{v}' is not an IP address") from None
+            if ip.is_unspecified or ip.is_multicast:
+                raise ValueError(f"'{v}' would listen on every interface (or none): give "
+                                 "this host's address on the device network")
         return v
 
     def scope_checker(self) -> Scope:
-        return Scope(self.scope.allow)
+        return Scope(self.scope.allow, self.scope.interfaces)
 
 
 def load_lab(path: str | Path | None = None) -> tuple[LabConfig, str]:

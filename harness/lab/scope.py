@@ -8,13 +8,21 @@ from harness.errors import ScopeError
 
 
 class Scope:
-    def __init__(self, allow: list[str]):
+    def __init__(self, allow: list[str], interfaces: list[str] = ()):
         self.networks = [ipaddress.ip_network(a, strict=False) for a in allow]
+        self.interfaces = set(interfaces)
 
     def allows(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
+            return False
+        if getattr(ip, "scope_id", None):
+            # a zone (fe80::1%eth0) picks the interface: only one the lab config names
+            if ip.scope_id not in self.interfaces:
+                return False
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if ip.is_unspecified or ip.is_multicast:
             return False
         return any(ip in net for net in self.networks if net.version == ip.version)
 

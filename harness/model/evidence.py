@@ -31,6 +31,7 @@ class Evidence:
         self.artifacts: list[str] = []
         self.steps: list[str] = []
         self.declared_reason: str | None = None
+        self.observation: dict | None = None
         self._artifact_dir = artifact_dir
 
     def step(self, text: str) -> None:
@@ -47,6 +48,11 @@ class Evidence:
         if not ok:
             raise Failed(reason or f"{what}: expected {expected}, observed {_plain(observed)}")
         return True
+
+    def observe(self, data: dict) -> None:
+        """This unit's share of a cross-unit check (e.g. its key fingerprints): the verdict
+        is decided once every unit of the run has been seen (the test case's `decide`)."""
+        self.observation = _plain(data)
 
     def declared(self, reason: str) -> None:
         """Mark the result DECLARED: evaluated from the vendor's documents, not the device."""

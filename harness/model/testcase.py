@@ -19,6 +19,9 @@ class TestCaseSpec:
     steps: tuple[str, ...] = ()
     applies: tuple[Applicability, ...] = field(default=(), compare=False)
     destructive: bool = False
+    # cross-unit test cases: decide(device, observation, peers) -> (verdict, reason, evidence)
+    # runs once at the end of the run over the observations of every unit
+    decide: Callable | None = field(default=None, compare=False)
 
     def not_applicable_reason(self, profile) -> str | None:
         """None when the test applies to this profile, else why not."""
@@ -29,7 +32,8 @@ class TestCaseSpec:
         return None
 
 
-def testcase(id: str, title: str, requirements, steps=(), applies=(), destructive=False):
+def testcase(id: str, title: str, requirements, steps=(), applies=(), destructive=False,
+             decide=None):
     """Attach a TestCaseSpec to a test function."""
     if not requirements:
         raise ValueError(f"test case {id} must evidence at least one requirement")
@@ -37,7 +41,7 @@ def testcase(id: str, title: str, requirements, steps=(), applies=(), destructiv
     def wrap(fn):
         fn.__harness__ = TestCaseSpec(id=id, title=title, requirements=tuple(requirements),
                                       steps=tuple(steps), applies=tuple(applies),
-                                      destructive=destructive)
+                                      destructive=destructive, decide=decide)
         return fn
     return wrap
 

@@ -15,6 +15,9 @@ class Verdict(str, enum.Enum):
     # Document-evaluated requirements: the vendor's declaration is present and complete.
     # Shown apart from verified results and never counted as PASS.
     DECLARED = "DECLARED"
+    # Not tested: destructive and not allowed, deselected, or the profile lacks what the
+    # test needs. The requirement still applies; a PASS cannot rest on it.
+    NOT_RUN = "NOT_RUN"
 
     @property
     def is_problem(self) -> bool:

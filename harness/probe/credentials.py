@@ -53,11 +53,27 @@ class SurfaceResult:
         return self.__dict__
 
 
+ONLINE_ACCOUNTS = ("admin", "root")
+
+
+def online_accounts(profile) -> set[str]:
+    """Accounts worth trying on the device: the lab's, the vendor's documented ones and the
+    two near-universal administrators. The rest of the list is checked offline only."""
+    users = {c.username for c in profile.default_credentials} | set(ONLINE_ACCOUNTS)
+    for section in (profile.ssh, profile.telnet, profile.serial, profile.mqtt, *profile.web):
+        if section is not None and getattr(section, "username", None):
+            users.add(section.username)
+    return users
+
+
 def candidates(profile, entries, per_account: int) -> list[_Entry]:
-    """Vendor-documented defaults first, then the list, capped per account."""
+    """Vendor-documented defaults first, then the list for the online accounts, capped per
+    account."""
     out, count = [], {}
     vendor = [_Entry(username=c.username, password=c.password, source=c.source)
               for c in profile.default_credentials]
+    accounts = online_accounts(profile)
+    entries = [e for e in entries if e.username in accounts]
     for e in vendor + list(entries):
         if any((e.username, e.password) == (o.username, o.password) for o in out):
             continue

@@ -1,7 +1,9 @@
 """Secure storage, seen through a shell on the device: how passwords are stored."""
 from __future__ import annotations
 
+import hashlib
 import re
+import shlex
 
 SCHEMES = {"$1$": "md5crypt", "$2a$": "bcrypt", "$2b$": "bcrypt", "$2y$": "bcrypt",
            "$5$": "sha256crypt", "$6$": "sha512crypt", "$y$": "yescrypt", "$7$": "scrypt",
@@ -26,11 +28,15 @@ def inspect(device, shell, paths: list[str], known_secrets: list[str]) -> dict:
     known secret (the lab's password) appears in plaintext."""
     out = {"files": {}, "accounts": {}, "plaintext_hits": []}
     for path in paths:
-        status, text = shell.run(f"cat {path} 2>/dev/null")
+        # the content (hashes, keys, other users' passwords) never reaches the transcript:
+        # only what the test needs is kept (hash scheme per account, size, a digest)
+        with device.wire.transcript.withheld(shell.channel):
+            status, text = shell.run(f"cat {shlex.quote(path)} 2>/dev/null")
         if status != 0 or not text.strip():
             out["files"][path] = "absent"
             continue
-        out["files"][path] = f"{len(text)} bytes"
+        out["files"][path] = (f"{len(text)} bytes, sha256 "
+                              f"{hashlib.sha256(text.encode()).hexdigest()[:16]}…")
         for line in text.splitlines():
             fields = line.split(":")
             if path.endswith("shadow") and len(fields) >= 2:

@@ -154,9 +154,11 @@ class StandIn:
             tls.close()
             return Attempt(peer, "stalled", "handshake did not finish", self._last_sni)
         except OSError as exc:
+            # a reset or hang-up is no proof of refusal: a crash or a timeout looks the same;
+            # only the client's own TLS alert says it rejected the certificate
             tls.close()
-            return Attempt(peer, "rejected", f"closed during the handshake ({exc})",
-                           self._last_sni)
+            return Attempt(peer, "reset", f"connection closed during the handshake without "
+                           f"a TLS alert ({exc})", self._last_sni)
         attempt = Attempt(peer, "completed", f"{tls.version()} {tls.cipher()[0]}",
                           self._last_sni)
         try:

@@ -21,6 +21,26 @@ def web_admin(device) -> list[dict]:
     return out
 
 
+def ssh_none(device) -> list[dict]:
+    """SSH's 'none' authentication for the lab's account and root: a server that lets
+    either in without a credential is open; one that answers with the methods it wants
+    refuses (evidence for an SSH-only device too)."""
+    from harness.transport.ssh import SSHSession
+    p = device.profile
+    if not p.ssh:
+        return []
+    out = []
+    for user in dict.fromkeys([p.ssh.username, "root"]):
+        s = SSHSession(device.wire, p.address, p.ssh.port)
+        try:
+            accepted, methods = s.auth_none(user)
+        finally:
+            s.close()
+        out.append({"surface": f"ssh:{p.ssh.port} (user {user}, no credential)",
+                    "offers": methods, "open": accepted})
+    return out
+
+
 def telnet_shell(device) -> list[dict]:
     p = device.profile
     if not p.telnet:

@@ -32,13 +32,25 @@ def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict, di
     if not isinstance(parent, str):
         raise InputError("must be a path to another profile", file, line, "extends")
     target = (path.parent / parent)
-    if not target.exists():
+    if not parent or not target.is_file():
         raise InputError(f"extended profile {parent!r} not found (looked at {target})",
                          file, line, "extends")
     return _chain(target, seen + (path,)) + [(path, data, origins)]
 
 
+def _types_hold_no_wiring(chain) -> None:
+    """A type is shared by every unit: one unit's wiring (addresses, credentials, serial
+    port, outlet) in it would reach every unit, and secrets would be copied around."""
+    for _path, d, o in chain[:-1]:
+        for key in d:
+            if key in INSTANCE_KEYS and key != "extends":
+                file, line = o.get((key,), (str(_path), 1))
+                raise InputError("belongs in the instance profile (one unit's wiring), not in "
+                                 "a device type that every unit extends", file, line, key)
+
+
 def _merge(chain):
+    _types_hold_no_wiring(chain)
     data: dict = {}
     origins: dict = {}
     for _path, d, o in chain:

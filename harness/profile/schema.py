@@ -160,6 +160,18 @@ class FactoryReset(Strict):
                                        description="files that must be gone or back to default")
 
 
+class ComparisonUnit(Strict):
+    """Another unit of the model, as the vendor hands it over for the uniqueness tests when
+    the lab has only one unit: digests, never the secrets themselves."""
+    name: str
+    password_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$",
+                                        description="hex SHA-256 of that unit's default password")
+    ssh_host_key_sha256: str | None = Field(None, description="as ssh-keygen -l prints it "
+                                            "(base64, without 'SHA256:')")
+    tls_cert_sha256: list[str] = Field(default_factory=list, description="'sha256:<hex>' of "
+                                       "each certificate (DER)")
+
+
 class DeviceType(Strict):
     """Product facts, shared by every unit of a model."""
     vendor: str
@@ -176,6 +188,11 @@ class DeviceType(Strict):
     secret_paths: list[str] = Field(default_factory=list,
                                     description="device files that hold credentials or keys")
     remote_operation: bool = False
+    comparison_units: list[ComparisonUnit] = Field(default_factory=list, description="other "
+                                                   "units' digests for the uniqueness tests")
+    has_serial_console: bool | None = Field(None, description="false: the vendor states the "
+                                            "product has no serial/debug console (the "
+                                            "console tests are then not applicable)")
 
 
 class SSH(Strict):
@@ -230,6 +247,13 @@ class Bootloader(Strict):
 
 class Serial(Strict):
     port: str = Field(description="/dev/tty*, a pty path, socket://host:port or rfc2217://")
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v):
+        from harness.transport.serial import network_target
+        network_target(v)          # ValueError for an unknown scheme or a missing host:port
+        return v
     baud: int = Field(115200, gt=0)
     username: str = "root"
     password: Secret | None = None
@@ -260,8 +284,9 @@ class TLSClient(Strict):
     host: str = Field(description="address the device connects to (as the lab sees it)")
     port: Port
     purpose: str = ""
-    trigger: str | None = Field("power_cycle", description="lab action that makes the device "
-                                "connect again; null: it reconnects by itself")
+    trigger: Literal["power_cycle", "link_down", "link_up", "link_degrade"] | None = Field(
+        "power_cycle", description="lab action that makes the device connect again; null: "
+        "it reconnects by itself")
     wait: float = Field(60.0, gt=0, le=600, description="seconds to wait for the connection")
 
 
@@ -293,7 +318,9 @@ class DeviceProfile(DeviceType):
     ftp: Plain | None = None
     rtsp: RTSP | None = None
     lab: LabWiring = LabWiring()
-    tls_clients: list[TLSClient] = Field(default_factory=list)
+    tls_clients: list[TLSClient] | None = Field(None, description="outbound TLS connections; "
+                                                "[]: the device makes none; absent: unknown "
+                                                "(the device-as-TLS-client test is NOT_RUN)")
     update_images: UpdateImages = UpdateImages()
     scan_ipv6: bool = False
 

@@ -20,17 +20,26 @@ def render(run: dict) -> str:
                 tc.add_failure_info(message=reason, output=reason)
             elif v in ("ERROR", "INCONCLUSIVE"):
                 tc.add_error_info(message=f"{v}: {reason}", output=reason)
-            elif v == "NOT_APPLICABLE":
-                tc.add_skipped_info(message=reason)
+            elif v in ("NOT_APPLICABLE", "NOT_RUN"):
+                tc.add_skipped_info(message=f"{v}: {reason}")
             cases.append(tc)
         props = {"device": d["name"], "profile_sha256": d["profile_sha256"],
                  "vendor": d["vendor"], "model": d["model"]}
+        for view in run.get("schemes", []):      # per-scheme requirement counts by verdict
+            counts: dict[str, int] = {}
+            for req in view["requirements"]:
+                v = req["verdicts"].get(d["name"], "")
+                counts[v] = counts.get(v, 0) + 1
+            props[f"scheme:{view['scheme']}"] = ", ".join(f"{k} {n}" for k, n in
+                                                          sorted(counts.items()))
         suite = TestSuite(d["name"], cases, timestamp=run["started"], properties=props)
         suites.append(suite)
     xml = to_xml_report_string(suites, prettyprint=False, encoding="utf-8")
     # junit-xml has no per-testcase properties; add the verdict and the requirement ids
     # there for CI tools (classname is unique per device and test case)
     root = ET.fromstring(xml)
+    provisional = {q["id"] for view in run.get("schemes", []) for q in view["requirements"]
+                   if q["provisional"]}
     by_class = {f"{d['name']}.{r['test_id']}": r for d in run["devices"] for r in d["results"]}
     for case in root.iter("testcase"):
         r = by_class.get(case.get("classname", ""))
@@ -40,6 +49,9 @@ def render(run: dict) -> str:
         props = ET.Element("properties")
         for q in r["requirements"]:
             ET.SubElement(props, "property", name="requirement", value=q)
+        prov = [q for q in r["requirements"] if q in provisional]
+        if prov:
+            ET.SubElement(props, "property", name="provisional", value=", ".join(prov))
         case.insert(0, props)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)

@@ -69,8 +69,9 @@ def build_run(events: list[dict]) -> dict:
            "lab": head["lab"], "operator": head["operator"],
            "allow_destructive": head["allow_destructive"], "selection": head["selection"],
            "tools": head["tools"], "devices": list(devices.values())}
-    from harness.catalog import scheme_views
+    from harness.catalog import not_fully_tested, scheme_views
     run["schemes"] = scheme_views(run)
+    run["not_fully_tested"] = not_fully_tested(run["schemes"])
     run["summary"] = summary(run)
     return run
 
@@ -89,6 +90,9 @@ def write_text(ctx_or_redact, path: Path, text: str) -> None:
 
 
 def finish(ctx: RunContext) -> dict:
+    from harness.crossunit import decide_all
+    from harness.suite import SUITE_DIR, load_specs
+    decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
     ctx.journal.append({"type": "run-end", "ended": now()})
     return render_all(ctx.out_dir, ctx.redactor)
 

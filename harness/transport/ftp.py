@@ -3,7 +3,25 @@ from __future__ import annotations
 
 import ftplib
 
-from harness.errors import DeviceError
+from harness.errors import DeviceError, TransportTimeout
+from harness.transport.deadline import read_bounded
+
+
+LISTING_BYTES = 16384
+
+
+def _listing(ftp, seconds: float) -> list[str]:
+    """The first names of an NLST, read with a size cap and one deadline for the whole
+    transfer (ftplib's nlst() reads everything, each read with its own timeout)."""
+    conn = ftp.transfercmd("NLST")
+    try:
+        data, why = read_bounded(conn, LISTING_BYTES, seconds)
+    finally:
+        conn.close()
+    if why == "eof":
+        ftp.voidresp()
+    names = data.decode("utf-8", "replace").splitlines()
+    return names[:20] + ([f"... (listing cut: {why})"] if why in ("deadline", "limit") else [])
 
 
 def login(wire, host: str, port: int, user: str, password: str,
@@ -26,10 +44,12 @@ def login(wire, host: str, port: int, user: str, password: str,
         except ftplib.error_perm as exc:
             wire.transcript.received(channel, str(exc))
             return {"accepted": False, "reply": str(exc)[:60], "listing": []}
-        listing = ftp.nlst()[:20] if list_files else []
+        listing = _listing(ftp, wire.command_timeout) if list_files else []
         wire.transcript.received(channel, f"{reply} {listing}")
         return {"accepted": True, "reply": reply[:60], "listing": listing}
     except (OSError, EOFError, ftplib.Error) as exc:
+        if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+            raise TransportTimeout(f"{channel}: {exc}") from None
         raise DeviceError(f"{channel}: {exc}") from None
     finally:
         try:

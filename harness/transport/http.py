@@ -12,6 +12,7 @@ import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 
+from harness.transport import deadline
 from harness.errors import DeviceError, TransportTimeout
 
 MAX_BODY = 2 << 20
@@ -60,16 +61,21 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
     conn = cls(ip, port, timeout=wire.connect_timeout, **kwargs)
     shown = {k: ("<secret>" if k.lower() == "authorization" else v) for k, v in headers.items()}
     wire.transcript.sent(channel, f"{method} {path} {shown}" + (f" body={len(body)}B" if body else ""))
+    g = None
     try:
         conn.connect()                       # connect (and TLS handshake) within connect_timeout
-        conn.sock.settimeout(timeout)        # then the reply within the command timeout
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read(MAX_BODY)
+        conn.sock.settimeout(timeout)        # then the whole reply within the command timeout
+        with deadline.guard(conn.sock, timeout) as g:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read(MAX_BODY)
     except (socket.timeout, TimeoutError):
         raise TransportTimeout(f"{channel}: {method} {path} got no answer in {timeout:.0f}s") \
             from None
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        if g is not None and g.fired:
+            raise TransportTimeout(f"{channel}: {method} {path}: the reply did not finish in "
+                                   f"{timeout:.0f}s") from None
         raise DeviceError(f"{channel}: {method} {path}: {exc}") from None
     finally:
         conn.close()

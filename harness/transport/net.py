@@ -6,6 +6,7 @@ import socket
 
 import nmap
 
+from harness.transport.deadline import read_bounded
 from harness.errors import DeviceError, TransportTimeout
 
 
@@ -28,18 +29,8 @@ def banner(wire, host: str, port: int, send: bytes = b"", limit: int = 4096,
         if send:
             wire.transcript.sent(channel, send)
             sock.sendall(send)
-        sock.settimeout(min(wire.connect_timeout, 3.0))
-        data = b""
-        try:
-            while len(data) < limit:
-                chunk = sock.recv(limit - len(data))
-                if not chunk:
-                    break
-                data += chunk
-                if until and until in data:
-                    break
-        except socket.timeout:
-            pass
+        # quiet for 3 s ends it; the whole read ends after the command timeout at the latest
+        data, _why = read_bounded(sock, limit, wire.command_timeout, until)
         wire.transcript.received(channel, data)
         return data
     finally:

@@ -1,28 +1,58 @@
 """Serial console through pyserial: /dev/tty*, pty paths, socket:// and rfc2217:// URLs."""
 from __future__ import annotations
 
+import urllib.parse
+
 import serial
 
 from harness.errors import DeviceError
 from harness.transport.console import Console
 
 
-def _network_host(url: str) -> tuple[str, int] | None:
-    for scheme in ("socket://", "rfc2217://"):
-        if url.startswith(scheme):
-            hostport = url[len(scheme):].split("?", 1)[0].rstrip("/")
-            host, _, port = hostport.rpartition(":")
-            return host.strip("[]"), int(port or 0)
-    return None
+NETWORK_SCHEMES = ("socket", "rfc2217")
+
+
+def network_target(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a network serial URL, None for a local device path.
+    pyserial treats anything with '://' as a URL whatever the case of its scheme (and has
+    handlers such as spy:// that wrap another URL): only socket:// and rfc2217:// with a
+    host and port are accepted; anything else is a ValueError."""
+    if "://" not in url:
+        return None
+    parts = urllib.parse.urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in NETWORK_SCHEMES:
+        raise ValueError(f"serial URL scheme {parts.scheme!r} is not supported: use a device "
+                         "path, socket://HOST:PORT or rfc2217://HOST:PORT")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or not port:
+        raise ValueError(f"serial URL {url!r} needs a host and a port")
+    return scheme, parts.hostname, port
+
+
+def _checked_url(wire, url: str) -> str:
+    """The URL with its host replaced by the scope-checked address (resolved once)."""
+    target = network_target(url)
+    if target is None:
+        return url
+    scheme, host, port = target
+    ip = wire.scope.check(host)          # a console server is a network target too
+    netloc = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+    query = urllib.parse.urlsplit(url.strip()).query
+    return urllib.parse.urlunsplit((scheme, netloc, "", query, ""))
 
 
 class SerialConsole(Console):
     def __init__(self, wire, prompts, url: str, baud: int = 115200):
         super().__init__(wire, prompts)
         self.channel = f"serial:{url}"
-        net = _network_host(url)
-        if net:
-            wire.scope.check(net[0])      # a console server is a network target too
+        try:
+            url = _checked_url(wire, url)
+        except ValueError as exc:
+            raise DeviceError(f"{self.channel}: {exc}") from None
         wire.transcript.note(self.channel, f"open {url} at {baud} baud")
         try:
             self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.2,

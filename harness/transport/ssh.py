@@ -6,6 +6,7 @@ import base64
 import logging
 import secrets
 import socket
+import time
 
 import paramiko
 
@@ -61,21 +62,46 @@ class SSHSession:
             return False
         return self.transport.is_authenticated()
 
+    def auth_none(self, username: str) -> tuple[bool, list[str]]:
+        """The 'none' method: (accepted, the methods the server offers instead)."""
+        self.wire.transcript.sent(self.channel, f"auth none user={username}")
+        try:
+            self.transport.auth_none(username)
+        except paramiko.BadAuthenticationType as exc:
+            self.wire.transcript.received(self.channel, f"auth none refused; offers "
+                                                        f"{exc.allowed_types}")
+            return False, list(exc.allowed_types)
+        except paramiko.AuthenticationException:
+            self.wire.transcript.received(self.channel, "auth none refused")
+            return False, []
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise DeviceError(f"{self.channel}: during authentication: {exc}") from None
+        accepted = self.transport.is_authenticated()
+        self.wire.transcript.received(self.channel, f"auth none accepted={accepted}")
+        return accepted, []
+
     def run(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         timeout = timeout or self.wire.command_timeout
         self.wire.transcript.sent(self.channel, f"exec {command}")
+        deadline = time.monotonic() + timeout      # for the whole command, not per read
         try:
             chan = self.transport.open_session(timeout=self.wire.connect_timeout)
             chan.settimeout(timeout)
             chan.exec_command(command)
             chunks = []
             while True:
+                chan.settimeout(max(0.1, deadline - time.monotonic()))
                 data = chan.recv(65536)
                 if not data:
                     break
                 chunks.append(data)
                 if sum(map(len, chunks)) > 4 << 20:
                     raise DeviceError(f"{self.channel}: output of {command!r} exceeds 4 MiB")
+                if time.monotonic() > deadline:
+                    raise socket.timeout()
+            # EOF without an exit status must not hang the run (recv_exit_status waits forever)
+            if not chan.status_event.wait(max(0.1, deadline - time.monotonic())):
+                raise socket.timeout()
             status = chan.recv_exit_status()
         except socket.timeout:
             raise TransportTimeout(f"{self.channel}: {command!r} did not finish in "

@@ -80,7 +80,7 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
         # the packages' own services are kept from starting, and the guard removed again
         assert any(c.startswith(("tee /usr/sbin/policy-rc.d", "sudo tee")) for c in calls)
         assert any(c.startswith(("rm -f /usr/sbin/policy-rc.d", "sudo rm")) for c in calls)
-    assert any(c.startswith("venv-python -m pip install -q -e .") for c in calls), calls
+    assert any(c.startswith("venv-python -m pip install -q -e .[test]") for c in calls), calls
     assert "setup: ready" in proc.stdout
 
 

@@ -1,0 +1,68 @@
+"""The pytest side of the progress display: turns pytest's report stream into Progress
+events. Registered only in the process that shows the run — the only one, or the
+pytest-xdist controller, which receives every worker's reports."""
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+
+import pytest
+
+from harness.progress import Progress, wants_live
+
+# "test_access.py::test_no_unauthenticated_access[router-1]" (xdist adds "@router-1")
+NODE = re.compile(r"::(?P<fn>[^\[:]+)\[(?P<device>[^\]]+)\]")
+
+
+class ProgressReporter:
+    def __init__(self, config, ctx):
+        from harness.suite import SUITE_DIR, test_ids_by_function
+        self.config, self.ctx = config, ctx
+        self.progress: Progress | None = None
+        self.test_ids = test_ids_by_function(ctx.suite_dir or SUITE_DIR)
+
+    def _start(self, nodeids) -> None:
+        if self.progress is not None:
+            return
+        totals = Counter(m["device"] for m in map(NODE.search, nodeids) if m)
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        mode = self.config.getoption("progress")
+        live = mode == "live" or (mode == "auto" and wants_live(sys.stdout))
+        if tr:
+            tr.write_line("")
+        self.progress = Progress({d.name: totals.get(d.name, 0) for d in self.ctx.devices},
+                                 tr.write_line if tr else print,
+                                 live_stream=sys.stdout if live else None)
+
+    def pytest_collection_finish(self, session):
+        if not hasattr(self.config, "workerinput") and session.items:
+            self._start([i.nodeid for i in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self._start(ids)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        m = NODE.search(nodeid)
+        if self.progress is not None and m and m["device"] in self.progress.devices:
+            self.progress.started(m["device"], self.test_ids.get(m["fn"], m["fn"]))
+
+    def pytest_runtest_logreport(self, report):
+        for key, r in report.user_properties:
+            if key == "harness_result" and self.progress is not None:
+                self.progress.finished(r["device"], r["test_id"], r["verdict"],
+                                       r["duration_s"], r["reason"])
+
+    def pytest_report_teststatus(self, report, config):
+        """No pytest dots or letters for harness test cases: the progress lines say more."""
+        if report.when != "call" and report.passed:
+            return "", "", ""
+        return report.outcome, "", ""
+
+    def close(self, decided) -> None:
+        if self.progress is None:
+            return
+        for r in decided:
+            self.progress.decided(r.device, r.test_id, r.verdict.value, r.reason)
+        self.progress.close()
