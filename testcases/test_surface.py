@@ -1,6 +1,6 @@
 """Attack surface: only the declared services are open; no cleartext admin protocols."""
 from harness import applicability as a
-from harness.errors import DeviceError
+from harness.errors import DeviceError, NotRun
 from harness.model import testcase
 from harness.probe import ports
 
@@ -18,9 +18,21 @@ def _scans(device, run_context, evidence):
     return scans
 
 
+def _ipv6_tested(device, evidence, ipv4_finding: str) -> None:
+    """A device may listen on IPv6 where an IPv4 scan never looks: without its address6
+    (and no statement that the product has no IPv6) this test is not complete."""
+    p = device.profile
+    if p.address6 or p.has_ipv6 is False or not p.address or ":" in p.address:
+        return
+    evidence.record("IPv6 side", "not tested: the profile gives no address6")
+    raise NotRun(f"not run on IPv6: {ipv4_finding} (IPv4), but the profile gives no address6 "
+                 "(has_ipv6: false in the device type when the product has no IPv6)")
+
+
 @testcase("TC-SURF-01", "Only the services the vendor declares are open",
           ["ETSI-5.6-1", "ETSI-5.6-5", "JCSTAR-S1.1-13"],
-          steps=["nmap full TCP port scan (-p-) and a curated UDP list on each address",
+          steps=["nmap full TCP port scan (-p-) and a curated UDP list on each address, IPv4 "
+                 "and IPv6 (address6)",
                  "compare each open port with the profile's declared services"],
           applies=[a.network])
 def test_only_declared_ports(device, evidence, run_context):
@@ -37,6 +49,7 @@ def test_only_declared_ports(device, evidence, run_context):
     evidence.expect("no undeclared open port", not extra,
                     {"tcp": sorted(declared_tcp), "udp": sorted(declared_udp)}, extra,
                     reason="undeclared open ports: " + ", ".join(extra))
+    _ipv6_tested(device, evidence, "no undeclared open port on " + device.profile.address)
 
 
 @testcase("TC-SURF-02", "No cleartext administration protocol (telnet, FTP, TFTP)",
@@ -52,3 +65,4 @@ def test_no_cleartext_protocols(device, evidence, run_context):
                   if p in ports.CLEARTEXT]
     evidence.expect("no cleartext admin protocol", not found, "none", found,
                     reason="cleartext protocols open: " + ", ".join(found))
+    _ipv6_tested(device, evidence, "no cleartext protocol on " + device.profile.address)

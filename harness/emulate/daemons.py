@@ -13,19 +13,21 @@ from harness.emulate.files import write
 HTPASSWD_REALM = "device"
 
 
-def dropbear(d: Path, addr: str, key: Path) -> list[str]:
-    return ["dropbear", "-F", "-E", "-p", f"{addr}:22", "-r", str(key), "-P",
+def dropbear(d: Path, addr: str, key: Path, addr6: str | None = None) -> list[str]:
+    six = ["-p", f"[{addr6}]:22"] if addr6 else []
+    return ["dropbear", "-F", "-E", "-p", f"{addr}:22", *six, "-r", str(key), "-P",
             str(d / "dropbear.pid"), "-T", "3"]
 
 
-def openssh(d: Path, addr: str, key: Path) -> list[str]:
+def openssh(d: Path, addr: str, key: Path, addr6: str | None = None) -> list[str]:
     """OpenSSH configured with the weak algorithms that old firmware still offers."""
     privsep = Path("/run/sshd")                      # sshd's privilege-separation directory
     if not privsep.exists():
         privsep.mkdir()
         (d.parent / "_created_run_sshd").write_text("")   # teardown removes it again
+    six = f"ListenAddress [{addr6}]:22\n" if addr6 else ""
     conf = write(d / "sshd_config", f"""ListenAddress {addr}:22
-HostKey {key}
+{six}HostKey {key}
 PidFile {d}/sshd.pid
 UsePAM no
 PasswordAuthentication yes
@@ -40,14 +42,16 @@ MACs +hmac-sha1,hmac-md5
     return [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(conf)]
 
 
-def telnetd(d: Path, addr: str, login_required: bool = True) -> list[str]:
+def telnetd(d: Path, addr: str, login_required: bool = True, ipv6_only: bool = False
+            ) -> list[str]:
     """inetutils telnetd, inetd-style under socat, with busybox login against the
     namespace's own /etc/shadow (or, the flaw, straight into a root shell)."""
     # a shell without login starts where a login would: in the home directory
     body = 'exec /bin/busybox login "$@"' if login_required else f"cd {d}/fs && exec /bin/sh -i"
     login = write(d / "login.sh", f"#!/bin/sh\n{body}\n", 0o755)
-    return ["socat", f"TCP-LISTEN:23,bind={addr},reuseaddr,fork",
-            f"EXEC:/usr/sbin/telnetd -h -E {login},nofork"]
+    listen = (f"TCP6-LISTEN:23,bind=[{addr}],ipv6only=1,reuseaddr,fork" if ipv6_only else
+              f"TCP-LISTEN:23,bind={addr},reuseaddr,fork")
+    return ["socat", listen, f"EXEC:/usr/sbin/telnetd -h -E {login},nofork"]
 
 
 def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users: Path,

@@ -15,7 +15,8 @@ from pathlib import Path
 from harness.emulate import daemons, files, netns, profiles
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH
 from harness.emulate.netns import STATE, EmulateError
-from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, SUBNET, Variant, address,
+from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, SUBNET, SUBNET6,
+                                      Variant, address, address6,
                                       select)
 
 DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
@@ -129,12 +130,14 @@ def start_processes(v: Variant) -> None:
         key = d / "ssh_host_rsa_key"
         if not key.exists():
             files.openssh_host_key(key)
-        netns.spawn(v.ns, daemons.openssh(d, addr, key), pids, "ssh", log / "ssh.log")
+        netns.spawn(v.ns, daemons.openssh(d, addr, key, address6(v)), pids, "ssh",
+                    log / "ssh.log")
     else:
         key = d / "dropbear_ed25519_host_key"
         if not key.exists():
             files.ssh_host_key(key, group)
-        netns.spawn(v.ns, daemons.dropbear(d, addr, key), pids, "ssh", log / "ssh.log")
+        netns.spawn(v.ns, daemons.dropbear(d, addr, key, address6(v)), pids, "ssh",
+                    log / "ssh.log")
     netns.spawn(v.ns, daemons.lighttpd(
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
         users=fs_users(d), auth=WEB_AUTH[v.kind], throttle=not v.has("no_throttle"),
@@ -143,6 +146,9 @@ def start_processes(v: Variant) -> None:
     if v.has("telnet"):
         netns.spawn(v.ns, daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids,
                     "telnet", log / "telnet.log")
+    if v.has("ipv6_only_telnet"):
+        netns.spawn(v.ns, daemons.telnetd(d, address6(v), ipv6_only=True), pids, "telnet6",
+                    log / "telnet6.log")
     if v.has("ftp_anonymous"):
         netns.spawn(v.ns, daemons.vsftpd(d, addr), pids, "ftp", log / "ftp.log")
     netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")],
@@ -200,8 +206,9 @@ def up(names=None) -> list[Path]:
     netns.need_root()
     variants = select(names)
     net = netns.check_subnet(SUBNET)
+    netns.check_subnet6(SUBNET6)
     STATE.mkdir(parents=True, exist_ok=True)
-    netns.ensure_bridge(GATEWAY, net.prefixlen)
+    netns.ensure_bridge(GATEWAY, net.prefixlen, GATEWAY6)
     started = []
     try:
         appliances = [v for v in variants if v.kind == "appliance"]
@@ -212,7 +219,8 @@ def up(names=None) -> list[Path]:
                 raise EmulateError(f"{v.name} is already up")
             build(v)
             (STATE / "_links").mkdir(exist_ok=True)
-            host_if = netns.add_host(v.ns, v.index, address(v), net.prefixlen, GATEWAY)
+            host_if = netns.add_host(v.ns, v.index, address(v), net.prefixlen, GATEWAY,
+                                     address6(v), GATEWAY6)
             (STATE / "_links" / v.name).write_text(host_if)
             if v.kind == "appliance":
                 _start_broker(v)

@@ -103,14 +103,42 @@ def namespaces() -> list[str]:
             if line.split() and line.split()[0].startswith(NS_PREFIX)]
 
 
-def ensure_bridge(gateway: str, prefixlen: int) -> None:
+def check_subnet6(subnet: str) -> ipaddress.IPv6Network:
+    """Refuse an IPv6 subnet outside 2001:2::/48 or overlapping a route we did not make
+    (the default route, link-local and multicast routes overlap every lab and are ignored)."""
+    net = ipaddress.ip_network(subnet, strict=False)
+    if net.version != 6 or not net.subnet_of(ipaddress.ip_network("2001:2::/48")):
+        raise EmulateError(f"emulated devices' IPv6 lives in 2001:2::/48 (benchmarking "
+                           f"range); {subnet} is outside it")
+    routes = json.loads(sh("ip", "-j", "-6", "route", "show", "table", "all") or "[]")
+    for r in routes:
+        dst = r.get("dst", "")
+        if dst in ("default", "") or r.get("dev") == BRIDGE or r.get("type") in (
+                "local", "multicast", "anycast"):
+            continue
+        try:
+            other = ipaddress.ip_network(dst, strict=False)
+        except ValueError:
+            continue
+        if other.is_link_local or other.is_multicast:
+            continue
+        if other.overlaps(net) and not (r.get("dev", "").startswith(LINK_PREFIX)):
+            raise EmulateError(f"subnet {net} overlaps the route {dst} dev {r.get('dev')} "
+                               f"on this machine; choose another subnet in 2001:2::/48")
+    return net
+
+
+def ensure_bridge(gateway: str, prefixlen: int, gateway6: str | None = None) -> None:
     if BRIDGE not in links():
         sh("ip", "link", "add", BRIDGE, "type", "bridge")
         sh("ip", "addr", "add", f"{gateway}/{prefixlen}", "dev", BRIDGE)
+        if gateway6:
+            sh("ip", "-6", "addr", "add", f"{gateway6}/64", "dev", BRIDGE, "nodad")
     sh("ip", "link", "set", BRIDGE, "up")
 
 
-def add_host(ns: str, index: int, address: str, prefixlen: int, gateway: str) -> str:
+def add_host(ns: str, index: int, address: str, prefixlen: int, gateway: str,
+             address6: str | None = None, gateway6: str | None = None) -> str:
     """A namespace with eth0 on the bridge; returns the host-side link name."""
     host_if = f"{LINK_PREFIX}{index}"
     if ns in namespaces():
@@ -122,6 +150,9 @@ def add_host(ns: str, index: int, address: str, prefixlen: int, gateway: str) ->
     in_ns(ns, "ip", "addr", "add", f"{address}/{prefixlen}", "dev", "eth0")
     in_ns(ns, "ip", "link", "set", "eth0", "up")
     in_ns(ns, "ip", "route", "add", "default", "via", gateway)
+    if address6:
+        in_ns(ns, "ip", "-6", "addr", "add", f"{address6}/64", "dev", "eth0", "nodad")
+        in_ns(ns, "ip", "-6", "route", "add", "default", "via", gateway6)
     return host_if
 
 

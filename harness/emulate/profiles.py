@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.emulate.variants import CLOUD, Variant, address
+from harness.emulate.variants import CLOUD, Variant, address, address6
 from harness.emulate.netns import STATE
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instances" / "emulated"
@@ -33,6 +33,7 @@ def render(v: Variant) -> str:
         f"serial_number: EMU-{v.index:04d}",
         f"mac: 02:00:5e:00:00:{v.index:02x}",
         f"address: {address(v)}",
+        f"address6: '{address6(v)}'",
         f"ssh: {{port: 22, username: admin, password: {secret}}}",
         "web:",
         f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "

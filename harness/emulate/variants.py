@@ -31,6 +31,7 @@ FLAWS = {
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
     "weak_password": "the unit's password is a known default deep in the credential list, "
                      "beyond what the online tries reach",
+    "ipv6_only_telnet": "telnet listens on IPv6 only: an IPv4 scan cannot see it",
 }
 
 
@@ -76,17 +77,24 @@ VARIANTS = [
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
     _v("router-weakpw", "router", 16, "weak_password"),
+    _v("router-ipv6telnet", "router", 17, "ipv6_only_telnet"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 
 SUBNET = "198.18.0.0/24"
 GATEWAY = "198.18.0.1"          # the harness side of the lab bridge
+SUBNET6 = "2001:2::/64"         # IPv6 benchmarking range (RFC 5180)
+GATEWAY6 = "2001:2::1"
 CLOUD = "198.18.0.2"            # the appliances' cloud broker
 CLOUD_NS = "hx-cloud"
 
 
 def address(v: Variant) -> str:
     return f"198.18.0.{10 + v.index}"
+
+
+def address6(v: Variant) -> str:
+    return f"2001:2::{10 + v.index}"
 
 
 def select(names) -> list[Variant]:

@@ -30,7 +30,7 @@ def scan(device, lab, udp: bool = True) -> list[Scan]:
     p = device.profile
     rate = lab.rate_limits.scan_max_rate
     out = []
-    for addr in [a for a in (p.address, p.address6 if p.scan_ipv6 else None) if a]:
+    for addr in [a for a in (p.address, p.address6) if a]:
         six = "-6 " if ":" in addr else ""
         s = Scan(addr)
         host, xml = net.nmap_scan(device.wire, addr,

@@ -190,6 +190,9 @@ class DeviceType(Strict):
     remote_operation: bool = False
     comparison_units: list[ComparisonUnit] = Field(default_factory=list, description="other "
                                                    "units' digests for the uniqueness tests")
+    has_ipv6: bool | None = Field(None, description="false: the vendor states the product "
+                                  "has no IPv6; otherwise the attack-surface tests need the "
+                                  "unit's address6, or they say the IPv6 side was not tested")
     has_serial_console: bool | None = Field(None, description="false: the vendor states the "
                                             "product has no serial/debug console (the "
                                             "console tests are then not applicable)")
@@ -322,7 +325,6 @@ class DeviceProfile(DeviceType):
                                                 "[]: the device makes none; absent: unknown "
                                                 "(the device-as-TLS-client test is NOT_RUN)")
     update_images: UpdateImages = UpdateImages()
-    scan_ipv6: bool = False
 
     @field_validator("address", "address6")
     @classmethod

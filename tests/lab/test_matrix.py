@@ -31,6 +31,7 @@ DETECTED_BY = {
     "tls_client_noverify": {"TC-TLS-02"},
     "bootloader_break_in": {"TC-DEBUG-02"},
     "weak_password": {"TC-CRED-01"},
+    "ipv6_only_telnet": {"TC-SURF-01", "TC-SURF-02"},
 }
 
 

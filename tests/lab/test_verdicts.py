@@ -149,3 +149,20 @@ def test_same_verdicts_with_one_and_several_workers(emulated_lab, tmp_path):
     assert got[1] == got[3]
     assert got[3]["router-telnet"]["TC-SURF-01"] == "FAIL"
     assert got[3]["router-1"]["TC-UNIQ-02"] == "PASS"
+
+
+def test_ipv6_only_service_needs_address6(emulated_lab, tmp_path):
+    """router-ipv6telnet's telnet listens on IPv6 only. With address6 the scan FAILs it (the
+    matrix); without, the IPv4 scan finds nothing and the result says the IPv6 side was not
+    tested: NOT_RUN, never a silent PASS."""
+    profile = _derived(emulated_lab, tmp_path, "router-ipv6telnet",
+                       lambda t: "".join(l + "\n" for l in t.splitlines()
+                                         if not l.startswith("address6")))
+    out = tmp_path / "out"
+    proc = harness("run", "--profile", profile, "-k", "TC-SURF-01", "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = load_run(out)["devices"][0]["results"][0]
+    assert r["verdict"] == "NOT_RUN" and "IPv6" in r["reason"] and "address6" in r["reason"]
+    jc = {q["id"]: q for v in load_run(out)["schemes"] if v["scheme"] == "jcstar-l1"
+          for q in v["requirements"]}
+    assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-ipv6telnet"] == "NOT_RUN"
