@@ -35,6 +35,10 @@ class TransportTimeout(DeviceError):
     """An operation exceeded its hard timeout."""
 
 
+class WatchdogExpired(TransportTimeout):
+    """A test case ran past the lab's budget for one test case and was stopped."""
+
+
 class DeviceUnreachable(DeviceError):
     """Nothing on the device answers any more; later tests on it become ERROR."""
 

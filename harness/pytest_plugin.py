@@ -6,12 +6,15 @@ Active only when --profile is given. Options: --profile (repeatable), --lab, --o
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
 import time
 
 import pytest
 
 from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotApplicable,
-                            NotRun, ScopeError)
+                            NotRun, ScopeError, WatchdogExpired)
 from harness.model import Evidence, Failed, Verdict, spec_of
 from harness.model.verdict import Result
 from harness.run import build_context, now
@@ -165,15 +168,38 @@ def pytest_runtest_setup(item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A test body that finds it does not apply, or cannot run, is a skip to pytest (so a
-    plain `pytest testcases/` does not count it as failed); the verdict says which."""
+    plain `pytest testcases/` does not count it as failed); the verdict says which.
+    The watchdog stops a test case that runs past the lab's budget (ERROR, with which)."""
+    ctx = _ctx(item.config)
+    budget = ctx.lab.timeouts.test_case if ctx is not None else None
     try:
-        return (yield)
+        with _watchdog(budget, spec_of(getattr(item, "function", None))):
+            return (yield)
     except (NotRun, NotApplicable) as exc:
         if _ctx(item.config) is None:
             raise
         verdict = Verdict.NOT_RUN if isinstance(exc, NotRun) else Verdict.NOT_APPLICABLE
         item.stash[SKIPPED] = (verdict, str(exc))
         pytest.skip(str(exc))
+
+
+@contextlib.contextmanager
+def _watchdog(seconds, spec):
+    """SIGALRM in the thread that runs the test (the main thread of this process)."""
+    if not seconds or spec is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise WatchdogExpired(f"{spec.id} was stopped by the watchdog after {seconds:.0f}s "
+                              "(lab config timeouts.test_case)")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _verdict(excinfo, device, skipped=None) -> tuple[Verdict, str]:

@@ -66,6 +66,9 @@ def lab_leftovers() -> list[str]:
     left += [f"link {l}" for l in netns.links() if l.startswith(("hxv", "hxbr"))]
     if netns.STATE.exists():
         left.append(f"state dir {netns.STATE}")
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    if f"inet {netns.HOST_TABLE}" in tables:
+        left.append(f"nft table inet {netns.HOST_TABLE}")
     if Path("/etc/netns").exists() and any(Path("/etc/netns").glob("hx-*")):
         left.append("/etc/netns/hx-*")
     marker = str(netns.STATE).encode()     # every daemon of ours names a file under it

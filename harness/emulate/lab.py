@@ -61,7 +61,7 @@ def build(v: Variant) -> dict:
     (d / "log").mkdir(parents=True, exist_ok=True)
     fs = d / "fs"
     password = DEFAULT_PASSWORD if v.has("shared_default_password") else \
-        WEAK_PASSWORD if v.has("weak_password") else secrets.token_urlsafe(12)
+        WEAK_PASSWORD if v.has("weak_password") else v.password or secrets.token_urlsafe(12)
     files.write(d / "admin.pw", password + "\n", 0o600)
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
     wifi = secrets.token_urlsafe(10)

@@ -128,12 +128,20 @@ def check_subnet6(subnet: str) -> ipaddress.IPv6Network:
     return net
 
 
+HOST_TABLE = "hxlab"
+
+
 def ensure_bridge(gateway: str, prefixlen: int, gateway6: str | None = None) -> None:
     if BRIDGE not in links():
         sh("ip", "link", "add", BRIDGE, "type", "bridge")
         sh("ip", "addr", "add", f"{gateway}/{prefixlen}", "dev", BRIDGE)
         if gateway6:
             sh("ip", "-6", "addr", "add", f"{gateway6}/64", "dev", BRIDGE, "nodad")
+        # flawed devices offer root shells: only root on this host (the harness) may open
+        # connections into the lab, not every local user
+        sh("nft", "-f", "-", input=(
+            f"table inet {HOST_TABLE} {{\n chain out {{ type filter hook output priority 0;\n"
+            f'  oifname "{BRIDGE}" meta skuid != 0 ct state new drop\n }}\n}}\n'))
     sh("ip", "link", "set", BRIDGE, "up")
 
 
@@ -285,6 +293,9 @@ def teardown_all() -> list[str]:
     """Remove every namespace, link, process and state file of ours; returns what was removed."""
     check_state()
     removed = []
+    if f"inet {HOST_TABLE}" in sh("nft", "list", "tables", check=False):
+        sh("nft", "delete", "table", "inet", HOST_TABLE, check=False)
+        removed.append(f"nft table inet {HOST_TABLE}")
     if STATE.is_dir():
         for pid_dir in STATE.glob("*/*pids"):          # pids (device), uart-pids (lab)
             stop_recorded(pid_dir)

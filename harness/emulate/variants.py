@@ -42,6 +42,7 @@ class Variant:
     index: int                      # host address offset and link number
     flaws: frozenset = field(default_factory=frozenset)
     key_group: str = ""             # units with the same key_group share keys (shared_keys)
+    password: str = ""              # a fixed password (else a random one per unit)
 
     @property
     def ns(self) -> str:
@@ -51,11 +52,11 @@ class Variant:
         return flaw in self.flaws
 
 
-def _v(name, kind, index, *flaws, key_group=""):
+def _v(name, kind, index, *flaws, key_group="", password=""):
     unknown = set(flaws) - set(FLAWS)
     if unknown:
         raise ValueError(f"unknown flaws {unknown}")
-    return Variant(name, kind, index, frozenset(flaws), key_group)
+    return Variant(name, kind, index, frozenset(flaws), key_group, password)
 
 
 VARIANTS = [
@@ -78,6 +79,9 @@ VARIANTS = [
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
     _v("router-weakpw", "router", 16, "weak_password"),
     _v("router-ipv6telnet", "router", 17, "ipv6_only_telnet"),
+    # compliant, with a password that tries every quoting and masking path: a backslash, both
+    # quotes, a dollar, a semicolon, spaces (the password-change test must restore it intact)
+    _v("router-oddpw", "router", 18, password="Od\\d p'w$1;\"x 9Q"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -58,6 +58,8 @@ class Timeouts(_Strict):
     connect: float = Field(5.0, gt=0, le=120)
     command: float = Field(20.0, gt=0, le=600)
     scan: float = Field(240.0, gt=0, le=3600)
+    test_case: float = Field(900.0, gt=0, le=7200, description="the watchdog: a test case "
+                             "still running after this long is stopped (ERROR)")
 
 
 PLACEHOLDERS = {"device", "power", "link", "python", "target", "to"}

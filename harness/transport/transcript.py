@@ -5,14 +5,15 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import shlex
 import threading
 import urllib.parse
 from pathlib import Path
 
 
 class Redactor:
-    """Masks every secret in text, also in the forms it takes inside a repr(), JSON or a
-    URL, and whatever its length (a short secret is still a secret)."""
+    """Masks every secret in text, also in the forms it takes inside a repr(), JSON, a URL
+    or a shell command line, and whatever its length (a short secret is still a secret)."""
     MASK = "***"
 
     def __init__(self, secrets=()):
@@ -20,7 +21,7 @@ class Redactor:
         for s in secrets:
             if not s:
                 continue
-            forms |= {s, repr(s)[1:-1], json.dumps(s)[1:-1],
+            forms |= {s, repr(s)[1:-1], json.dumps(s)[1:-1], shlex.quote(s),
                       s.encode("unicode_escape").decode("ascii"),
                       urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s)}
         # longest first, so a secret containing another is masked whole

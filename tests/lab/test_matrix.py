@@ -79,17 +79,25 @@ def test_exit_code_and_summary(matrix_run):
 def test_no_password_in_any_report_file(matrix_run, emulated_lab):
     """The lab's per-unit passwords (random) appear in no file under the report directory,
     transcripts and artifacts included."""
-    out, _ = matrix_run
+    out, proc = matrix_run
+    import re
     from harness.emulate.netns import STATE
     secrets = [(STATE / name / "admin.pw").read_text().strip() for name in emulated_lab
                if not name.startswith("router-legacy")]     # legacy: the public default
     assert len(secrets) >= 10 and all(len(s) >= 12 for s in secrets)
+    odd = (STATE / "router-oddpw" / "admin.pw").read_text().strip()
+    assert set("\\'\"$; ") <= set(odd)
+    # the whole secret, and the pieces a quoting would leave (e.g. inside shlex.quote())
+    needles = set(secrets) | {p for s in secrets for p in re.split(r"['\"]", s) if len(p) >= 4}
     files = [p for p in out.rglob("*") if p.is_file()]
     assert any(p.name.endswith(".log") for p in files)
+    assert any(p.name == "journal.jsonl" for p in files)
     for path in files:
         data = path.read_bytes()
-        for s in secrets:
+        for s in needles:
             assert s.encode() not in data, f"a device password leaked into {path}"
+    for s in needles:
+        assert s not in proc.stdout + proc.stderr, "a device password reached the terminal"
 
 
 def test_transcripts_hold_both_directions(matrix_run):

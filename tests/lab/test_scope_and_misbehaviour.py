@@ -8,7 +8,7 @@ from harness.emulate import netns
 from tests.conftest import harness, load_run, verdicts
 
 SMALL_SCOPE_LAB = """lab: {name: narrow lab}
-scope: {allow: [198.18.0.0/28]}
+scope: {allow: [198.18.0.0/28, "2001:2::/64"]}
 timeouts: {connect: 2, command: 5, scan: 60}
 """
 
@@ -114,3 +114,19 @@ ssh: {{port: 22, username: admin, password: not-a-real-one}}
                 not r["test_id"].startswith(("TC-DECL", "TC-UNIQ-01"))]
     later = [r for r in errors if "stopped answering earlier" in r["reason"]]
     assert len(later) >= len(errors) - 2
+
+
+def test_only_root_on_this_host_reaches_the_lab(emulated_lab):
+    """A flawed emulated device offers a root shell; another local user must not reach it.
+    (Connects to our own emulated router only.)"""
+    import subprocess
+    import sys
+    probe = ("import socket,sys\ntry:\n socket.create_connection(('198.18.0.11', 22), 3)"
+             "\n print('connected')\nexcept OSError as e:\n print('refused', e)\n")
+    as_nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                sys.executable, "-c", probe], capture_output=True, text=True,
+                               timeout=30)
+    assert as_nobody.stdout.startswith("refused"), as_nobody.stdout + as_nobody.stderr
+    as_root = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             timeout=30)
+    assert as_root.stdout.startswith("connected"), as_root.stdout + as_root.stderr

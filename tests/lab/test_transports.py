@@ -130,6 +130,7 @@ def test_transcript_redacts(tmp_path):
     t = Transcript(tmp_path / "t.log", Redactor(["s3cret-value"]))
     t.sent("ssh", "password is s3cret-value")
     t.received("ssh", b"echo s3cret-value back")
+    t.flush()
     text = (tmp_path / "t.log").read_text()
     assert "s3cret-value" not in text and text.count("***") == 2
 

@@ -2,6 +2,7 @@
 applicable" or PASS, a single unit proves no uniqueness, an SSH-only profile is decided,
 and the results do not depend on how many devices are tested at once."""
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -58,6 +59,11 @@ def test_unrun_destructive_cases_are_not_run_never_na(nondestructive_run):
     assert {"JCSTAR-S1.1-03", "JCSTAR-S1.1-04"} <= gaps
     assert "not fully tested on router-nothrottle" in proc.stdout
     assert run["summary"].get("NOT_RUN", 0) >= 16
+    # progress in a non-TTY log, devices in parallel: lines name the device and test case
+    lines = proc.stdout.splitlines()
+    for name in ("router-1", "router-2", "router-nothrottle", "appliance-open"):
+        assert any(name in l and "TC-SURF-01" in l and "running" in l for l in lines), name
+        assert any(re.match(rf"{name}\s+\d+/\d+ in ", l) for l in lines), name  # summary
 
 
 def test_not_run_in_junit_and_html(nondestructive_run):

@@ -74,6 +74,8 @@ def test_redactor_masks_every_form_and_every_length():
                   "xy"):
         assert "***" in r(f"cmd {shown} end"), shown
     assert "a\\b" not in r(repr(["a\\b'c d$e"]))
+    import shlex
+    assert "d$e" not in r("set-password admin " + shlex.quote("a\\b'c d$e"))
 
 
 def test_secret_split_across_two_reads_is_masked(tmp_path):
@@ -254,3 +256,23 @@ def test_emulator_state_path_must_be_absolute():
         proc = harness("emulate", "status", env={"HARNESS_EMULATE_STATE": bad})
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, (bad, proc.stderr)
         assert "HARNESS_EMULATE_STATE" in proc.stderr
+
+
+# ---- the watchdog
+def test_watchdog_stops_a_test_case_past_its_budget(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
+    (suite / "test_slow.py").write_text(
+        "import time\nfrom harness.model import testcase\n\n\n"
+        "@testcase('TC-SLOW-01', 'sleeps', ['ETSI-5.1-1'])\n"
+        "def test_slow(device, evidence):\n    time.sleep(60)\n")
+    unit = write(tmp_path, lab_text=LAB + "timeouts: {test_case: 1.5}\n")
+    t0 = time.monotonic()
+    proc = harness("run", "--suite", suite, "--profile", unit, "--lab", tmp_path / "lab.yaml",
+                   "--out", tmp_path / "out", timeout=120)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert time.monotonic() - t0 < 50
+    import json
+    r = json.loads((tmp_path / "out" / "run.json").read_text())["devices"][0]["results"][0]
+    assert r["verdict"] == "ERROR" and "watchdog" in r["reason"] and "TC-SLOW-01" in r["reason"]
