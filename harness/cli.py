@@ -46,9 +46,11 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the suite against one or more devices",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--profile", action="append", required=True)
+    r.add_argument("--profile", action="append")
     r.add_argument("--lab")
     r.add_argument("--out")
+    r.add_argument("--resume", metavar="RUN_DIR", help="finish a run that was stopped (killed, "
+                   "power loss): only the test cases without a result run, in its directory")
     r.add_argument("--allow-destructive", action="store_true")
     r.add_argument("-k", dest="keyword", default="", help="select test cases (pytest -k)")
     r.add_argument("--suite", default=None, help="test-case directory (default: testcases/)")
@@ -137,9 +139,22 @@ def cmd_run(args) -> int:
     import pytest
     from harness.run import build_context
     from harness.suite import SUITE_DIR
+    resuming = None
+    if args.resume:
+        from harness import resume
+        if args.profile or args.out or args.lab or args.keyword or args.allow_destructive:
+            raise InputError("--resume takes the run's own profiles, lab config, selection and "
+                             "destructive setting from its journal: give nothing else", None,
+                             None, "--resume")
+        resuming = resume.plan(args.resume)
+        args.profile, args.lab, args.out = resuming.profiles, resuming.lab, str(resuming.out_dir)
+        args.allow_destructive, args.keyword = resuming.allow_destructive, resuming.selection
+    elif not args.profile:
+        raise InputError("at least one --profile is needed (or --resume RUN_DIR)", None, None,
+                         "--profile")
     # validate everything (profiles, lab, scope) before pytest starts: bad input → exit 2
-    ctx = build_context(args.profile, args.lab, args.out, None, args.allow_destructive,
-                        args.keyword)
+    ctx = build_context(args.profile, args.lab, args.out, resuming and resuming.run_id,
+                        args.allow_destructive, args.keyword, fresh=resuming is None)
     suite = Path(args.suite) if args.suite else SUITE_DIR
     if not suite.is_dir():
         raise InputError("test-case directory not found", str(suite), None, "--suite")
@@ -149,7 +164,7 @@ def cmd_run(args) -> int:
                    # its summary repeats what the progress lines and the report say
                    "--tb=no", "-rN", "--progress", args.progress,
                    "--out", str(ctx.out_dir), "--out-prepared", "--run-id", ctx.run_id,
-                   *_plugin_args()]
+                   *_plugin_args()] + (["--resume-run"] if resuming else [])
     for prof in args.profile:
         pytest_args += ["--profile", prof]
     if args.lab:

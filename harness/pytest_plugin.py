@@ -33,6 +33,8 @@ def pytest_addoption(parser):
     g.addoption("--run-id", default=None)
     g.addoption("--out-prepared", action="store_true", default=False,
                 help=argparse.SUPPRESS)     # `harness run` made and checked --out already
+    g.addoption("--resume-run", action="store_true", default=False,
+                help=argparse.SUPPRESS)     # `harness run --resume`: --out holds the run
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="run destructive test cases (password change, updates, resets, bursts)")
     g.addoption("--progress", choices=("auto", "live", "plain"), default="auto",
@@ -50,7 +52,8 @@ def pytest_configure(config):
                             worker["harness_run_id"] if worker else config.getoption("run_id"),
                             config.getoption("allow_destructive"),
                             config.getoption("keyword") or "",
-                            fresh=worker is None and not config.getoption("out_prepared"))
+                            fresh=worker is None and not config.getoption("out_prepared")
+                            and not config.getoption("resume_run"))
     except InputError as exc:
         raise pytest.UsageError(exc.render()) from None
     ctx.suite_dir = _suite_dir(config)
@@ -58,7 +61,11 @@ def pytest_configure(config):
     if worker is None:                  # the controller (or the only process) owns the run
         from harness.pytest_progress import ProgressReporter
         from harness.report import writer
-        writer.start(ctx)
+        if config.getoption("resume_run"):
+            from harness import resume
+            resume.mark(ctx, resume.plan(ctx.out_dir))
+        else:
+            writer.start(ctx)
         config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
 
 
@@ -121,6 +128,17 @@ def pytest_collection_modifyitems(session, config, items):
         unknown = [r for r in spec.requirements if r not in known]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s) {unknown}")
+    if config.getoption("resume_run"):             # what the run decided before it stopped
+        from harness import resume
+        done = resume.plan(ctx.out_dir).done
+        keep, skip = [], []
+        for item in items:
+            key = (item.callspec.params["device"].name, spec_of(item.function).id) \
+                if hasattr(item, "callspec") else None
+            (skip if key in done else keep).append(item)
+        if skip:
+            config.hook.pytest_deselected(items=skip)
+            items[:] = keep
 
 
 def pytest_generate_tests(metafunc):
@@ -150,6 +168,9 @@ def pytest_runtest_setup(item):
     item.stash[STARTED] = (now(), time.monotonic())
     spec = spec_of(item.function)
     device = item.callspec.params["device"]
+    # a kill from here on leaves this test "interrupted" (a resumed run runs it again)
+    ctx.journal.append({"type": "test-start", "device": device.name, "test_id": spec.id,
+                        "started": item.stash[STARTED][0]})
     why = spec.not_applicable_reason(device.profile)
     skipped = None
     if isinstance(why, Missing):

@@ -68,7 +68,10 @@ def build_run(events: list[dict]) -> dict:
            "started": head["started"], "ended": end, "complete": end is not None,
            "lab": head["lab"], "operator": head["operator"],
            "allow_destructive": head["allow_destructive"], "selection": head["selection"],
-           "tools": head["tools"], "devices": list(devices.values())}
+           "tools": head["tools"], "devices": list(devices.values()),
+           "resumed": [e["at"] for e in events if e["type"] == "resumed"],
+           "interrupted": [{k: e[k] for k in ("device", "test_id", "noted")}
+                           for e in events if e["type"] == "interrupted"]}
     from harness.catalog import not_fully_tested, scheme_views
     run["schemes"] = scheme_views(run)
     run["not_fully_tested"] = not_fully_tested(run["schemes"])

@@ -143,7 +143,7 @@ def test_bad_arguments(args):
     proc = harness(*args)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "error" in proc.stderr
+    assert "error" in proc.stderr or "field '--profile'" in proc.stderr
 
 
 def test_bad_credential_list(tmp_path):

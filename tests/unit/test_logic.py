@@ -286,3 +286,32 @@ def test_password_policy_offline():
     assert any("user name" in r for r in pp.weaknesses("operator1", "operator1", prof, [], blocked))
     assert any("sequence" in r for r in pp.weaknesses("abcdefgh", "a", prof, [], blocked))
     assert pp.weaknesses("kT9-vQ2m_Lp4Zx", "admin", prof, known, blocked) == []
+
+
+def test_resume_plan_from_a_journal(tmp_path):
+    from harness import resume
+    from harness.errors import InputError
+    from harness.profile.loader import load_profile
+    from tests.unit.test_bad_input import write
+    unit = write(tmp_path)
+    _p, digest = load_profile(unit)
+    out = tmp_path / "run"
+    out.mkdir()
+    events = [{"type": "run-start", "run_id": "r1", "lab": {"config": None},
+               "allow_destructive": False, "selection": "TC-X",
+               "devices": [{"name": "unit-1", "profile": str(unit), "profile_sha256": digest}]},
+              {"type": "test-start", "device": "unit-1", "test_id": "TC-A"},
+              {"type": "result", "device": "unit-1", "test_id": "TC-A", "verdict": "PASS"},
+              {"type": "test-start", "device": "unit-1", "test_id": "TC-B"}]
+    (out / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events)
+                                       + '{"type": "res')        # torn by the kill
+    p = resume.plan(out)
+    assert p.run_id == "r1" and p.selection == "TC-X" and p.profiles == [str(unit)]
+    assert p.done == {("unit-1", "TC-A")} and p.interrupted == [("unit-1", "TC-B")]
+    unit.write_text(unit.read_text() + "# changed\n")
+    with pytest.raises(InputError, match="profile changed"):
+        resume.plan(out)
+    with open(out / "journal.jsonl", "a") as fh:
+        fh.write('\n{"type": "run-end", "ended": "x"}\n')
+    with pytest.raises(InputError, match="nothing to resume"):
+        resume.plan(out)

@@ -1,0 +1,77 @@
+"""kill -9 of the harness in the middle of a run, then `harness run --resume`: the run is
+finished without repeating what was decided, the interrupted test case is marked and run
+again, and the report equals that of an uninterrupted run apart from times."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import REPO, harness, load_run, verdicts
+
+SELECTION = "TC-SURF or TC-CRED or TC-AUTH or TC-DECL-0"
+
+
+def _args(emulated_lab, out):
+    return ["run", "--out", out, "-k", SELECTION, "--profile", emulated_lab["router-1"],
+            "--profile", emulated_lab["router-telnet"]]
+
+
+def _events(out):
+    path = out / "journal.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", *map(str, _args(emulated_lab,
+                                                                               killed))],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:            # until a credential test is under way
+            ev = _events(killed)
+            started = {(e["device"], e["test_id"]) for e in ev if e["type"] == "test-start"}
+            decided = {(e["device"], e["test_id"]) for e in ev if e["type"] == "result"}
+            if any(t == "TC-CRED-01" for _, t in started - decided):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the run never reached TC-CRED-01")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)            # the harness and its device workers
+        proc.wait(timeout=30)
+    before = [e for e in _events(killed) if e["type"] == "result"]
+    assert before and not any(e["type"] == "run-end" for e in _events(killed))
+
+    resumed = harness("run", "--resume", killed)
+    assert resumed.returncode == 1, resumed.stderr[-2000:]       # router-telnet FAILs
+    events = _events(killed)
+    results = [(e["device"], e["test_id"]) for e in events if e["type"] == "result"]
+    assert len(results) == len(set(results)), "a decided test case ran twice"
+    assert events[:len(before) + 50] and all(e in events for e in before)   # append-only
+    interrupted = [(e["device"], e["test_id"]) for e in events if e["type"] == "interrupted"]
+    assert any(t == "TC-CRED-01" for _, t in interrupted)
+
+    clean = tmp_path / "clean"
+    assert harness(*_args(emulated_lab, clean)).returncode == 1
+    a, b = load_run(killed), load_run(clean)
+    assert a["complete"] and a["resumed"] and a["interrupted"]
+    assert verdicts(a) == verdicts(b)
+    views = lambda run: {v["scheme"]: {q["id"]: q["verdicts"] for q in v["requirements"]}
+                         for v in run["schemes"]}
+    assert views(a) == views(b)
+
+
+def test_resume_refuses_a_finished_run_and_other_options(emulated_lab, tmp_path):
+    out = tmp_path / "done"
+    assert harness("run", "--out", out, "-k", "TC-DECL-01", "--profile",
+                   emulated_lab["router-1"]).returncode == 0
+    proc = harness("run", "--resume", out)
+    assert proc.returncode == 2 and "nothing to resume" in proc.stderr
+    proc = harness("run", "--resume", out, "--profile", emulated_lab["router-1"])
+    assert proc.returncode == 2 and "--resume" in proc.stderr
