@@ -204,13 +204,13 @@ def device_workers(asked: int | None, configured: int, devices: int) -> int:
 
 def _report_exit(run_json: Path) -> int:
     run = json.loads(run_json.read_text())
-    print(f"report: {run_json.parent / 'report.html'}")
-    print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(run["summary"].items())))
     gaps = run.get("not_fully_tested", {})
     for device, reqs in gaps.items():
         jc = [g["id"].removeprefix("JCSTAR-") for g in reqs if g["scheme"] == "jcstar-l1"]
         print(f"not fully tested on {device}: {len(reqs)} requirement(s)"
               + (f", JC-STAR ★1 {' '.join(jc)}" if jc else "") + " (see report)")
+    print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(run["summary"].items())))
+    print(f"report: {run_json.parent / 'report.html'}")
     from harness.model import Verdict
     return 1 if any(Verdict(v).is_problem for v in run["summary"]) else 0
 
