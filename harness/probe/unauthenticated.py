@@ -63,9 +63,10 @@ def rtsp(device) -> list[dict]:
              "open": d["status"] == 200 and d["has_sdp"]}]
 
 
-def ftp_anonymous(device, port: int = 21) -> list[dict]:
-    """Only where an FTP service is up; a refused connection is no finding."""
+def ftp_anonymous(device, port: int | None = None) -> list[dict]:
+    """On the profile's FTP port (else 21); a refused connection is no finding."""
     from harness.transport import ftp
+    port = port or (device.profile.ftp.port if device.profile.ftp else 21)
     r = ftp.login(device.wire, device.profile.address, port, "anonymous",
                   "harness@lab.invalid", list_files=True)
     if r is None:
