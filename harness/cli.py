@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -176,10 +176,14 @@ def cmd_run(args) -> int:
     workers = device_workers(args.workers, ctx.lab.device_workers, len(ctx.devices))
     if workers > 1:        # one pytest-xdist worker per device at a time, in order
         pytest_args += ["-n", str(workers)]
-    # pytest's own temporary directory, for this run alone: without it, pytest numbers one
-    # under the system's temp dir and prunes the older ones (those of other pytest sessions)
-    with tempfile.TemporaryDirectory(prefix="harness-pytest-") as basetemp:
-        code = int(pytest.main(pytest_args + ["--basetemp", basetemp]))
+    # pytest's own temporary directory, inside this run's (private) directory: without it,
+    # pytest numbers one under the system's temp dir and prunes the older ones (those of
+    # other pytest sessions). A killed run leaves it there, and --resume clears it.
+    basetemp = ctx.out_dir / ".pytest-tmp"
+    try:
+        code = int(pytest.main(pytest_args + ["--basetemp", str(basetemp)]))
+    finally:
+        shutil.rmtree(basetemp, ignore_errors=True)
     if code == 5:
         raise InputError("no test case matched the selection", None, None, "-k")
     if code in (2, 3, 4):

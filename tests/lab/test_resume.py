@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.conftest import REPO, harness, load_run, verdicts
 
@@ -47,6 +48,8 @@ def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
         proc.wait(timeout=30)
     before = [e for e in _events(killed) if e["type"] == "result"]
     assert before and not any(e["type"] == "run-end" for e in _events(killed))
+    import tempfile
+    assert not list(Path(tempfile.gettempdir()).glob("harness-pytest-*"))   # nothing stray
 
     resumed = harness("run", "--resume", killed)
     assert resumed.returncode == 1, resumed.stderr[-2000:]       # router-telnet FAILs
@@ -61,6 +64,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
     assert harness(*_args(emulated_lab, clean)).returncode == 1
     a, b = load_run(killed), load_run(clean)
     assert a["complete"] and a["resumed"] and a["interrupted"]
+    assert not (killed / ".pytest-tmp").exists()
     assert verdicts(a) == verdicts(b)
     views = lambda run: {v["scheme"]: {q["id"]: q["verdicts"] for q in v["requirements"]}
                          for v in run["schemes"]}
