@@ -35,8 +35,10 @@ class TransportTimeout(DeviceError):
     """An operation exceeded its hard timeout."""
 
 
-class WatchdogExpired(TransportTimeout):
-    """A test case ran past the lab's budget for one test case and was stopped."""
+class WatchdogExpired(BaseException):
+    """A test case ran past the lab's budget for one test case and was stopped. Not an
+    Exception: a probe that reads a timeout as "lockout" or "no answer" must not swallow
+    it and go on to a verdict."""
 
 
 class DeviceUnreachable(DeviceError):

@@ -237,6 +237,8 @@ def _verdict(excinfo, device, skipped=None) -> tuple[Verdict, str]:
         return Verdict.FAIL, str(exc).split("\nassert ")[0] or "assertion failed"
     if isinstance(exc, Inconclusive):
         return Verdict.INCONCLUSIVE, str(exc)
+    if isinstance(exc, WatchdogExpired):
+        return Verdict.ERROR, str(exc)
     if isinstance(exc, ScopeError):
         return Verdict.ERROR, f"refused by scope: {exc}"
     if isinstance(exc, DeviceError):

@@ -206,7 +206,7 @@ def up(names=None) -> list[Path]:
     netns.need_root()
     variants = select(names)
     net = netns.check_subnet(SUBNET)
-    netns.check_subnet6(SUBNET6)
+    netns.check_subnet(SUBNET6)
     STATE.mkdir(parents=True, exist_ok=True)
     netns.ensure_bridge(GATEWAY, net.prefixlen, GATEWAY6)
     started = []

@@ -70,25 +70,30 @@ def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 20,
 
 
 # ---------------------------------------------------------------- subnet and links
-def check_subnet(subnet: str) -> ipaddress.IPv4Network:
-    """Refuse a subnet outside 198.18.0.0/15 or overlapping a route we did not make."""
+LAB_RANGES = {4: "198.18.0.0/15", 6: "2001:2::/48"}     # the benchmarking ranges
+
+
+def check_subnet(subnet: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """Refuse a subnet outside the benchmarking range of its family or overlapping a route
+    we did not make (the default route, link-local and multicast routes are ignored)."""
     net = ipaddress.ip_network(subnet, strict=False)
-    if not net.subnet_of(ipaddress.ip_network("198.18.0.0/15")):
-        raise EmulateError(f"emulated devices live in 198.18.0.0/15 (benchmarking range); "
+    allowed = LAB_RANGES[net.version]
+    if not net.subnet_of(ipaddress.ip_network(allowed)):
+        raise EmulateError(f"emulated devices live in {allowed} (benchmarking range); "
                            f"{subnet} is outside it")
-    routes = json.loads(sh("ip", "-j", "-4", "route", "show", "table", "all") or "[]")
+    routes = json.loads(sh("ip", "-j", f"-{net.version}", "route", "show", "table", "all")
+                        or "[]")
     for r in routes:
-        dst = r.get("dst", "")
-        if dst in ("default", "") or r.get("dev") == BRIDGE or r.get("type") in (
-                "broadcast", "local") and r.get("dev") == BRIDGE:
+        dst, dev = r.get("dst", ""), r.get("dev", "")
+        if dst in ("default", "") or dev == BRIDGE or dev.startswith(LINK_PREFIX):
             continue
         try:
             other = ipaddress.ip_network(dst, strict=False)
         except ValueError:
             continue
-        if other.version == 4 and other.overlaps(net) and r.get("dev") != BRIDGE:
-            raise EmulateError(f"subnet {net} overlaps the route {dst} dev {r.get('dev')} "
-                               f"on this machine; choose another subnet in 198.18.0.0/15")
+        if not (other.is_link_local or other.is_multicast) and other.overlaps(net):
+            raise EmulateError(f"subnet {net} overlaps the route {dst} dev {dev} on this "
+                               f"machine; choose another subnet in {allowed}")
     return net
 
 
@@ -101,31 +106,6 @@ def namespaces() -> list[str]:
     out = sh("ip", "netns", "list", check=False)
     return [line.split()[0] for line in out.splitlines()
             if line.split() and line.split()[0].startswith(NS_PREFIX)]
-
-
-def check_subnet6(subnet: str) -> ipaddress.IPv6Network:
-    """Refuse an IPv6 subnet outside 2001:2::/48 or overlapping a route we did not make
-    (the default route, link-local and multicast routes overlap every lab and are ignored)."""
-    net = ipaddress.ip_network(subnet, strict=False)
-    if net.version != 6 or not net.subnet_of(ipaddress.ip_network("2001:2::/48")):
-        raise EmulateError(f"emulated devices' IPv6 lives in 2001:2::/48 (benchmarking "
-                           f"range); {subnet} is outside it")
-    routes = json.loads(sh("ip", "-j", "-6", "route", "show", "table", "all") or "[]")
-    for r in routes:
-        dst = r.get("dst", "")
-        if dst in ("default", "") or r.get("dev") == BRIDGE or r.get("type") in (
-                "local", "multicast", "anycast"):
-            continue
-        try:
-            other = ipaddress.ip_network(dst, strict=False)
-        except ValueError:
-            continue
-        if other.is_link_local or other.is_multicast:
-            continue
-        if other.overlaps(net) and not (r.get("dev", "").startswith(LINK_PREFIX)):
-            raise EmulateError(f"subnet {net} overlaps the route {dst} dev {r.get('dev')} "
-                               f"on this machine; choose another subnet in 2001:2::/48")
-    return net
 
 
 HOST_TABLE = "hxlab"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from harness.errors import DeviceError, TransportTimeout
+from harness.errors import TransportTimeout
 from harness.transport import http
 
 

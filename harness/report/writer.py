@@ -93,9 +93,7 @@ def write_text(ctx_or_redact, path: Path, text: str) -> None:
 
 
 def finish(ctx: RunContext) -> dict:
-    from harness.crossunit import decide_all
-    from harness.suite import SUITE_DIR, load_specs
-    decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
+    """After the run-level step (harness.crossunit.decide_all)."""
     ctx.journal.append({"type": "run-end", "ended": now()})
     return render_all(ctx.out_dir, ctx.redactor)
 

@@ -1,8 +1,6 @@
 """The detection matrix: the Level 1 suite, destructive cases included, against every
 emulated variant. Each planted flaw must FAIL exactly the test cases of the requirement it
 breaks, and nothing else; compliant units have no FAIL; nothing is ERROR or INCONCLUSIVE."""
-import json
-
 import pytest
 
 from harness.emulate.variants import FLAWS, VARIANTS

@@ -1,7 +1,7 @@
 """Each transport against the real daemons of the emulated devices."""
 import pytest
 
-from harness.errors import DeviceError, ScopeError
+from harness.errors import ScopeError
 from harness.lab.scope import Scope
 from harness.profile.loader import load_profile
 from harness.profile.schema import Prompts
