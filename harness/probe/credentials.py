@@ -111,7 +111,11 @@ def surfaces(device) -> dict:
 def _console_try(console, user, pw) -> bool:
     try:
         # a console that needs no login takes any password: calibration shows it
-        return console.login(user, pw) in ("accepted", "no-login")
+        outcome = console.login(user, pw)
+        if outcome == "unknown":
+            raise DeviceError(f"{console.channel}: a prompt after the password, but no "
+                              "working shell: cannot tell whether the login was accepted")
+        return outcome in ("accepted", "no-login")
     finally:
         console.close()
 

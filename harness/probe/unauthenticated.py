@@ -51,7 +51,7 @@ def telnet_shell(device) -> list[dict]:
     finally:
         console.close()
     return [{"surface": f"telnet:{p.telnet.port}", "login": outcome,
-             "open": outcome == "no-login"}]
+             "open": outcome in ("no-login", "accepted")}]
 
 
 def rtsp(device) -> list[dict]:

@@ -83,8 +83,10 @@ class Console:
         self.buffer = b""
         return got.decode("utf-8", "replace")
 
-    def proves_shell(self, timeout: float = 5.0) -> bool:
-        """Positive proof of a command shell: arithmetic output that the echo cannot contain."""
+    def proves_shell(self, timeout: float | None = None) -> bool:
+        """Positive proof of a command shell: arithmetic output that the echo cannot contain.
+        A loaded device may take a while: the wait is the lab's command timeout."""
+        timeout = timeout or self.wire.command_timeout
         a, b = secrets.randbelow(900) + 100, secrets.randbelow(900) + 100
         self.send(f"echo HX$(({a}+{b}))OK\n")
         try:
@@ -95,7 +97,7 @@ class Console:
 
     def login(self, username: str, password: str | None, timeout: float = 10.0) -> str:
         """Log in at a login prompt. Returns 'accepted', 'rejected' or 'no-login' (the
-        console was already a shell). Raises DeviceError when it cannot tell."""
+        console was already a shell) or 'unknown' (a prompt but no working shell)."""
         p = self.prompts
         self.drain(quiet=0.2, limit=2.0)
         self.send("\n")
@@ -104,6 +106,9 @@ class Console:
             self.drain()
             return "no-login" if self.proves_shell() else "unknown"
         if idx == 0:
+            # a slow device may have printed the prompt twice (once for our newline): a
+            # stale "login:" left in the buffer would read as a refused user name
+            self.drain(quiet=0.3, limit=2.0)
             self.send(username + "\n")
             idx, _ = self.expect([p.password, p.shell, p.login], timeout)
             if idx == 2:
@@ -118,7 +123,8 @@ class Console:
         if idx == 0:
             self.drain()
             self.logged_in = self.proves_shell()
-            return "accepted" if self.logged_in else "rejected"
+            # a prompt without a working shell is not a refusal: we cannot tell
+            return "accepted" if self.logged_in else "unknown"
         return "rejected"
 
     def run(self, command: str, timeout: float | None = None) -> tuple[int, str]:
