@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir")
 
     from harness.emulate import cli as emulate_cli
+    from harness.vuln import cli as vuln_cli
     emulate_cli.add_parser(sub)
+    vuln_cli.add_parser(sub)
     return p
 
 
@@ -261,5 +263,11 @@ def _emulate(args) -> int:
     return emulate_cli.run(args)
 
 
+def _vulndb(args) -> int:
+    from harness.vuln import cli as vuln_cli
+    return vuln_cli.run(args)
+
+
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
-            "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema, "emulate": _emulate}
+            "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema,
+            "emulate": _emulate, "vulndb": _vulndb}

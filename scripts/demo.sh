@@ -9,6 +9,10 @@ H=.venv/bin/harness
 $H emulate down >/dev/null
 trap '$H emulate down >/dev/null' EXIT
 mapfile -t profiles < <($H emulate up)
+# The emulated devices' software is checked against the project's fixture feeds (test data in
+# the real formats, not the real catalogs); a lab imports the real ones (README).
+$H vulndb import tests/data/vulnfeeds/*.json >/dev/null
+echo "demo: vulnerability feeds: the fixture files in tests/data/vulnfeeds (test data)"
 args=()
 for p in "${profiles[@]}"; do args+=(--profile "$p"); done
 out="reports/demo-$(date +%Y%m%d-%H%M%S)"

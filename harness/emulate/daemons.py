@@ -55,7 +55,8 @@ def telnetd(d: Path, addr: str, login_required: bool = True, ipv6_only: bool = F
 
 
 def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users: Path,
-             auth: str, throttle: bool, info_leak: str | None, firmware: str) -> list[str]:
+             auth: str, throttle: bool, info_leak: str | None, firmware: str,
+             tag: str = "httpd") -> list[str]:
     """The web UI: public landing page, /admin/ behind HTTP basic or digest auth (lighttpd's
     mod_auth) or behind a form login (CGI programs, see webui.py)."""
     docs = d / "htdocs"
@@ -89,7 +90,7 @@ server.document-root = "{docs}"
 server.bind = "{addr}"
 server.port = {443 if tls else 80}
 server.errorlog = "{d}/lighttpd-error.log"
-server.tag = "httpd"
+server.tag = "{tag}"
 mimetype.assign = (".html" => "text/html")
 {access}
 {ssl}""")

@@ -26,10 +26,16 @@ def write(path: Path, text: str, mode: int = 0o644) -> Path:
     return path
 
 
-def accounts(etc: Path, home: Path, password: str, weak_hash: bool) -> None:
-    """/etc/netns/<ns>/{passwd,shadow,group}: the device's own accounts."""
+def accounts(etc: Path, home: Path, password: str, weak_hash: bool,
+             shell: str = "/bin/sh") -> None:
+    """/etc/netns/<ns>/{passwd,shadow,group,shells}: the device's own accounts."""
     h = crypt_hash(password, "1" if weak_hash else "6")
-    write(etc / "passwd", f"root:x:0:0:root:{home}:/bin/sh\nadmin:x:0:0:admin:{home}:/bin/sh\n"
+    # name lookups answer at once from the unit's own files (no resolver in the namespace:
+    # telnetd's reverse lookup of the client would otherwise wait 10 s per connection)
+    write(etc / "hosts", "127.0.0.1 localhost\n198.18.0.1 harness\n2001:2::1 harness\n")
+    write(etc / "resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    write(etc / "shells", f"/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n{shell}\n")
+    write(etc / "passwd", f"root:x:0:0:root:{home}:{shell}\nadmin:x:0:0:admin:{home}:{shell}\n"
           f"ftp:x:65534:65534:ftp:{home.parent}/ftp:/usr/sbin/nologin\n"
           "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n"
           "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")

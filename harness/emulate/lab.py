@@ -76,7 +76,8 @@ def build(v: Variant) -> dict:
     else:
         files.write(fs / "etc" / "web-htpasswd", f"admin:{files.crypt_hash(password)}\n", 0o600)
     etc = Path("/etc/netns") / v.ns
-    files.accounts(etc, fs, password, weak_hash=v.has("plaintext_storage"))
+    files.accounts(etc, fs, password, weak_hash=v.has("plaintext_storage"),
+                   shell=_firmware_shell(v, fs))
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
     initial = d / "initial"
     shutil.copytree(fs, initial, dirs_exist_ok=True)
@@ -141,7 +142,8 @@ def start_processes(v: Variant) -> None:
     netns.spawn(v.ns, daemons.lighttpd(
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
         users=fs_users(d), auth=WEB_AUTH[v.kind], throttle=not v.has("no_throttle"),
-        info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind]),
+        info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind],
+        tag=OLD_LIGHTTPD if v.has("known_exploited_vuln") else "httpd"),
         pids, "web", log / "web.log")
     if v.has("telnet"):
         netns.spawn(v.ns, daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids,
@@ -154,6 +156,24 @@ def start_processes(v: Variant) -> None:
     netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")],
                 pids, "agent", log / "agent.log",
                 env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
+# The old firmware of known_exploited_vuln: what its package manager lists
+OLD_PACKAGES = {"busybox": "1.31.1-1", "dropbear": "2019.78-2", "lighttpd": "1.4.59-1"}
+OLD_LIGHTTPD = "lighttpd/1.4.59"
+
+
+def _firmware_shell(v: Variant, fs: Path) -> str:
+    """The login shell. An old-firmware unit has the firmware's own tools (its package
+    manager, opkg) first on PATH: a wrapper around /bin/sh, listed in its /etc/shells."""
+    if not v.has("known_exploited_vuln"):
+        return "/bin/sh"
+    listing = "".join(f"{n} - {ver}\n" for n, ver in OLD_PACKAGES.items())
+    files.write(fs / "bin" / "opkg", "#!/bin/sh\n[ \"$1\" = list-installed ] || "
+                f"{{ echo 'opkg: only list-installed here' >&2; exit 1; }}\ncat <<'EOF'\n"
+                f"{listing}EOF\n", 0o755)
+    return str(files.write(fs / "bin" / "login-shell", f"#!/bin/sh\nPATH={fs}/bin:$PATH\n"
+                           "export PATH\nexec /bin/sh \"$@\"\n", 0o755))
 
 
 def fs_users(d: Path) -> Path:

@@ -32,6 +32,8 @@ FLAWS = {
     "weak_password": "the unit's password is a known default deep in the credential list, "
                      "beyond what the online tries reach",
     "ipv6_only_telnet": "telnet listens on IPv6 only: an IPv4 scan cannot see it",
+    "known_exploited_vuln": "old firmware: its package list and web server banner report "
+                            "lighttpd 1.4.59 and busybox 1.31.1, with known exploited CVEs",
 }
 
 
@@ -82,6 +84,7 @@ VARIANTS = [
     # compliant, with a password that tries every quoting and masking path: a backslash, both
     # quotes, a dollar, a semicolon, spaces (the password-change test must restore it intact)
     _v("router-oddpw", "router", 18, password="Od\\d p'w$1;\"x 9Q"),
+    _v("router-oldfw", "router", 19, "known_exploited_vuln"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -62,6 +62,15 @@ class Timeouts(_Strict):
                              "still running after this long is stopped (ERROR)")
 
 
+class Vulnerabilities(_Strict):
+    """The local vulnerability database (`harness vulndb import`) and when it fails a device."""
+    database: str = Field("vulndb", description="directory of the imported feeds, relative "
+                          "to this lab config")
+    fail_cvss: float | None = Field(None, ge=0, le=10, description="also FAIL on a known "
+                                    "(not known-exploited) vulnerability with a CVSS base "
+                                    "score at or above this; unset: listed, not failed")
+
+
 PLACEHOLDERS = {"device", "power", "link", "python", "target", "to"}
 
 
@@ -112,6 +121,7 @@ class LabConfig(_Strict):
     rate_limits: RateLimits = RateLimits()
     timeouts: Timeouts = Timeouts()
     actions: Actions = Actions()
+    vulnerabilities: Vulnerabilities = Vulnerabilities()
     harness_address: str | None = Field(None, description="this host's address on the device "
                                         "network, where the harness plays servers")
 
@@ -127,6 +137,9 @@ class LabConfig(_Strict):
                 raise ValueError(f"'{v}' would listen on every interface (or none): give "
                                  "this host's address on the device network")
         return v
+
+    def vulndb_dir(self, lab_path: str | Path) -> Path:
+        return Path(lab_path).resolve().parent / self.vulnerabilities.database
 
     def scope_checker(self) -> Scope:
         return Scope(self.scope.allow, self.scope.interfaces)

@@ -26,6 +26,10 @@ def gather(device) -> list[dict]:
             except DeviceError as exc:
                 errors.append(str(exc))
                 continue
+            server = r.headers.get("Server") or r.headers.get("server")
+            where = f"{'https' if web.tls else 'http'}:{web.port} Server header"
+            if server and not any(s["where"] == where for s in seen):
+                seen.append({"where": where, "text": server[:200]})
             if r.status == 200:
                 seen.append({"where": f"{'https' if web.tls else 'http'}:{web.port}{path}",
                              "text": r.text()[:4000]})

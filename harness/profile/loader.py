@@ -55,6 +55,8 @@ def _merge(chain):
     origins: dict = {}
     for _path, d, o in chain:
         for key, value in d.items():
+            if key == "sbom" and isinstance(value, str) and value:
+                value = str(_path.parent.resolve() / value)   # relative to its own file
             if isinstance(value, dict) and isinstance(data.get(key), dict):
                 data[key] = {**data[key], **value}
             else:
@@ -115,6 +117,8 @@ def load_profile(path: str | Path, defer_secrets: list | None = None
     digest = hashlib.sha256()
     for file, _d, _o in chain:
         digest.update(file.read_bytes())
+    if profile.sbom and Path(profile.sbom).is_file():
+        digest.update(Path(profile.sbom).read_bytes())
     return profile, "sha256:" + digest.hexdigest()
 
 

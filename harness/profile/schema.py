@@ -146,6 +146,42 @@ class PasswordChange(Strict):
     command: str = Field(description="shell command; {user} and {new} are substituted")
 
 
+class RemoteCommand(Strict):
+    """The command channel: an MQTT topic under the unit's mqtt.topic_prefix."""
+    topic: str = Field(description="e.g. heater/set (under mqtt.topic_prefix)")
+    on: str = "on"
+    off: str = "off"
+
+
+class RemoteObserve(Strict):
+    """The observation channel, independent of the command channel."""
+    via: Literal["serial"] = "serial"
+    on: str = Field(description="regex of the console line that reports the load ON")
+    off: str = Field(description="regex of the console line that reports the load OFF")
+
+    @field_validator("on", "off")
+    @classmethod
+    def _regex(cls, v):
+        import re
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return v
+
+
+class RemoteControl(Strict):
+    """How the appliance is operated remotely and how the lab sees what it does."""
+    load: str = Field("load", description="what is switched, e.g. heater")
+    command: RemoteCommand
+    observe: RemoteObserve
+    safe_state: Literal["off"] = "off"
+    safe_within: float = Field(gt=0, le=3600, description="seconds from the loss of the "
+                               "link to the safe state, as the vendor declares")
+    command_within: float = Field(10.0, gt=0, le=600, description="seconds for a command to "
+                                  "show on the observation channel")
+
+
 class UpdateInfo(Strict):
     """The device's update channel: version read-out and image upload."""
     version_path: str = "/api/firmware"
@@ -188,6 +224,9 @@ class DeviceType(Strict):
     secret_paths: list[str] = Field(default_factory=list,
                                     description="device files that hold credentials or keys")
     remote_operation: bool = False
+    remote_control: RemoteControl | None = None
+    sbom: str | None = Field(None, description="the vendor's SBOM (CycloneDX or SPDX JSON), "
+                             "relative to the file that names it; read by TC-VULN-01")
     comparison_units: list[ComparisonUnit] = Field(default_factory=list, description="other "
                                                    "units' digests for the uniqueness tests")
     has_ipv6: bool | None = Field(None, description="false: the vendor states the product "

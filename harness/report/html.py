@@ -12,5 +12,22 @@ _ENV = jinja2.Environment(
 _ENV.filters["pretty"] = lambda v: json.dumps(v, indent=1, ensure_ascii=False)
 
 
+def vulnerabilities(device: dict) -> dict | None:
+    """TC-VULN-01's evidence as tables: the matches and the identified components."""
+    r = next((r for r in device["results"] if r["test_id"] == "TC-VULN-01"), None)
+    if r is None:
+        return None
+    ev = {e["check"]: e.get("observed") for e in r.get("evidence", [])}
+    inv = next((a for a in r.get("artifacts", []) if a.endswith("inventory.json")), "")
+    return {"verdict": r["verdict"], "reason": r["reason"],
+            "feeds": (ev.get("vulnerability database") or {}).get("feeds", []),
+            "matches": ev.get("known vulnerabilities (findings)") or [],
+            "components": ev.get("inventory") or [],
+            "sources": ev.get("inventory sources") or {}, "inventory_file": inv}
+
+
+_ENV.globals["vulnerabilities"] = vulnerabilities
+
+
 def render(run: dict) -> str:
     return _ENV.get_template("report.html.j2").render(run=run)

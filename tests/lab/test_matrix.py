@@ -4,7 +4,7 @@ breaks, and nothing else; compliant units have no FAIL; nothing is ERROR or INCO
 import pytest
 
 from harness.emulate.variants import FLAWS, VARIANTS
-from tests.conftest import harness, load_run, verdicts
+from tests.conftest import REPO, harness, load_run, verdicts
 
 DETECTED_BY = {
     "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01"},
@@ -25,11 +25,12 @@ DETECTED_BY = {
     "unsigned_update": {"TC-UPD-02"},
     "downgrade_update": {"TC-UPD-02"},
     "reset_keeps_wifi": {"TC-DEL-01"},
-    "unsafe_on_link_loss": set(),      # the S-mark safe-state tests come with remote operation
+    "unsafe_on_link_loss": {"TC-SMARK-02"},
     "tls_client_noverify": {"TC-TLS-02"},
     "bootloader_break_in": {"TC-DEBUG-02"},
     "weak_password": {"TC-CRED-01"},
     "ipv6_only_telnet": {"TC-SURF-01", "TC-SURF-02"},
+    "known_exploited_vuln": {"TC-VULN-01"},
 }
 
 
@@ -40,7 +41,14 @@ def test_every_flaw_has_an_expectation():
 @pytest.fixture(scope="module")
 def matrix_run(emulated_lab, tmp_path_factory):
     out = tmp_path_factory.mktemp("matrix")
-    args = ["run", "--allow-destructive", "--out", out, "--workers", "8"]
+    # the lab's vulnerability database: the fixture feeds (tests/data/vulnfeeds)
+    lab = out.parent / "matrix-lab.yaml"
+    lab.write_text((REPO / "lab_config" / "emulated.yaml").read_text().replace(
+        "scope:", f"vulnerabilities: {{database: {out.parent / 'matrix-vulndb'}}}\nscope:", 1))
+    imp = harness("vulndb", "import", "--lab", lab,
+                  *sorted((REPO / "tests" / "data" / "vulnfeeds").glob("*.json")))
+    assert imp.returncode == 0, imp.stderr
+    args = ["run", "--allow-destructive", "--lab", lab, "--out", out, "--workers", "8"]
     for path in emulated_lab.values():
         args += ["--profile", path]
     proc = harness(*args, timeout=3000)

@@ -1,0 +1,124 @@
+"""The lab's local vulnerability database: feeds imported with `harness vulndb import`.
+
+Nothing is downloaded at run time. Each imported file is kept in plain form with its kind,
+its own date, its SHA-256 and when it was imported; a run records exactly which files (by
+hash) each verdict used. Importing a file with the same name as an earlier one replaces it;
+a new KEV catalog replaces the old one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import InputError
+from harness.vuln import feeds
+
+INDEX = "index.json"
+
+
+def _feed_date(kind: str, data) -> str:
+    if kind == "kev":
+        return str(data.get("dateReleased", ""))
+    if kind == "nvd":
+        return str(data.get("timestamp", ""))
+    items = data if isinstance(data, list) else data.get("vulns") or [data]
+    return max((str(v.get("modified", "")) for v in items if isinstance(v, dict)), default="")
+
+
+def import_files(db_dir: Path, files: list[Path]) -> list[dict]:
+    """Parse and store each feed file; returns their index entries. InputError on a file
+    that is not one of the known formats (nothing is stored then)."""
+    parsed = []
+    for path in files:
+        data = feeds.read_json(path)
+        kind = feeds.kind_of(data)
+        if not kind:
+            raise InputError("not a CISA KEV catalog, an OSV advisory (list) or an NVD CVE "
+                             "API 2.0 file", str(path))
+        body = {"kev": feeds.parse_kev, "osv": feeds.parse_osv,
+                "nvd": feeds.parse_nvd}[kind](data, str(path))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        count = len(body["cves"]) if kind == "kev" else len(body)
+        parsed.append(({"file": path.name, "kind": kind, "sha256": digest,
+                        "date": _feed_date(kind, data), "entries": count,
+                        "imported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                        "stored": f"{digest[:24]}.json"}, body))
+    db_dir.mkdir(parents=True, exist_ok=True)
+    with open(db_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        index = _index(db_dir)
+        for entry, body in parsed:
+            _write(db_dir / entry["stored"], body)
+            index = [e for e in index if not (e["file"] == entry["file"] or
+                                              kind_is(e, "kev") and entry["kind"] == "kev")]
+            index.append(entry)
+        _write(db_dir / INDEX, {"feeds": index})
+        keep = {e["stored"] for e in index} | {INDEX, ".lock"}
+        for f in db_dir.iterdir():
+            if f.name not in keep and f.suffix == ".json":
+                f.unlink()
+    return [e for e, _ in parsed]
+
+
+def kind_is(entry: dict, kind: str) -> bool:
+    return entry.get("kind") == kind
+
+
+def _write(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+def _index(db_dir: Path) -> list[dict]:
+    try:
+        return json.loads((db_dir / INDEX).read_text())["feeds"]
+    except FileNotFoundError:
+        return []
+    except (ValueError, KeyError, TypeError):
+        raise InputError("the vulnerability database index is damaged: import the feeds "
+                         "again", str(db_dir / INDEX)) from None
+
+
+@dataclass
+class VulnDB:
+    path: Path
+    sources: list[dict] = field(default_factory=list)
+    kev: dict = field(default_factory=dict)            # CVE -> KEV entry
+    advisories: list[dict] = field(default_factory=list)
+
+    @property
+    def has_kev(self) -> bool:
+        return any(kind_is(s, "kev") for s in self.sources)
+
+    @property
+    def has_versions(self) -> bool:
+        return any(s["kind"] in ("osv", "nvd") for s in self.sources)
+
+    def describe(self) -> list[dict]:
+        """What a run records: each feed's kind, name, own date, hash, import time."""
+        return [{k: s[k] for k in ("kind", "file", "date", "sha256", "imported", "entries")}
+                for s in self.sources]
+
+
+def load(db_dir: Path) -> VulnDB:
+    db = VulnDB(db_dir)
+    for entry in _index(db_dir):
+        try:
+            body = json.loads((db_dir / entry["stored"]).read_text())
+        except (OSError, ValueError):
+            raise InputError("a stored feed is missing or damaged: import it again", str(
+                db_dir / entry["stored"]), None, entry.get("file")) from None
+        db.sources.append(entry)
+        if entry["kind"] == "kev":
+            db.kev.update(body["cves"])
+        else:
+            for adv in body:
+                adv["feed"] = entry["file"]
+            db.advisories.extend(body)
+    return db
