@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                    "power loss): only the test cases without a result run, in its directory")
     r.add_argument("--allow-destructive", action="store_true")
     r.add_argument("-k", dest="keyword", default="", help="select test cases (pytest -k)")
+    r.add_argument("--only", choices=("device", "documents"), help="device: only the tests "
+                   "that probe the device; documents: only the vendor-declaration checks "
+                   "(TC-DECL-*)")
     r.add_argument("--suite", default=None, help="test-case directory (default: testcases/)")
     r.add_argument("-v", "--verbose", action="store_true")
     r.add_argument("--workers", type=int, default=None, metavar="N",
@@ -74,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     from harness.vuln import cli as vuln_cli
     emulate_cli.add_parser(sub)
     vuln_cli.add_parser(sub)
+    from harness.report import cli as report_cli
+    report_cli.add_parsers(sub)
     return p
 
 
@@ -144,7 +149,8 @@ def cmd_run(args) -> int:
     resuming = None
     if args.resume:
         from harness import resume
-        if args.profile or args.out or args.lab or args.keyword or args.allow_destructive:
+        if args.profile or args.out or args.lab or args.keyword or args.allow_destructive \
+                or args.only:
             raise InputError("--resume takes the run's own profiles, lab config, selection and "
                              "destructive setting from its journal: give nothing else", None,
                              None, "--resume")
@@ -154,6 +160,9 @@ def cmd_run(args) -> int:
     elif not args.profile:
         raise InputError("at least one --profile is needed (or --resume RUN_DIR)", None, None,
                          "--profile")
+    if args.only:                # the declaration checks are the TC-DECL-* test cases
+        only = "TC-DECL" if args.only == "documents" else "not TC-DECL"
+        args.keyword = f"({args.keyword}) and ({only})" if args.keyword else only
     # validate everything (profiles, lab, scope) before pytest starts: bad input → exit 2
     ctx = build_context(args.profile, args.lab, args.out, resuming and resuming.run_id,
                         args.allow_destructive, args.keyword, fresh=resuming is None)
@@ -263,6 +272,11 @@ def _emulate(args) -> int:
     return emulate_cli.run(args)
 
 
+def _report_cmd(args) -> int:
+    from harness.report import cli as report_cli
+    return report_cli.run(args)
+
+
 def _vulndb(args) -> int:
     from harness.vuln import cli as vuln_cli
     return vuln_cli.run(args)
@@ -270,4 +284,5 @@ def _vulndb(args) -> int:
 
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
             "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema,
-            "emulate": _emulate, "vulndb": _vulndb}
+            "emulate": _emulate, "vulndb": _vulndb, **{c: _report_cmd for c in (
+                "bundle", "verify", "keygen", "diff")}}

@@ -49,6 +49,7 @@ def decide_all(ctx, specs: dict) -> list[Result]:
                         steps=e["steps"] + ["decided at the end of the run over the "
                                             "observations of every unit of the model"],
                         evidence=e["evidence"] + extra, artifacts=e["artifacts"],
+                        artifact_sha256=e.get("artifact_sha256", {}),
                         destructive=e["destructive"], started=e["started"],
                         duration_s=e["duration_s"])
         ctx.record(result)

@@ -156,7 +156,7 @@ def run_context(request):
 def evidence(request, device):
     spec = spec_of(request.function)
     ctx = _ctx(request.config)
-    ev = Evidence(ctx.out_dir / "artifacts" / device.name / spec.id)
+    ev = Evidence(ctx.out_dir / "artifacts" / device.name / spec.id, base=ctx.out_dir)
     request.node.stash[EVIDENCE] = ev
     return ev
 
@@ -273,7 +273,8 @@ def pytest_runtest_makereport(item, call):
     result = Result(test_id=spec.id, device=device.name, requirements=list(spec.requirements),
                     verdict=verdict, reason=ctx.redactor(reason) if reason else "",
                     title=spec.title, steps=list(spec.steps) + ev.steps, evidence=ev.items,
-                    artifacts=ev.artifacts, destructive=spec.destructive, started=started,
+                    artifacts=ev.artifacts, artifact_sha256=ev.artifact_sha256,
+                    destructive=spec.destructive, started=started,
                     duration_s=round(time.monotonic() - t0, 3))
     if deferred:
         ctx.observe(result, ev.observation)      # decided at the end, over every unit

@@ -122,6 +122,9 @@ class LabConfig(_Strict):
     timeouts: Timeouts = Timeouts()
     actions: Actions = Actions()
     vulnerabilities: Vulnerabilities = Vulnerabilities()
+    signing_key: str | None = Field(None, description="the lab's Ed25519 private key (PEM) "
+                                    "that signs evidence bundles, relative to this file "
+                                    "(harness keygen PATH makes one)")
     harness_address: str | None = Field(None, description="this host's address on the device "
                                         "network, where the harness plays servers")
 

@@ -26,9 +26,11 @@ def _plain(value: Any) -> Any:
 class Evidence:
     """Collects checks and artifacts for one test case on one device."""
 
-    def __init__(self, artifact_dir=None):
+    def __init__(self, artifact_dir=None, base=None):
         self.items: list[dict[str, Any]] = []
-        self.artifacts: list[str] = []
+        self.artifacts: list[str] = []      # paths relative to `base` (the run directory)
+        self.artifact_sha256: dict[str, str] = {}
+        self._base = base
         self.steps: list[str] = []
         self.declared_reason: str | None = None
         self.observation: dict | None = None
@@ -63,7 +65,11 @@ class Evidence:
         if self._artifact_dir is None:
             raise RuntimeError("no artifact directory for this evidence")
         self._artifact_dir.mkdir(parents=True, exist_ok=True)
+        import hashlib
         path = self._artifact_dir / name
-        path.write_bytes(content if isinstance(content, bytes) else content.encode())
-        self.artifacts.append(str(path))
+        data = content if isinstance(content, bytes) else content.encode()
+        path.write_bytes(data)
+        shown = str(path.relative_to(self._base)) if self._base else str(path)
+        self.artifacts.append(shown)
+        self.artifact_sha256[shown] = hashlib.sha256(data).hexdigest()
         return str(path)

@@ -35,7 +35,8 @@ class Result:
     title: str = ""
     steps: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
-    artifacts: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)     # relative to the run directory
+    artifact_sha256: dict[str, str] = field(default_factory=dict)
     destructive: bool = False
     started: str = ""
     duration_s: float = 0.0

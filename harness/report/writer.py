@@ -14,7 +14,8 @@ from harness.run import RunContext, now
 
 SCHEMA_VERSION = "1.0"
 PACKAGES = ("pytest", "paramiko", "pyserial", "paho-mqtt", "python-nmap", "scapy", "sslyze",
-            "ssh-audit", "pydantic", "junit-xml", "cryptography")
+            "ssh-audit", "pydantic", "junit-xml", "cryptography", "univers",
+            "cyclonedx-python-lib", "spdx-tools")
 
 
 def tool_versions() -> dict:

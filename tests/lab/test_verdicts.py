@@ -172,3 +172,14 @@ def test_ipv6_only_service_needs_address6(emulated_lab, tmp_path):
     jc = {q["id"]: q for v in load_run(out)["schemes"] if v["scheme"] == "jcstar-l1"
           for q in v["requirements"]}
     assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-ipv6telnet"] == "NOT_RUN"
+
+
+def test_only_device_or_documents(emulated_lab, tmp_path):
+    """--only separates what is verified on the device from the declaration checks."""
+    got = {}
+    for only in ("device", "documents"):
+        proc = harness("run", "--profile", emulated_lab["router-1"], "--only", only, "-k",
+                       "TC-SURF-02 or TC-DECL-01", "--out", tmp_path / only)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        got[only] = verdicts(load_run(tmp_path / only))["router-1"]
+    assert got == {"device": {"TC-SURF-02": "PASS"}, "documents": {"TC-DECL-01": "DECLARED"}}

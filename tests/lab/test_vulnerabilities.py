@@ -92,8 +92,8 @@ def test_fixture_feeds_find_the_old_firmware_and_pass_debian_builds(emulated_lab
     assert set(feeds) == {"kev-fixture.json", "nvd-fixture.json", "osv-debian-fixture.json"}
     assert all(len(f["sha256"]) == 64 and f["date"] for f in feeds.values())
     assert "opkg" in ev["inventory sources"]["read"]["device"]
-    inventory = json.loads(open(next(a for a in old["artifacts"]
-                                     if a.endswith("inventory.json"))).read())
+    inventory = json.loads((tmp_path / "out" / next(
+        a for a in old["artifacts"] if a.endswith("inventory.json"))).read_text())
     assert {"name": "lighttpd", "version": "1.4.59-1", "source": "opkg"}.items() <= \
         next(c for c in inventory if c["source"] == "opkg" and c["name"] == "lighttpd").items()
     # the Debian build of OpenSSH (in the fixture KEV for upstream 8.5-9.8) is not a match:

@@ -1,0 +1,61 @@
+"""`harness bundle`, `harness verify`, `harness keygen`, `harness diff`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    b = sub.add_parser("bundle", help="pack a run with a manifest of every file's SHA-256, "
+                       "signed with the lab's Ed25519 key")
+    b.add_argument("run_dir", type=Path)
+    b.add_argument("--lab", help="lab config naming signing_key (default: the built-in)")
+    b.add_argument("--key", type=Path, help="the Ed25519 private key (instead of the lab's)")
+    b.add_argument("--out", type=Path, help="bundle file (default: RUN_DIR.bundle.tar.gz)")
+    v = sub.add_parser("verify", help="check a bundle: every hash and the signature; names "
+                       "altered, missing and added files (exit 1 when anything is wrong)")
+    v.add_argument("bundle", type=Path)
+    v.add_argument("--key", help="the signer's key fingerprint (SHA256:...) or public key hex "
+                   "that must have signed it")
+    k = sub.add_parser("keygen", help="a new Ed25519 signing key: PATH and PATH.pub")
+    k.add_argument("path", type=Path)
+    d = sub.add_parser("diff", help="a re-test against a certified baseline: new open ports, "
+                       "firmware, changed verdicts and evidence (exit 1 on a regression)")
+    d.add_argument("old_run", type=Path)
+    d.add_argument("new_run", type=Path)
+    d.add_argument("--html", type=Path, help="also write the comparison as HTML here")
+
+
+def run(args) -> int:
+    from harness.errors import InputError
+    from harness.report import bundle
+    if args.cmd == "keygen":
+        print(f"key: {args.path} (public: {args.path}.pub), fingerprint "
+              f"{bundle.keygen(args.path)}")
+        return 0
+    if args.cmd == "bundle":
+        key_path = args.key
+        if key_path is None:
+            from harness.lab.config import load_lab
+            lab, lab_path = load_lab(args.lab)
+            if not lab.signing_key:
+                raise InputError("the lab config names no signing_key (or give --key)",
+                                 lab_path, None, "signing_key")
+            key_path = Path(lab_path).resolve().parent / lab.signing_key
+        out = args.out or Path(f"{str(args.run_dir).rstrip('/')}.bundle.tar.gz")
+        if out.exists():
+            raise InputError("exists already", str(out), None, "--out")
+        m = bundle.create(args.run_dir, bundle.load_key(key_path), out)
+        print(f"bundle: {out} ({len(m['files'])} files, run {m['run_id']}, signed by "
+              f"{m['key_fingerprint']})")
+        return 0
+    if args.cmd == "verify":
+        r = bundle.verify(args.bundle, args.key)
+        print(f"run {r['run_id']}: {r['files']} files listed; signature {r['signature']} "
+              f"(key {r['key_fingerprint']})")
+        for what in ("altered", "missing", "added"):
+            for p in r[what]:
+                print(f"  {what}: {p}")
+        print("verified: every file and the signature match" if r["ok"] else "NOT VERIFIED")
+        return 0 if r["ok"] else 1
+    from harness.report import diff
+    return diff.main(args.old_run, args.new_run, args.html)
