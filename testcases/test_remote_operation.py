@@ -1,5 +1,8 @@
 """Remote operation (S-mark remote-operation criteria, ETSI EN 303 645 5.9): the appliance
-keeps a safe state when remote control is lost. Steps are the harness's own design."""
+keeps a safe state when remote control is lost, and does not operate unintentionally.
+Steps are the harness's own design."""
+import time
+
 from harness import applicability as a
 from harness.errors import DeviceError, Inconclusive, Missing, NotRun
 from harness.lab.actions import run_action
@@ -18,6 +21,34 @@ def _remote(p):
     return None
 
 
+def _setup(device, run_context):
+    lab = run_context.lab
+    if not (lab.actions.link_down and lab.actions.link_up):
+        raise NotRun("the lab config has no link_down/link_up actions to cut the link")
+    return device.profile, lab, device.profile.remote_control
+
+
+def _restore(device, lab, obs, tl, evidence, cut: bool) -> None:
+    """Always, however the test ended: the link back up, the load commanded OFF, the
+    console closed, the timeline kept."""
+    problems = []
+    if cut:
+        try:
+            run_action(lab, device.profile, "link_up")
+            tl.mark("link restored (cleanup)")
+        except DeviceError as exc:
+            problems.append(f"link_up: {exc}")
+    try:
+        remote.command(device, "off")
+        tl.mark("command OFF sent (cleanup)")
+    except DeviceError as exc:
+        problems.append(f"OFF command: {exc}")
+    obs.close()
+    evidence.record("timeline (s since the first command)", tl.events)
+    if problems:
+        evidence.record("cleanup problems", problems)
+
+
 @testcase("TC-SMARK-02", "Safe state on communication failure",
           ["SMARK-2", "ETSI-5.9-1", "ETSI-5.9-2"],
           steps=["command the load ON over the command channel; see ON on the observation "
@@ -28,10 +59,7 @@ def _remote(p):
                  "always: link restored, load commanded OFF"],
           applies=[_remote, a.serial], destructive=True)
 def test_safe_state_on_link_loss(device, evidence, run_context):
-    p, lab = device.profile, run_context.lab
-    rc = p.remote_control
-    if not (lab.actions.link_down and lab.actions.link_up):
-        raise NotRun("the lab config has no link_down/link_up actions to cut the link")
+    p, lab, rc = _setup(device, run_context)
     limit = rc.safe_within + remote.tolerance(rc.safe_within)
     tl, obs, cut = remote.Timeline(), remote.Observer(device), False
     try:
@@ -56,22 +84,7 @@ def test_safe_state_on_link_loss(device, evidence, run_context):
         back_on = obs.wait("on", hold)
         tl.mark("ON again without a command" if back_on else f"no ON line for {hold:.0f}s")
     finally:
-        problems = []
-        if cut:
-            try:
-                run_action(lab, p, "link_up")
-                tl.mark("link restored (cleanup)")
-            except DeviceError as exc:
-                problems.append(f"link_up: {exc}")
-        try:
-            remote.command(device, "off")
-            tl.mark("command OFF sent (cleanup)")
-        except DeviceError as exc:
-            problems.append(f"OFF command: {exc}")
-        obs.close()
-        evidence.record("timeline (s since the first command)", tl.events)
-        if problems:
-            evidence.record("cleanup problems", problems)
+        _restore(device, lab, obs, tl, evidence, cut)
     evidence.record("declared", {"safe_state": rc.safe_state, "safe_within_s": rc.safe_within,
                                  "tolerance_s": round(limit - rc.safe_within, 2)})
     evidence.expect(f"safe state within {rc.safe_within:g}s of the link loss",
@@ -83,3 +96,60 @@ def test_safe_state_on_link_loss(device, evidence, run_context):
                     else "stayed safe",
                     reason="after the link came back the load went ON again without a new "
                            "command")
+
+
+@testcase("TC-SMARK-03", "Unintended operation is suppressed (malformed and queued commands)",
+          ["SMARK-3", "ETSI-5.9-3"],
+          steps=["positive control: command ON and OFF, both seen on the observation channel",
+                 "malformed frames on the command topic, one at a time: none may switch the "
+                 "load ON",
+                 "cut the link; once the device must have noticed (safe_within), command ON; "
+                 "restore the link: the command queued during the outage must not switch the "
+                 "load ON after reconnection",
+                 "always: link restored, load commanded OFF"],
+          applies=[_remote, a.serial], destructive=True)
+def test_no_unintended_operation(device, evidence, run_context):
+    p, lab, rc = _setup(device, run_context)
+    tl, obs, cut, problems = remote.Timeline(), remote.Observer(device), False, []
+    try:
+        remote.command(device, "on")
+        if not obs.wait("on", rc.command_within):
+            raise Inconclusive("positive control failed: the load was not seen ON after a "
+                               "valid command (" + ("command not executed" if obs.alive()
+                                                    else "observation channel silent") + ")")
+        remote.command(device, "off")
+        if not obs.wait("off", rc.command_within):
+            raise Inconclusive("positive control failed: the load was not seen OFF after a "
+                               "valid OFF command")
+        tl.mark("positive control: ON and OFF seen")
+        for frame in remote.MALFORMED:
+            remote.send(device, frame)
+            if obs.wait("on", 1.5):
+                problems.append(f"the malformed frame {remote.shown(frame)} switched the "
+                                "load ON")
+                tl.mark("ON after a malformed frame", remote.shown(frame))
+                remote.command(device, "off")
+                obs.wait("off", rc.command_within)
+        tl.mark(f"{len(remote.MALFORMED)} malformed frames sent")
+        run_action(lab, p, "link_down")
+        cut = True
+        tl.mark("link cut")
+        time.sleep(rc.safe_within)          # both ends have noticed the loss by now
+        remote.command(device, "on")
+        tl.mark("command ON sent during the outage (QoS 1)")
+        run_action(lab, p, "link_up")
+        cut = False
+        tl.mark("link restored")
+        hold = rc.safe_within + 10
+        if obs.wait("on", hold):
+            problems.append("the command sent during the outage switched the load ON after "
+                            "the link came back")
+            tl.mark("ON after reconnection (queued command executed)")
+        else:
+            tl.mark(f"no ON line for {hold:.0f}s after the link came back")
+        if not obs.alive():
+            raise Inconclusive("the observation channel went silent: the state cannot be seen")
+    finally:
+        _restore(device, lab, obs, tl, evidence, cut)
+    evidence.expect("no ON from a malformed or queued command", not problems, "none",
+                    problems, reason="; ".join(problems))

@@ -254,8 +254,11 @@ class Agent:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
         m = self.cfg["mqtt"]
+        # the queued_commands flaw: a persistent session, so the broker keeps a command sent
+        # while the device was offline and delivers it on reconnection
         c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                        client_id=f"{self.cfg['name']}-device")
+                        client_id=f"{self.cfg['name']}-device",
+                        clean_session=not self.cfg.get("queued_commands"))
         if m.get("username"):
             c.username_pw_set(m["username"], m["password"])
         if m.get("tls") and m.get("verify"):
@@ -271,7 +274,15 @@ class Agent:
             client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
 
         def on_message(client, userdata, msg):
-            self.heater = msg.payload.strip().lower() == b"on"
+            p = msg.payload.strip().lower()
+            if self.cfg.get("malformed_on"):          # the flaw: a sloppy parser
+                on = p != b"off" and p[:1] == b"o"
+            elif p in (b"on", b"off"):
+                on = p == b"on"
+            else:
+                self.console_out("\n[heater] malformed command ignored\n")
+                return
+            self.heater = on
             self.console_out(f"\n[heater] {'on' if self.heater else 'off'} (remote)\n")
             client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
 

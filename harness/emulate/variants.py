@@ -27,6 +27,9 @@ FLAWS = {
     "downgrade_update": "accepts a signed image of an older version",
     "reset_keeps_wifi": "factory reset keeps the Wi-Fi passphrase",
     "unsafe_on_link_loss": "keeps heating after the link to the broker is lost",
+    "queued_commands": "a persistent MQTT session: a command sent during an outage switches "
+                       "the heater on when the link returns",
+    "malformed_on": "a sloppy command parser: malformed frames starting with 'o' switch it on",
     "tls_client_noverify": "the cloud client accepts any server certificate",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
     "weak_password": "the unit's password is a known default deep in the credential list, "
@@ -76,7 +79,8 @@ VARIANTS = [
        "bootloader_break_in"),
     _v("appliance-1", "appliance", 12),
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
-       "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss"),
+       "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss",
+       "queued_commands", "malformed_on"),
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
     _v("router-weakpw", "router", 16, "weak_password"),

@@ -27,16 +27,33 @@ class Timeline:
         return t
 
 
+# frames a command parser must not read as ON (the declared ON payload is "on" or similar)
+MALFORMED = [b"", b"\x00\xff\xfe", b"o", b"onn", b"on\x00garbage", b'{"state":', b"O" * 4096]
+
+
+def shown(frame: bytes) -> str:
+    """A frame for the report: its repr, cut to 40 characters, with its length."""
+    r = repr(frame)
+    return r if len(r) <= 40 else f"{r[:37]}... ({len(frame)} bytes)"
+
+
 def command(device, state: str) -> str:
     """Send the declared ON or OFF command over the command channel (MQTT); returns the
-    topic. Not retained: a retained command would replay itself on every reconnect."""
+    topic."""
+    rc = device.profile.remote_control
+    return send(device, rc.command.on if state == "on" else rc.command.off)
+
+
+def send(device, payload: str | bytes) -> str:
+    """Publish one frame on the command topic, QoS 1. Not retained: a retained command would
+    replay itself on every reconnect."""
     p = device.profile
     rc, m = p.remote_control, p.mqtt
     topic = "/".join(x.strip("/") for x in (m.topic_prefix, rc.command.topic) if x)
     s = MQTTSession(device.wire, m.host, m.port, m.tls, m.username,
                     m.password.get_secret_value() if m.password else None)
     try:
-        s.publish(topic, rc.command.on if state == "on" else rc.command.off)
+        s.publish(topic, payload)
     finally:
         s.close()
     return topic

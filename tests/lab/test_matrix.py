@@ -26,6 +26,8 @@ DETECTED_BY = {
     "downgrade_update": {"TC-UPD-02"},
     "reset_keeps_wifi": {"TC-DEL-01"},
     "unsafe_on_link_loss": {"TC-SMARK-02"},
+    "queued_commands": {"TC-SMARK-03"},
+    "malformed_on": {"TC-SMARK-03"},
     "tls_client_noverify": {"TC-TLS-02"},
     "bootloader_break_in": {"TC-DEBUG-02"},
     "weak_password": {"TC-CRED-01"},
@@ -134,7 +136,7 @@ def test_run_json_shape(matrix_run):
     assert jc["JCSTAR-S1.1-04"]["verdicts"]["router-nothrottle"] == "FAIL"
     assert jc["JCSTAR-S1.1-05"]["verdicts"]["router-1"] == "DECLARED"
     assert jc["JCSTAR-S1.1-09"]["verdicts"]["router-1"] == "UNCONFIRMED"
-    # part of S1.1-13 (the vulnerability scan) has no test case: never PASS
+    # part of S1.1-13 (Bluetooth and USB interfaces) has no test case: never PASS
     assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-1"] == "NOT_RUN"
     assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-telnet"] == "FAIL"
 
@@ -163,3 +165,19 @@ def test_html_report(matrix_run):
     html = (out / "report.html").read_text()
     assert "router-legacy-1" in html and "JC-STAR" in html and "provisional" in html
     assert "Traceback" not in html
+
+
+def test_remote_operation_timelines(matrix_run):
+    """appliance-open's S-mark flaws are each named, with a timeline a lab engineer reads;
+    the compliant heater's safe state is timed; units without remote operation are N/A."""
+    out, _ = matrix_run
+    run = load_run(out)
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in run["devices"]}
+    bad = res["appliance-open"]["TC-SMARK-03"]["reason"]
+    assert "the malformed frame b'o' switched the load ON" in bad
+    assert "the command sent during the outage switched the load ON" in bad
+    assert "stayed ON" in res["appliance-open"]["TC-SMARK-02"]["reason"]
+    good = {e["check"]: e["observed"] for e in res["appliance-1"]["TC-SMARK-02"]["evidence"]}
+    events = [e["event"] for e in good["timeline (s since the first command)"]]
+    assert events[:4] == ["command ON sent", "ON observed", "link cut", "safe state observed"]
+    assert res["router-1"]["TC-SMARK-02"]["verdict"] == "NOT_APPLICABLE"
