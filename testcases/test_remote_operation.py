@@ -83,6 +83,9 @@ def test_safe_state_on_link_loss(device, evidence, run_context):
         hold = max(10.0, rc.safe_within)
         back_on = obs.wait("on", hold)
         tl.mark("ON again without a command" if back_on else f"no ON line for {hold:.0f}s")
+        if not back_on and not obs.alive():
+            raise Inconclusive("the observation channel went silent after the link came "
+                               "back: a return to ON cannot be ruled out")
     finally:
         _restore(device, lab, obs, tl, evidence, cut)
     evidence.record("declared", {"safe_state": rc.safe_state, "safe_within_s": rc.safe_within,

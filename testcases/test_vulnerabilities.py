@@ -33,11 +33,12 @@ def test_no_known_exploited_vulnerability(device, evidence, run_context):
         evidence.attach(f"nmap-sV-{addr.replace(':', '_')}.xml", xml)
     comps = inv["components"]
     evidence.attach("inventory.json", json.dumps([c.to_dict() for c in comps], indent=1))
-    evidence.record("inventory sources", {"read": inv["sources"], "not read": inv["not_read"]})
+    evidence.record("inventory sources", {"read": inv["sources"], "not read": inv["not_read"],
+                                          "failed": inv["failed"]})
     if not comps:
-        raise Inconclusive("the inventory is empty: no component was identified ("
-                           + "; ".join(f"{k}: {v}" for k, v in inv["not_read"].items())
-                           + ")" if inv["not_read"] else "the inventory is empty")
+        why = {**inv["not_read"], **inv["failed"]}
+        raise Inconclusive("the inventory is empty: no component was identified"
+                           + "".join(f"; {k}: {v}" for k, v in why.items()))
     evidence.record("inventory", [c.to_dict() for c in comps if c.product or c.source != "dpkg"]
                     [:200])
     found = match.match(comps, db)
@@ -55,3 +56,7 @@ def test_no_known_exploited_vulnerability(device, evidence, run_context):
                         [m.to_dict() for m in severe], reason=f"CVSS >= {limit}: " + "; ".join(
                             f"{m.advisory} ({m.cvss}) in {m.component.name} "
                             f"{m.component.version}" for m in severe))
+    if inv["failed"]:          # no known-exploited match, but part of the inventory is missing
+        raise Inconclusive("no known-exploited match in what was read, but the inventory is "
+                           "incomplete: " + "; ".join(f"{k}: {v}" for k, v in
+                                                      inv["failed"].items()))

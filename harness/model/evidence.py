@@ -1,6 +1,7 @@
 """Evidence: what was expected, what was observed, and the artifacts behind it."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 
@@ -65,7 +66,6 @@ class Evidence:
         if self._artifact_dir is None:
             raise RuntimeError("no artifact directory for this evidence")
         self._artifact_dir.mkdir(parents=True, exist_ok=True)
-        import hashlib
         path = self._artifact_dir / name
         data = content if isinstance(content, bytes) else content.encode()
         path.write_bytes(data)

@@ -26,7 +26,7 @@ def gather(device) -> list[dict]:
             except DeviceError as exc:
                 errors.append(str(exc))
                 continue
-            server = r.headers.get("Server") or r.headers.get("server")
+            server = r.headers.get("server")         # the transport lower-cases names
             where = f"{'https' if web.tls else 'http'}:{web.port} Server header"
             if server and not any(s["where"] == where for s in seen):
                 seen.append({"where": where, "text": server[:200]})

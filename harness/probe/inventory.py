@@ -12,6 +12,7 @@ was seen.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from harness import applicability
@@ -130,7 +131,7 @@ def _daemons(shell) -> list[Component]:
         if name not in known or exe in done or not exe.startswith("/"):
             continue
         done.add(exe)
-        _, ver = shell.run(f"'{exe}' {known[name]} 2>&1 | head -n 3")
+        _, ver = shell.run(f"{shlex.quote(exe)} {known[name]} 2>&1 | head -n 3")
         out += from_text(ver, f"{exe} {known[name]}".strip() + " (listening daemon)", "version")
     return out
 
@@ -147,13 +148,15 @@ def from_sbom(device) -> tuple[list[Component], list[str]]:
 
 
 def gather(device, lab) -> dict:
-    """{'components': [...], 'sources': {name: note}, 'not_read': {name: reason}}"""
-    found, sources, not_read = {}, {}, {}
+    """{'components', 'sources': {name: note}, 'not_read': {name: reason}, 'failed': {name:
+    error}}: not_read is a source the profile does not offer, failed one that broke."""
+    found, sources, not_read, failed = {}, {}, {}, {}
     for name, fn in (("network", lambda: network(device, lab)),
                      ("device", lambda: on_device(device)),
                      ("sbom", lambda: from_sbom(device))):
-        if name == "device" and applicability.shell(device.profile):
-            not_read[name] = str(applicability.shell(device.profile))
+        no_shell = name == "device" and applicability.shell(device.profile)
+        if no_shell:
+            not_read[name] = str(no_shell)
             continue
         if name == "sbom" and not device.profile.sbom:
             not_read[name] = "the device type names no SBOM (sbom:)"
@@ -161,13 +164,13 @@ def gather(device, lab) -> dict:
         try:
             found[name], notes = fn()
         except DeviceError as exc:
-            not_read[name] = str(exc)
+            failed[name] = str(exc)
             continue
         sources[name] = "; ".join(notes) or f"{len(found[name])} components"
     # the SBOM is the vendor's statement of the firmware: kept as given
     comps = distro_builds(found.get("network", []) + found.get("device", []))
     return {"components": comps + found.get("sbom", []), "sources": sources,
-            "not_read": not_read}
+            "not_read": not_read, "failed": failed}
 
 
 def distro_builds(comps: list[Component]) -> list[Component]:

@@ -7,11 +7,14 @@ import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator,
+from pydantic import (Field, SecretStr, ValidationInfo, field_validator,
                       model_validator)
 from pydantic import WithJsonSchema
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
+
+from harness.profile.base import Strict
+from harness.profile.remote_control import RemoteControl
 
 CATEGORIES = ("router", "camera", "appliance", "hub", "healthcare", "sensor", "speaker",
               "lock", "printer", "other")
@@ -84,10 +87,6 @@ Secret = Annotated[SecretStr, BeforeValidator(_secret), WithJsonSchema({
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
 class DeclaredService(Strict):
     port: Port
     proto: Literal["tcp", "udp"] = "tcp"
@@ -144,42 +143,6 @@ class PasswordChange(Strict):
     """How the lab changes the login password over the device's own interface."""
     via: Literal["shell"] = "shell"
     command: str = Field(description="shell command; {user} and {new} are substituted")
-
-
-class RemoteCommand(Strict):
-    """The command channel: an MQTT topic under the unit's mqtt.topic_prefix."""
-    topic: str = Field(description="e.g. heater/set (under mqtt.topic_prefix)")
-    on: str = "on"
-    off: str = "off"
-
-
-class RemoteObserve(Strict):
-    """The observation channel, independent of the command channel."""
-    via: Literal["serial"] = "serial"
-    on: str = Field(description="regex of the console line that reports the load ON")
-    off: str = Field(description="regex of the console line that reports the load OFF")
-
-    @field_validator("on", "off")
-    @classmethod
-    def _regex(cls, v):
-        import re
-        try:
-            re.compile(v)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return v
-
-
-class RemoteControl(Strict):
-    """How the appliance is operated remotely and how the lab sees what it does."""
-    load: str = Field("load", description="what is switched, e.g. heater")
-    command: RemoteCommand
-    observe: RemoteObserve
-    safe_state: Literal["off"] = "off"
-    safe_within: float = Field(gt=0, le=3600, description="seconds from the loss of the "
-                               "link to the safe state, as the vendor declares")
-    command_within: float = Field(10.0, gt=0, le=600, description="seconds for a command to "
-                                  "show on the observation channel")
 
 
 class UpdateInfo(Strict):

@@ -65,7 +65,8 @@ def _files(run_dir: Path) -> dict[str, str]:
         rel = path.relative_to(run_dir)
         if rel.parts[0] in SKIP or not path.is_file() or path.is_symlink():
             continue
-        out[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as fh:           # streamed: captures can be large
+            out[rel.as_posix()] = hashlib.file_digest(fh, "sha256").hexdigest()
     return out
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from harness.errors import InputError
@@ -35,14 +36,15 @@ def import_files(db_dir: Path, files: list[Path]) -> list[dict]:
     that is not one of the known formats (nothing is stored then)."""
     parsed = []
     for path in files:
-        data = feeds.read_json(path)
+        raw = feeds.read_bytes(path)
+        data = feeds.read_json(path, raw)
         kind = feeds.kind_of(data)
         if not kind:
             raise InputError("not a CISA KEV catalog, an OSV advisory (list) or an NVD CVE "
                              "API 2.0 file", str(path))
         body = {"kev": feeds.parse_kev, "osv": feeds.parse_osv,
                 "nvd": feeds.parse_nvd}[kind](data, str(path))
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = hashlib.sha256(raw).hexdigest()
         count = len(body["cves"]) if kind == "kev" else len(body)
         parsed.append(({"file": path.name, "kind": kind, "sha256": digest,
                         "date": _feed_date(kind, data), "entries": count,
@@ -100,6 +102,12 @@ class VulnDB:
     def has_versions(self) -> bool:
         return any(s["kind"] in ("osv", "nvd") for s in self.sources)
 
+    @cached_property
+    def index(self) -> dict:
+        """Advisory entries by lookup key (built once per loaded database)."""
+        from harness.vuln.match import index
+        return index(self)
+
     def describe(self) -> list[dict]:
         """What a run records: each feed's kind, name, own date, hash, import time."""
         return [{k: s[k] for k in ("kind", "file", "date", "sha256", "imported", "entries")}
@@ -107,6 +115,18 @@ class VulnDB:
 
 
 def load(db_dir: Path) -> VulnDB:
+    """The database as imported now. Loaded once per process and database state (a full NVD
+    export is hundreds of MB; a worker tests several devices)."""
+    try:
+        stamp = (db_dir / INDEX).stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = 0
+    return _load(str(db_dir.resolve()), stamp)
+
+
+@lru_cache(maxsize=2)
+def _load(db_path: str, _stamp: int) -> VulnDB:
+    db_dir = Path(db_path)
     db = VulnDB(db_dir)
     for entry in _index(db_dir):
         try:

@@ -22,20 +22,26 @@ from harness.errors import InputError
 MAX_FEED = 1 << 30          # 1 GiB: a full NVD year file is a few hundred MB
 
 
-def read_json(path: Path):
-    """A feed file as JSON; InputError naming the file (and line) otherwise."""
+def read_json(path: Path, raw: bytes | None = None):
+    """A feed file (or its bytes, already read) as JSON; InputError naming the file (and
+    line) otherwise."""
     file = str(path)
-    if not path.is_file():
-        raise InputError("not a regular file", file)
-    if path.stat().st_size > MAX_FEED:
-        raise InputError(f"larger than {MAX_FEED >> 20} MiB", file)
+    if raw is None:
+        raw = read_bytes(path)
     try:
-        with path.open("rb") as fh:
-            return json.load(fh)
+        return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", file, exc.lineno) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {exc.reason}", file) from None
+
+
+def read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise InputError("not a regular file", str(path))
+    if path.stat().st_size > MAX_FEED:
+        raise InputError(f"larger than {MAX_FEED >> 20} MiB", str(path))
+    return path.read_bytes()
 
 
 def kind_of(data) -> str:

@@ -199,7 +199,7 @@ def _candidates(c: Component, idx: dict) -> list:
 
 
 def match(components: list[Component], db) -> list[Match]:
-    idx, out = index(db), []
+    idx, out = db.index, []
     for c in components:
         if not c.matchable or not c.version:
             continue
