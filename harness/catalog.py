@@ -25,6 +25,7 @@ class Requirement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     title: str
+    title_ja: str = Field("", description="JC-STAR: the topic in Japanese (our translation)")
     level: Literal["M", "R", "-"] = "-"
     provisional: bool = False
     evaluated_by: Literal["device", "documents", "both"] = "both"
@@ -44,6 +45,7 @@ class Catalog(BaseModel):
     title: str
     source: str
     provisional_note: str = ""
+    title_note: str = ""
     requirements: list[Requirement]
 
 
@@ -107,7 +109,8 @@ def _requirement_view(req: Requirement, devices: list[dict]) -> dict:
             why += [f"untested part: {p}" for p in req.untested_parts]
         if why:
             not_tested[d["name"]] = why
-    return {"id": req.id, "title": req.title, "provisional": req.provisional,
+    return {"id": req.id, "title": req.title, "title_ja": req.title_ja,
+            "provisional": req.provisional,
             "topic_confirmed": req.topic_confirmed, "evaluated_by": req.evaluated_by,
             "source": req.source, "test_cases": req.test_cases,
             "untested_parts": req.untested_parts, "verdicts": verdicts,
@@ -116,6 +119,7 @@ def _requirement_view(req: Requirement, devices: list[dict]) -> dict:
 
 def scheme_views(run: dict) -> list[dict]:
     return [{"scheme": cat.scheme, "title": cat.title, "provisional_note": cat.provisional_note,
+             "title_note": cat.title_note,
              "requirements": [_requirement_view(req, run["devices"])
                               for req in cat.requirements]}
             for cat in catalogs()]

@@ -218,14 +218,27 @@ def device_workers(asked: int | None, configured: int, devices: int) -> int:
 
 
 def _report_exit(run_json: Path) -> int:
+    from harness.report import views
     run = json.loads(run_json.read_text())
     gaps = run.get("not_fully_tested", {})
-    for device, reqs in gaps.items():
-        jc = [g["id"].removeprefix("JCSTAR-") for g in reqs if g["scheme"] == "jcstar-l1"]
-        print(f"not fully tested on {device}: {len(reqs)} requirement(s)"
-              + (f", JC-STAR ★1 {' '.join(jc)}" if jc else "") + " (see report)")
-    print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(run["summary"].items())))
-    print(f"report: {run_json.parent / 'report.html'}")
+    for d in run["devices"]:          # what the device showed first, then the paperwork
+        found, owed = views.findings(d), views.documents_owed(d)
+        shown = ", ".join(f"{r['test_id']} {r['verdict']}" for r in found)
+        print(f"{d['name']}: device findings {len(found)}" + (f" ({shown})" if found else ""))
+        if owed:
+            print(f"  documents the vendor still owes: {len(owed)} "
+                  f"({', '.join(o['field'].removeprefix('declarations.') for o in owed[:6])}"
+                  f"{', …' if len(owed) > 6 else ''})")
+        reqs = gaps.get(d["name"], [])
+        if reqs:
+            jc = [g["id"].removeprefix("JCSTAR-") for g in reqs if g["scheme"] == "jcstar-l1"]
+            print(f"  not fully tested: {len(reqs)} requirement(s)"
+                  + (f", JC-STAR ★1 {' '.join(jc)}" if jc else ""))
+    for side, counts in views.run_counts(run).items():
+        if counts:
+            print(f"{side}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"report: {run_json.parent / 'report.html'} (JC-STAR ★1 checklist: "
+          f"jcstar-checklist.html)")
     from harness.model import Verdict
     return 1 if any(Verdict(v).is_problem for v in run["summary"]) else 0
 

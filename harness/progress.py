@@ -23,7 +23,8 @@ class DeviceProgress:
     total: int
     done: int = 0
     running: str = ""
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)         # tests that probe the device
+    documents: Counter = field(default_factory=Counter)      # declaration checks
     started: float | None = None
     finished: float | None = None
 
@@ -33,7 +34,10 @@ class DeviceProgress:
         return (self.finished or now) - self.started
 
     def tally(self) -> str:
-        return " ".join(f"{v} {self.counts[v]}" for v in ORDER if self.counts[v]) or "-"
+        """Device verdicts, then the declaration checks apart ("documents ...")."""
+        dev = " ".join(f"{v} {self.counts[v]}" for v in ORDER if self.counts[v]) or "-"
+        docs = " ".join(f"{v} {self.documents[v]}" for v in ORDER if self.documents[v])
+        return f"{dev} · documents {docs}" if docs else dev
 
 
 def fmt_time(seconds: float) -> str:
@@ -82,7 +86,7 @@ class Progress:
         d = self.devices[device]
         d.done += 1
         d.running = ""
-        d.counts[verdict] += 1
+        (d.documents if test_id.startswith("TC-DECL-") else d.counts)[verdict] += 1
         if d.done >= d.total:
             d.finished = self.clock()
         why = f" — {reason[:120]}" if reason and verdict not in ("PASS", "DECLARED") else ""

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-clients
           lighttpd lighttpd-mod-openssl busybox vsftpd socat inetutils-telnetd iproute2
-          nftables openssl procps ca-certificates)
+          nftables openssl procps ca-certificates
+          chromium chromium-driver)   # the last two: the report is checked in a real browser
 # As root, run the package manager directly; otherwise through sudo. An array, so that an
 # empty prefix is no word at all (a bare "$SUDO -E" as root ran "-E").
 AS_ROOT=()

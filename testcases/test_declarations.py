@@ -16,6 +16,13 @@ GENERIC = (("statement",), ("document", "url"))
 
 def _check(device, evidence, kind):
     decl = device.profile.declarations.get(kind)
+    groups = REQUIRED.get(kind, GENERIC)
+    missing = [" or ".join(group) for group in groups
+               if decl is None or not any(getattr(decl, f) for f in group)]
+    if decl is not None and not decl.applies:
+        missing = [] if decl.justification else ["justification"]
+    if missing:                                  # what the vendor still owes, for the report
+        evidence.record("declaration needed", {"key": kind, "missing": missing})
     evidence.expect(f"{kind} declared", decl is not None, "a vendor declaration", None,
                     reason=f"the profile has no '{kind}' declaration")
     if not decl.applies:
@@ -23,8 +30,6 @@ def _check(device, evidence, kind):
                         decl.model_dump(), reason=f"'{kind}' declared not applicable "
                                                   "without a justification")
         raise NotApplicable(f"declared not applicable: {decl.justification}")
-    missing = [" or ".join(group) for group in REQUIRED.get(kind, GENERIC)
-               if not any(getattr(decl, f) for f in group)]
     evidence.expect(f"{kind} complete", not missing, "all parts", decl.model_dump(),
                     reason=f"'{kind}' declaration lacks: {', '.join(missing)}")
     evidence.declared(f"declared by the vendor ({decl.document or decl.url}); "

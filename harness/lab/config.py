@@ -20,6 +20,7 @@ class _Strict(BaseModel):
 
 class Identity(_Strict):
     name: str
+    address: str = Field("", description="the laboratory's postal address (test reports name it)")
     accreditation_id: str = ""
     operator: str = ""
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import jinja2
 
+from harness.report import views
+from harness.report.checklist import EVALUATED_BY
+
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined)
@@ -26,8 +29,13 @@ def vulnerabilities(device: dict) -> dict | None:
             "sources": ev.get("inventory sources") or {}, "inventory_file": inv}
 
 
-_ENV.globals["vulnerabilities"] = vulnerabilities
+_ENV.globals.update(vulnerabilities=vulnerabilities, views=views)
 
 
 def render(run: dict) -> str:
     return _ENV.get_template("report.html.j2").render(run=run)
+
+
+def render_checklist(checklist: dict) -> str:
+    return _ENV.get_template("checklist.html.j2").render(c=checklist,
+                                                         evaluated_by=EVALUATED_BY)

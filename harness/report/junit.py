@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from harness.report import views
+
 
 def render(run: dict) -> str:
     suites = []
@@ -24,7 +26,11 @@ def render(run: dict) -> str:
                 tc.add_skipped_info(message=f"{v}: {reason}")
             cases.append(tc)
         props = {"device": d["name"], "profile_sha256": d["profile_sha256"],
-                 "vendor": d["vendor"], "model": d["model"]}
+                 "vendor": d["vendor"], "model": d["model"],
+                 "device findings": ", ".join(f"{r['test_id']} {r['verdict']}"
+                                              for r in views.findings(d)) or "none",
+                 "documents owed": ", ".join(o["field"] for o in views.documents_owed(d))
+                 or "none"}
         for view in run.get("schemes", []):      # per-scheme requirement counts by verdict
             counts: dict[str, int] = {}
             for req in view["requirements"]:
@@ -47,6 +53,8 @@ def render(run: dict) -> str:
             continue
         case.set("verdict", r["verdict"])
         props = ET.Element("properties")
+        ET.SubElement(props, "property", name="evaluated",
+                      value="documents" if views.from_documents(r) else "device")
         for q in r["requirements"]:
             ET.SubElement(props, "property", name="requirement", value=q)
         prov = [q for q in r["requirements"] if q in provisional]

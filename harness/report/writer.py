@@ -36,15 +36,36 @@ def tool_versions() -> dict:
     return out
 
 
+def method_versions() -> dict:
+    """What the verdicts were decided by: each catalog and the test-case suite, by content
+    hash (the harness version alone does not say whether a lab edited them)."""
+    import hashlib
+    from harness.catalog import CATALOG_DIR
+    from harness.suite import SUITE_DIR
+
+    def digest(paths) -> str:
+        h = hashlib.sha256()
+        for p in sorted(paths):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+        return h.hexdigest()[:16]
+    return {"catalogs": {p.stem: digest([p]) for p in sorted(CATALOG_DIR.glob("*.yaml"))},
+            "testcases": digest(SUITE_DIR.glob("*.py"))}
+
+
+def environment() -> dict:
+    return {"host": platform.node(), "os": platform.platform(),
+            "python": platform.python_version()}
+
+
 def start(ctx: RunContext) -> None:
     lab = ctx.lab.lab
     ctx.journal.append({
         "type": "run-start", "run_id": ctx.run_id, "started": ctx.started,
-        "lab": {"name": lab.name, "accreditation_id": lab.accreditation_id,
-                "config": ctx.lab_path},
+        "lab": {"name": lab.name, "address": lab.address,
+                "accreditation_id": lab.accreditation_id, "config": ctx.lab_path},
         "operator": lab.operator or getpass.getuser(),
         "allow_destructive": ctx.allow_destructive, "selection": ctx.selection,
-        "tools": tool_versions(),
+        "tools": tool_versions(), "method": method_versions(), "environment": environment(),
         "devices": [{"name": d.name, "profile": d.profile_path, "profile_sha256": d.profile_hash,
                      "vendor": d.profile.vendor, "model": d.profile.model,
                      "category": d.profile.category,
@@ -69,7 +90,8 @@ def build_run(events: list[dict]) -> dict:
            "started": head["started"], "ended": end, "complete": end is not None,
            "lab": head["lab"], "operator": head["operator"],
            "allow_destructive": head["allow_destructive"], "selection": head["selection"],
-           "tools": head["tools"], "devices": list(devices.values()),
+           "tools": head["tools"], "method": head.get("method", {}),
+           "environment": head.get("environment", {}), "devices": list(devices.values()),
            "resumed": [e["at"] for e in events if e["type"] == "resumed"],
            "interrupted": [{k: e[k] for k in ("device", "test_id", "noted")}
                            for e in events if e["type"] == "interrupted"]}
@@ -100,10 +122,20 @@ def finish(ctx: RunContext) -> dict:
 
 
 def render_all(out_dir: Path, redact) -> dict:
-    from harness.report import html, junit
+    """run.json, then every view of it: junit.xml, report.html, the JC-STAR ★1 checklist
+    (HTML, CSV, JSON) and the OSCAL assessment results."""
+    from harness.report import checklist, html, junit, oscal
     from harness.run import Journal
     run = build_run(Journal(out_dir / "journal.jsonl").events())
     write_text(redact, out_dir / "run.json", json.dumps(run, indent=2, sort_keys=False))
     write_text(redact, out_dir / "junit.xml", junit.render(run))
     write_text(redact, out_dir / "report.html", html.render(run))
+    jc = checklist.build(run)
+    if jc is not None:
+        write_text(redact, out_dir / "jcstar-checklist.html", html.render_checklist(jc))
+        write_text(redact, out_dir / "jcstar-checklist.csv", checklist.to_csv(jc))
+        write_text(redact, out_dir / "jcstar-checklist.json",
+                   json.dumps(jc, indent=1, ensure_ascii=False))
+    write_text(redact, out_dir / "oscal-assessment-results.json",
+               json.dumps(oscal.render(run), indent=1, ensure_ascii=False))
     return run

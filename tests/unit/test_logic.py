@@ -241,7 +241,9 @@ def test_junit_carries_verdict_and_requirements():
     assert set(cases) == {"a.TC-X-01", "a-b.TC-X-01"}
     for case in cases.values():
         assert case.get("verdict") == "INCONCLUSIVE" and case.find("error") is not None
-        assert [p.get("value") for p in case.find("properties")] == result["requirements"]
+        props = [(p.get("name"), p.get("value")) for p in case.find("properties")]
+        assert props == [("evaluated", "device")] + [("requirement", q)
+                                                     for q in result["requirements"]]
 
 
 @pytest.mark.parametrize("algorithm,response", [

@@ -27,7 +27,7 @@ def test_plain_lines_name_device_test_case_counts_and_time():
     assert "[ 1m05s] router-1" in lines[1] and "FAIL" in lines[1]
     assert "[1/3: FAIL 1]" in lines[1] and "— telnet open" in lines[1]
     assert not any("TC-DECL-01" in line and "running" in line for line in lines)
-    assert "[2/3: FAIL 1 DECLARED 1]" in lines[2]
+    assert "[2/3: FAIL 1 · documents DECLARED 1]" in lines[2]
     summary = p.summary_lines()
     assert summary[0].startswith("router-1") and "2/3" in summary[0]
     assert "camera-1" in summary[1] and "1/1" in summary[1] and "PASS 1" in summary[1]

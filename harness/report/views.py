@@ -1,0 +1,115 @@
+"""Views of run.json for people: what was verified on the device apart from what was
+evaluated from the vendor's documents, the overview of devices × schemes, and the
+documents a vendor still owes. Pure functions of run.json (every output renders from it)."""
+from __future__ import annotations
+
+DOCUMENT_CHECK_PREFIX = "TC-DECL-"
+PROBLEMS = ("FAIL", "ERROR", "INCONCLUSIVE")
+SCHEME_ORDER = ("jcstar-l1",)          # JC-STAR ★1 first, the others in catalog order
+VERDICT_ORDER = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN", "UNCONFIRMED", "UNCOVERED",
+                 "DECLARED", "PASS", "NOT_APPLICABLE", "OBSERVED")
+
+
+def from_documents(result: dict) -> bool:
+    """A declaration check: evaluated from the vendor's documents, not on the device."""
+    return result["test_id"].startswith(DOCUMENT_CHECK_PREFIX)
+
+
+def _rank(verdict: str) -> int:
+    return VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
+
+
+def device_results(device: dict) -> list[dict]:
+    """Results of the tests that probed the device, problems first."""
+    return sorted((r for r in device["results"] if not from_documents(r)),
+                  key=lambda r: _rank(r["verdict"]))
+
+
+def findings(device: dict) -> list[dict]:
+    """What the device itself showed: its FAIL, ERROR and INCONCLUSIVE results."""
+    return [r for r in device_results(device) if r["verdict"] in PROBLEMS]
+
+
+def documents_owed(device: dict) -> list[dict]:
+    """Each declaration the vendor has not given (or not completely), with the profile field
+    that would satisfy it and the requirements waiting on it."""
+    out = []
+    for r in device["results"]:
+        if not from_documents(r) or r["verdict"] not in PROBLEMS:
+            continue
+        decl = next((e["observed"] for e in r.get("evidence", [])
+                     if e.get("check") == "declaration needed"), None) or {}
+        key = decl.get("key", r["test_id"].removeprefix(DOCUMENT_CHECK_PREFIX))
+        out.append({"test_id": r["test_id"], "requirements": r["requirements"],
+                    "field": f"declarations.{key}", "missing": decl.get("missing", []),
+                    "verdict": r["verdict"], "reason": r["reason"]})
+    return out
+
+
+def split_counts(device: dict) -> dict[str, dict[str, int]]:
+    """Verdict counts, device tests apart from document checks."""
+    out: dict[str, dict[str, int]] = {"device": {}, "documents": {}}
+    for r in device["results"]:
+        side = out["documents" if from_documents(r) else "device"]
+        side[r["verdict"]] = side.get(r["verdict"], 0) + 1
+    return {k: dict(sorted(v.items(), key=lambda kv: _rank(kv[0]))) for k, v in out.items()}
+
+
+def run_counts(run: dict) -> dict[str, dict[str, int]]:
+    """Test-case verdicts over the run: "device tests" and "declaration checks"."""
+    out: dict[str, dict[str, int]] = {"device tests": {}, "declaration checks": {}}
+    for d in run["devices"]:
+        for side, counts in zip(out, split_counts(d).values()):
+            for v, n in counts.items():
+                out[side][v] = out[side].get(v, 0) + n
+    return {k: dict(sorted(v.items(), key=lambda kv: _rank(kv[0]))) for k, v in out.items()}
+
+
+def ordered_schemes(run: dict) -> list[dict]:
+    first = [s for key in SCHEME_ORDER for s in run["schemes"] if s["scheme"] == key]
+    return first + [s for s in run["schemes"] if s["scheme"] not in SCHEME_ORDER]
+
+
+def overview(run: dict) -> dict:
+    """Devices × schemes: each cell the requirement counts by verdict, weakest first."""
+    schemes = ordered_schemes(run)
+    rows = []
+    for d in run["devices"]:
+        cells = []
+        for s in schemes:
+            counts: dict[str, int] = {}
+            for q in s["requirements"]:
+                v = q["verdicts"].get(d["name"], "NOT_RUN")
+                counts[v] = counts.get(v, 0) + 1
+            cells.append(dict(sorted(counts.items(), key=lambda kv: _rank(kv[0]))))
+        rows.append({"device": d["name"], "cells": cells,
+                     "findings": len(findings(d)), "owed": len(documents_owed(d))})
+    return {"schemes": [{"scheme": s["scheme"], "title": s["title"]} for s in schemes],
+            "rows": rows}
+
+
+def deviations(run: dict) -> list[str]:
+    """What departs from the full method: tests not run, interruptions, provisional mappings."""
+    out = []
+    if not run["allow_destructive"]:
+        out.append("destructive test cases (brute force, password change, update, factory "
+                   "reset, remote-operation disruption) were not run: started without "
+                   "--allow-destructive")
+    if run.get("selection"):
+        out.append(f"a selection of test cases was run: {run['selection']}")
+    for i in run.get("interrupted", []):
+        out.append(f"{i['device']} {i['test_id']}: interrupted ({i['noted']}); re-run on resume")
+    if run.get("resumed"):
+        out.append(f"the run was resumed at {', '.join(run['resumed'])}")
+    for d in run["devices"]:
+        n = sum(r["verdict"] == "NOT_RUN" for r in d["results"])
+        if n:
+            out.append(f"{d['name']}: {n} test case(s) NOT_RUN (reasons in the device section)")
+    prov = sorted({q["id"] for s in run["schemes"] for q in s["requirements"]
+                   if q["provisional"]})
+    if prov:
+        out.append(f"{len(prov)} requirement mapping(s) are provisional (not yet confirmed "
+                   f"against the primary document): {', '.join(prov)}")
+    if not run["complete"]:
+        out.append("the run did not finish: results are those gathered before it stopped")
+    return out
