@@ -6,6 +6,7 @@ Exit codes: 0 no verdict is FAIL, ERROR or INCONCLUSIVE; 1 at least one is; 2 ba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
@@ -192,7 +193,8 @@ def cmd_run(args) -> int:
     # other pytest sessions). A killed run leaves it there, and --resume clears it.
     basetemp = ctx.out_dir / ".pytest-tmp"
     try:
-        code = int(pytest.main(pytest_args + ["--basetemp", str(basetemp)]))
+        with _emulated_lab_in_use(args.profile, ctx.run_id):
+            code = int(pytest.main(pytest_args + ["--basetemp", str(basetemp)]))
     finally:
         shutil.rmtree(basetemp, ignore_errors=True)
     if code == 5:
@@ -207,6 +209,27 @@ def cmd_run(args) -> int:
               f"see {ctx.out_dir}/journal.jsonl", file=sys.stderr)
         return 1 if code != 4 else 2
     return _report_exit(run_json)
+
+
+@contextlib.contextmanager
+def _emulated_lab_in_use(profiles, run_id):
+    """A run on emulated devices keeps `harness emulate up/down` of another run or test
+    session from changing the lab under it (they refuse, naming this run)."""
+    import os
+    from harness.emulate import guard
+    from harness.emulate.netns import EmulateError
+    if os.geteuid() != 0 or not guard.uses_emulated(profiles):
+        yield
+        return
+    use = guard.using(f"harness run {run_id}")
+    try:
+        use.__enter__()
+    except EmulateError as exc:
+        raise InputError(str(exc), None, None, "--profile") from None
+    try:
+        yield
+    finally:
+        use.__exit__(None, None, None)
 
 
 def device_workers(asked: int | None, configured: int, devices: int) -> int:

@@ -36,11 +36,12 @@ def harness(*args, timeout=1800, env=None):
 def emulated_lab():
     """Every emulated device, up for the whole session; everything removed afterwards."""
     need_root()
-    from harness.emulate import lab
+    from harness.emulate import guard, lab
     lab.down()
     paths = lab.up()
     try:
-        yield {p.stem: p for p in paths}
+        with guard.using(f"test session, pytest PID {os.getpid()}"):
+            yield {p.stem: p for p in paths}
     finally:
         lab.down()
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.emulate import daemons, files, netns, profiles
+from harness.emulate import daemons, files, guard, netns, profiles
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH
 from harness.emulate.netns import STATE, EmulateError
 from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, SUBNET, SUBNET6,
@@ -225,6 +225,11 @@ def wait_ready(v: Variant, timeout: float = 20.0) -> None:
 # ------------------------------------------------------------------ lab-level operations
 def up(names=None) -> list[Path]:
     netns.need_root()
+    with guard.changing("bring emulated devices up"):
+        return _up(names)
+
+
+def _up(names) -> list[Path]:
     variants = select(names)
     net = netns.check_subnet(SUBNET)
     netns.check_subnet(SUBNET6)
@@ -280,7 +285,8 @@ def _stop_device(v: Variant) -> None:
 
 def down() -> list[str]:
     netns.need_root()
-    return netns.teardown_all()
+    with guard.changing("take the emulated lab down"):
+        return netns.teardown_all()
 
 
 def status() -> list[dict]:

@@ -57,3 +57,23 @@ def test_missing_action_is_an_error(emulated_lab, tmp_path):
     profile, _ = load_profile(emulated_lab["router-2"])
     with pytest.raises(DeviceError, match="no 'power_cycle' action"):
         run_action(lab, profile, "power_cycle")
+
+
+def test_a_second_session_cannot_take_the_lab_from_under_a_first(emulated_lab, tmp_path):
+    """This test session uses the emulated lab (its fixture holds the lab's user lock): a
+    second run's `emulate down` or `up` refuses with a clear message naming the user, and
+    leaves every device up; a run on the same lab is no collision."""
+    import os
+    from harness.emulate import guard, netns
+    from tests.conftest import harness
+    before = netns.namespaces()
+    assert any(f"PID {os.getpid()}" in u for u in guard.users())
+    for cmd in (("emulate", "down"), ("emulate", "up", "router-1")):
+        proc = harness(*cmd, timeout=120)
+        assert proc.returncode == 1, (cmd, proc.stdout, proc.stderr)
+        assert "in use by PID" in proc.stderr and "test session" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert netns.namespaces() == before
+    proc = harness("run", "--profile", emulated_lab["router-1"], "-k", "TC-SURF-02", "--out",
+                   tmp_path / "run")
+    assert proc.returncode == 0, proc.stderr[-2000:]
