@@ -34,6 +34,8 @@ FLAWS = {
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
     "weak_password": "the unit's password is a known default deep in the credential list, "
                      "beyond what the online tries reach",
+    "short_password": "the unit's password is unique but two characters long: no match for "
+                      "automated guessing",
     "ipv6_only_telnet": "telnet listens on IPv6 only: an IPv4 scan cannot see it",
     "known_exploited_vuln": "old firmware: its package list and web server banner report "
                             "lighttpd 1.4.59 and busybox 1.31.1, with known exploited CVEs",
@@ -89,6 +91,8 @@ VARIANTS = [
     # quotes, a dollar, a semicolon, spaces (the password-change test must restore it intact)
     _v("router-oddpw", "router", 18, password="Od\\d p'w$1;\"x 9Q"),
     _v("router-oldfw", "router", 19, "known_exploited_vuln"),
+    # the leak check also looks for a two-character secret (masked whatever its length)
+    _v("router-shortpw", "router", 20, "short_password", password="]~"),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 
