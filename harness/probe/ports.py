@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.errors import Inconclusive
 from harness.transport import net
 
 UDP_PORTS = "53,67,69,123,161,500,1900,5353,5683,47808"
@@ -27,12 +28,18 @@ def _open(host: dict, proto: str, states=("open",)) -> dict[int, str]:
 
 
 def scan(device, lab, udp: bool = True) -> list[Scan]:
+    """Each address, TCP then UDP. A declared TCP service that answered just before the scan
+    but not during it means the device restarted (or lost the service) mid-scan: the scan
+    then shows fewer open ports than there are, so the result is INCONCLUSIVE, never a
+    clean bill."""
     p = device.profile
     rate = lab.rate_limits.scan_max_rate
     out = []
+    declared = sorted(p.declared_ports("tcp"))
     for addr in [a for a in (p.address, p.address6) if a]:
         six = "-6 " if ":" in addr else ""
         s = Scan(addr)
+        before = [port for port in declared if net.tcp_open(device.wire, addr, port)]
         host, xml = net.nmap_scan(device.wire, addr,
                                   f"{six}-n -Pn -sS -p- --max-rate {rate} --max-retries 2",
                                   lab.timeouts.scan)
@@ -44,5 +51,13 @@ def scan(device, lab, udp: bool = True) -> list[Scan]:
             # open|filtered is what a silent UDP port looks like: only 'open' counts
             s.udp_open = _open(host, "udp")
             s.xml.append(xml)
+        lost = [port for port in before if port not in s.tcp_open]
+        if lost:
+            back = [port for port in lost if net.tcp_open(device.wire, addr, port)]
+            raise Inconclusive(
+                f"{addr}: declared tcp/{', tcp/'.join(map(str, lost))} answered just before "
+                f"the port scan but not during it{' and answer again now' if back else ''}: "
+                "the device restarted or lost a service mid-scan, so the scan is incomplete; "
+                "re-test")
         out.append(s)
     return out

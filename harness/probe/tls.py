@@ -1,10 +1,13 @@
 """TLS versions and cipher suites on every TLS port, through sslyze, 1-2 connections at a time."""
 from __future__ import annotations
 
+import socket
+import ssl
+import time
 import warnings
 from dataclasses import dataclass, field
 
-from harness.errors import DeviceError
+from harness.errors import DeviceError, TransportTimeout
 
 VERSIONS = {"ssl_2_0_cipher_suites": "SSLv2", "ssl_3_0_cipher_suites": "SSLv3",
             "tls_1_0_cipher_suites": "TLSv1.0", "tls_1_1_cipher_suites": "TLSv1.1",
@@ -30,10 +33,57 @@ def tls_ports(profile) -> list[int]:
     return sorted(ports)
 
 
+def _client_hello() -> bytes:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def check_speaks_tls(device, ip: str, port: int) -> None:
+    """A ClientHello, and the first record header back within the command timeout for the
+    whole exchange (not per read). A port that accepts TCP and then stalls, trickles or
+    answers with something else would keep sslyze's many connections busy for as long as
+    it likes: DeviceError (TransportTimeout) naming it instead."""
+    wire = device.wire
+    deadline = time.monotonic() + wire.command_timeout
+    sock = wire.connect(ip, port, "tls")
+    try:
+        sock.sendall(_client_hello())
+        head = b""
+        while len(head) < 5:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TransportTimeout(f"tls: {ip}:{port} sent {len(head)} of a record "
+                                       f"header's 5 bytes within {wire.command_timeout:.0f}s")
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(5 - len(head))
+            except socket.timeout:
+                continue
+            except OSError as exc:
+                raise DeviceError(f"tls: {ip}:{port}: {exc}") from None
+            if not chunk:
+                return                 # closed at once: sslyze reports what it can reach
+            head += chunk
+    finally:
+        sock.close()
+    if not (head[0] in (0x15, 0x16) and head[1] == 3) and not head[0] & 0x80:   # SSLv2
+        raise DeviceError(f"tls: {ip}:{port} does not answer a ClientHello with TLS "
+                          f"(first bytes {head!r})")
+
+
 def scan(device, ports: list[int], connections: int = 2) -> list[TLSObservation]:
     from sslyze import (Scanner, ScanCommand, ServerNetworkLocation, ServerScanRequest,
                         ServerScanStatusEnum)
     ip = device.wire.scope.check(device.profile.address, "TLS scan target")
+    for port in ports:
+        check_speaks_tls(device, ip, port)
     commands = {getattr(ScanCommand, n.upper()) for n in VERSIONS}
     requests = [ServerScanRequest(server_location=ServerNetworkLocation(
         hostname=ip, port=port, ip_address=ip), scan_commands=commands) for port in ports]

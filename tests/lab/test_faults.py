@@ -1,0 +1,130 @@
+"""Fault injection in one parallel run: a unit power-cycled in the middle of its port scan, a
+host whose services accept TCP and never say a word, one that answers a byte at a time
+ever slower. The affected test cases end ERROR or INCONCLUSIVE with the cause within their
+deadline, never PASS; the healthy unit in the same run is unharmed."""
+import json
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import REPO, harness, load_run, verdicts
+
+SERVICE_TESTS = ("TC-SSH-01", "TC-CRED-01", "TC-TLS-01", "TC-ID-01")
+SELECTION = "TC-SURF-01 or " + " or ".join(SERVICE_TESTS)
+BUDGET = 150                          # the lab's per-test-case watchdog in this run
+
+HOSTILE = r'''
+import socket, sys, threading, time
+mode, addr, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3].split(",")]
+BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+def serve(conn):
+    try:
+        if mode == "silent":
+            time.sleep(300)                       # accept, then never a word
+        else:                                     # a byte at a time, each slower
+            for i in range(300):
+                conn.sendall(BANNER[i % len(BANNER):i % len(BANNER) + 1])
+                time.sleep(min(0.5 + i * 0.5, 10))
+    except OSError:
+        pass
+    finally:
+        conn.close()
+def listen(port):
+    s = socket.create_server((addr, port), reuse_port=True)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+for p in ports:
+    threading.Thread(target=listen, args=(p,), daemon=True).start()
+time.sleep(900)                                   # bounded: gone after 15 minutes at most
+'''
+
+
+@pytest.fixture
+def hostile_hosts(emulated_lab, tmp_path):
+    from harness.emulate import netns
+    script = tmp_path / "hostile.py"
+    script.write_text(HOSTILE)
+    made, profiles = [], {}
+    try:
+        for i, mode in ((61, "silent"), (62, "trickle")):
+            ns, addr = f"hx-{mode}", f"198.18.0.{i}"
+            netns.add_host(ns, i, addr, 24, "198.18.0.1")
+            made.append(ns)
+            netns.spawn(ns, [sys.executable, str(script), mode, addr, "22,443,8443"],
+                        tmp_path / "pids", mode, tmp_path / f"{mode}.log")
+            path = tmp_path / f"{mode}.yaml"
+            path.write_text(f"""extends: {REPO}/device_profiles/types/emulab-er100.yaml
+name: {mode}-1
+address: {addr}
+has_ipv6: false
+ssh: {{port: 22, username: admin, password: not-a-real-one}}
+web:
+  - {{port: 443, tls: true, auth: basic, admin_paths: [/admin/], username: admin, password: not-a-real-one}}
+""")
+            profiles[mode] = path
+        yield profiles
+    finally:
+        netns.stop_recorded(tmp_path / "pids")
+        for ns in made:
+            netns.remove_namespace(ns)
+
+
+def _power_cycle_when_scanning(journal, stop: threading.Event, done: list):
+    """Power-cycle router-2 (off 15 s) as soon as its TC-SURF-01 starts; bounded wait."""
+    from harness.emulate import lab
+    deadline = time.monotonic() + 600
+    while not stop.is_set() and time.monotonic() < deadline:
+        if journal.exists() and any(
+                e.get("type") == "test-start" and e.get("device") == "router-2"
+                and e.get("test_id") == "TC-SURF-01"
+                for e in map(json.loads, journal.read_text().splitlines())):
+            time.sleep(0.3)
+            lab.power_cycle("router-2", off_seconds=15)
+            done.append(True)
+            return
+        time.sleep(0.1)
+
+
+def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hostile_hosts,
+                                                                tmp_path):
+    lab = tmp_path / "lab.yaml"
+    lab.write_text((REPO / "lab_config" / "emulated.yaml").read_text().replace(
+        "  scan: 240", f"  scan: 240\n  test_case: {BUDGET}", 1))
+    out = tmp_path / "out"
+    stop, cycled = threading.Event(), []
+    watcher = threading.Thread(target=_power_cycle_when_scanning,
+                               args=(out / "journal.jsonl", stop, cycled))
+    watcher.start()
+    try:
+        proc = harness("run", "--lab", lab, "--out", out, "--workers", "4", "-k", SELECTION,
+                       "--profile", emulated_lab["router-1"], "--profile",
+                       emulated_lab["router-2"], "--profile", hostile_hosts["silent"],
+                       "--profile", hostile_hosts["trickle"], timeout=1500)
+    finally:
+        stop.set()
+        watcher.join(timeout=120)
+    assert "Traceback" not in proc.stderr and proc.returncode == 1, proc.stderr[-2000:]
+    assert cycled, "router-2's scan never started"
+    run = load_run(out)
+    got = verdicts(run)
+    reasons = {(d["name"], r["test_id"]): r["reason"] for d in run["devices"]
+               for r in d["results"]}
+    # the healthy unit: as if alone
+    assert all(got["router-1"][t] == "PASS" for t in ("TC-SURF-01", *SERVICE_TESTS)), got
+    # power-cycled mid-scan: the scan is incomplete, never a clean bill
+    assert got["router-2"]["TC-SURF-01"] in ("INCONCLUSIVE", "ERROR"), got["router-2"]
+    why = reasons[("router-2", "TC-SURF-01")]
+    assert "mid-scan" in why or "did not answer" in why, why
+    # silent and ever slower services: every test case that needs them, with a cause
+    for dev in ("silent-1", "trickle-1"):
+        for t in SERVICE_TESTS:
+            assert got[dev][t] in ("ERROR", "INCONCLUSIVE"), (dev, t, got[dev][t])
+            assert reasons[(dev, t)], (dev, t)
+    # each ended by its own deadline (connect/command timeouts), not by the watchdog
+    for d in run["devices"]:
+        for r in d["results"]:
+            assert "watchdog" not in r["reason"] and r["duration_s"] < BUDGET, \
+                (d["name"], r["test_id"], r["duration_s"], r["reason"])
