@@ -17,9 +17,31 @@ class Scan:
     tcp_open: dict[int, str] = field(default_factory=dict)      # port -> service name
     udp_open: dict[int, str] = field(default_factory=dict)
     xml: list[str] = field(default_factory=list)
+    tcp_unanswered: int = 0         # TCP ports with no answer at all (filtered)
+    tcp_rescanned: bool = False
 
     def to_dict(self):
-        return {"address": self.address, "tcp_open": self.tcp_open, "udp_open": self.udp_open}
+        out = {"address": self.address, "tcp_open": self.tcp_open, "udp_open": self.udp_open,
+               "tcp_unanswered": self.tcp_unanswered}
+        if self.tcp_rescanned:
+            out["tcp_rescanned"] = "some ports went unanswered although the device answers "\
+                                   "closed ports: scanned a second time"
+        return out
+
+
+def _states(xml: str) -> dict[str, int]:
+    """How many TCP ports the scan found in each state (listed ports and nmap's extraports)."""
+    import xml.etree.ElementTree as ET
+    counts: dict[str, int] = {}
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return counts
+    for e in root.iter("extraports"):
+        counts[e.get("state", "")] = counts.get(e.get("state", ""), 0) + int(e.get("count", 0))
+    for e in root.iter("state"):
+        counts[e.get("state", "")] = counts.get(e.get("state", ""), 0) + 1
+    return counts
 
 
 def _open(host: dict, proto: str, states=("open",)) -> dict[int, str]:
@@ -36,14 +58,32 @@ def scan(device, lab, udp: bool = True) -> list[Scan]:
     rate = lab.rate_limits.scan_max_rate
     out = []
     declared = sorted(p.declared_ports("tcp"))
-    for addr in [a for a in (p.address, p.address6) if a]:
+    addresses = [a for a in (p.address, p.address6) if a]
+    answered = {addr: [port for port in declared if net.tcp_open(device.wire, addr, port)]
+                for addr in addresses}      # all before the first scan starts
+    for addr in addresses:
         six = "-6 " if ":" in addr else ""
         s = Scan(addr)
-        before = [port for port in declared if net.tcp_open(device.wire, addr, port)]
-        host, xml = net.nmap_scan(device.wire, addr,
-                                  f"{six}-n -Pn -sS -p- --max-rate {rate} --max-retries 2",
-                                  lab.timeouts.scan)
+        before = answered[addr]
+        args = f"{six}-n -Pn -sS -p- --max-rate {rate} --max-retries 2"
+        host, xml = net.nmap_scan(device.wire, addr, args, lab.timeouts.scan)
         s.tcp_open, s.xml = _open(host, "tcp"), [xml]
+        states = _states(xml)
+        s.tcp_unanswered = states.get("filtered", 0)
+        if s.tcp_unanswered and states.get("closed", 0):
+            # a device that answers closed ports yet left some unanswered: packets were lost
+            # (a link flap, an overloaded device) or a partial firewall. Once more: a
+            # firewall gives the same count again; lost packets do not.
+            first = s.tcp_unanswered
+            host, xml2 = net.nmap_scan(device.wire, addr, args, lab.timeouts.scan)
+            s.tcp_open.update(_open(host, "tcp"))
+            s.tcp_unanswered, s.tcp_rescanned = _states(xml2).get("filtered", 0), True
+            s.xml = [xml2]
+            if s.tcp_unanswered and s.tcp_unanswered != first:
+                raise Inconclusive(f"{addr}: {first}, then {s.tcp_unanswered} TCP ports gave "
+                                   "no answer in two full scans although the device answers "
+                                   "closed ports: probes are being lost, the scan is "
+                                   "incomplete; re-test")
         if udp:
             host, xml = net.nmap_scan(device.wire, addr,
                                       f"{six}-n -Pn -sU -p {UDP_PORTS} --max-retries 1 "

@@ -375,3 +375,14 @@ def test_console_login_survives_a_doubled_prompt_and_tells_unknown_from_refused(
     # tests make that an ERROR instead of "refused"
     assert _console(_ScriptedLogin("right", shell_answers=False)).login(
         "admin", "right") == "unknown"
+
+
+def test_nmap_port_states_count_listed_and_aggregated_ports():
+    from harness.probe.ports import _states
+    xml = """<nmaprun><host><status state="up"/><ports>
+<extraports state="closed" count="65530"><extrareasons reason="reset" count="65530"/></extraports>
+<port protocol="tcp" portid="22"><state state="open"/></port>
+<port protocol="tcp" portid="23"><state state="filtered"/></port>
+</ports></host></nmaprun>"""
+    assert _states(xml) == {"closed": 65530, "open": 1, "filtered": 1}
+    assert _states("not xml") == {}
