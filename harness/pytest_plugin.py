@@ -16,6 +16,7 @@ import pytest
 from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotApplicable,
                             NotRun, ScopeError, WatchdogExpired)
 from harness.model import Evidence, Failed, Verdict, spec_of
+from harness.model.testcase import run_order
 from harness.model.verdict import Result
 from harness.run import build_context, now
 
@@ -128,6 +129,8 @@ def pytest_collection_modifyitems(session, config, items):
         unknown = [r for r in spec.requirements if r not in known]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s) {unknown}")
+    # state-changing test cases last, in their declared order (stable: files otherwise)
+    items.sort(key=lambda i: run_order(spec_of(getattr(i, "function", None))))
     if config.getoption("resume_run"):             # what the run decided before it stopped
         from harness import resume
         done = resume.plan(ctx.out_dir).done
@@ -159,6 +162,19 @@ def evidence(request, device):
     ev = Evidence(ctx.out_dir / "artifacts" / device.name / spec.id, base=ctx.out_dir)
     request.node.stash[EVIDENCE] = ev
     return ev
+
+
+@pytest.fixture
+def lifecycle(device, run_context, evidence):
+    """The device's lifecycle owner for this test case (lab actions, readiness, restores);
+    its restores run at teardown, and a failed one marks the device suspect."""
+    from harness.lifecycle import Lifecycle
+    lc = Lifecycle(device, run_context.lab,
+                   record=lambda entry: evidence.record("lab action", entry))
+    yield lc
+    failed = lc.close()
+    if failed:
+        device.mark_broken("putting it back after a test case failed: " + "; ".join(failed))
 
 
 def pytest_runtest_setup(item):

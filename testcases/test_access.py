@@ -1,7 +1,6 @@
 """Access control: unauthenticated access, debug interfaces, information before login."""
 from harness import applicability as a
 from harness.errors import DeviceError, Inconclusive
-from harness.lab.actions import run_action
 from harness.model import testcase
 from harness.probe import bootloader, exposure, unauthenticated
 
@@ -54,15 +53,19 @@ def test_console_requires_login(device, evidence):
                  "a bootloader prompt whose proof command answers is a FAIL (the device is "
                  "then told to boot on); a login (or shell) prompt after the boot log is a "
                  "PASS"],
-          applies=[a.serial_through_boot])
-def test_no_bootloader_break_in(device, evidence, run_context):
+          applies=[a.serial_through_boot], disrupts="power")
+def test_no_bootloader_break_in(device, evidence, run_context, lifecycle):
     p = device.profile
     if not run_context.lab.actions.power_cycle:
         raise Inconclusive("the lab config has no power_cycle action to reboot the device")
     console = device.console()
+    # the console shows the boot; afterwards the services must answer again (at teardown,
+    # whatever the verdict: a failure there marks the device for the next test cases)
+    lifecycle.on_exit("ready after the power cycle",
+                      lambda: lifecycle.wait_ready(why="the power cycle"))
     try:
         seen = bootloader.watch_boot(
-            console, lambda: run_action(run_context.lab, p, "power_cycle", timeout=120),
+            console, lambda: lifecycle.act("power_cycle", timeout=120, ready=False),
             p.serial.bootloader, [p.prompts.login, p.prompts.shell])
     finally:
         console.close()

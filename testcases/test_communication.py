@@ -1,7 +1,6 @@
 """Secure communication: TLS, SSH algorithms, no credentials in plaintext."""
 from harness import applicability as a
 from harness.errors import DeviceError, Inconclusive, NotApplicable
-from harness.lab.actions import run_action
 from harness.model import testcase
 from harness.probe import ssh_algorithms, tls, tls_client
 from harness.transport import http
@@ -58,8 +57,8 @@ def test_tls_configuration(device, evidence, run_context):
                  "PASS when the client aborts the handshake; FAIL when it completes it; "
                  "INCONCLUSIVE when no TLS connection arrives within the wait",
                  "the redirect is always cleared"],
-          applies=[a.tls_client])
-def test_tls_client_verification(device, evidence, run_context):
+          applies=[a.tls_client], disrupts="redirect")
+def test_tls_client_verification(device, evidence, run_context, lifecycle):
     lab, p = run_context.lab, device.profile
     if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
         raise Inconclusive("the lab config needs harness_address and the redirect and "
@@ -69,14 +68,14 @@ def test_tls_client_verification(device, evidence, run_context):
         target = f"{client.host}:{client.port}"
         with tls_client.StandIn(lab.harness_address, client.host,
                                 device.wire.transcript) as server:
-            run_action(lab, p, "redirect", target=target, to=server.endpoint)
+            lifecycle.act("redirect", target=target, to=server.endpoint)
             try:
                 server.start(client.wait)
-                if client.trigger:
-                    run_action(lab, p, client.trigger, timeout=120)
+                if client.trigger:               # a power cycle: proven ready afterwards
+                    lifecycle.act(client.trigger, timeout=120)
                 attempts = server.result()
             finally:
-                run_action(lab, p, "redirect_clear")
+                lifecycle.act("redirect_clear")
         evidence.record(f"client to {target} ({client.purpose})",
                         {"stand_in": server.endpoint,
                          "attempts": [a_.to_dict() for a_ in attempts]})

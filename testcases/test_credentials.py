@@ -140,7 +140,7 @@ def test_keys_unique(device, evidence):
                  "record the timing curve; look for delay, refusal or lockout (also: the "
                  "valid login refused right after the burst)",
                  "wait out the lockout window; the lab's valid login must work again"],
-          applies=[a.login_surface], destructive=True)
+          applies=[a.login_surface], destructive=True, disrupts="lockout")
 def test_brute_force_resistance(device, evidence, run_context):
     from harness.transport import ssh
     p, w = device.profile, device.wire
@@ -194,7 +194,8 @@ def test_brute_force_resistance(device, evidence, run_context):
           steps=["change the password over the device's own interface (profile's command)",
                  "every password surface must reject the old and accept the new one",
                  "restore the original password"],
-          applies=[a.password_change], destructive=True)
+          applies=[a.password_change], destructive=True,
+          disrupts="credentials")
 def test_password_can_be_changed(device, evidence, run_context):
     p = device.profile
     old = (p.ssh or p.telnet or p.serial).password.get_secret_value()

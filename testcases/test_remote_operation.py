@@ -4,8 +4,7 @@ Steps are the harness's own design."""
 import time
 
 from harness import applicability as a
-from harness.errors import DeviceError, Inconclusive, Missing, NotRun
-from harness.lab.actions import run_action
+from harness.errors import Inconclusive, Missing, NotRun
 from harness.model import testcase
 from harness.probe import remote
 
@@ -28,25 +27,21 @@ def _setup(device, run_context):
     return device.profile, lab, device.profile.remote_control
 
 
-def _restore(device, lab, obs, tl, evidence, cut: bool) -> None:
-    """Always, however the test ended: the link back up, the load commanded OFF, the
-    console closed, the timeline kept."""
-    problems = []
-    if cut:
-        try:
-            run_action(lab, device.profile, "link_up")
-            tl.mark("link restored (cleanup)")
-        except DeviceError as exc:
-            problems.append(f"link_up: {exc}")
-    try:
-        remote.command(device, "off")
-        tl.mark("command OFF sent (cleanup)")
-    except DeviceError as exc:
-        problems.append(f"OFF command: {exc}")
+def _start(device, lifecycle):
+    """Registered before anything changes, so it runs last at the end whatever happened:
+    the load commanded OFF (after the link is back: restores run newest first)."""
+    lifecycle.on_exit("load commanded OFF", lambda: remote.command(device, "off"))
+
+
+def _cut_link(lifecycle, tl):
+    lifecycle.act("link_down")
+    lifecycle.on_exit("link up", lambda: lifecycle.act("link_up"))    # proven ready
+    return tl.mark("link cut")
+
+
+def _finish(obs, tl, evidence) -> None:
     obs.close()
     evidence.record("timeline (s since the first command)", tl.events)
-    if problems:
-        evidence.record("cleanup problems", problems)
 
 
 @testcase("TC-SMARK-02", "Safe state on communication failure",
@@ -57,11 +52,12 @@ def _restore(device, lab, obs, tl, evidence, cut: bool) -> None:
                  "the safe state appears within the declared safe_within (+20 %, at least 1 s)",
                  "restore the link; the load stays in the safe state without a new command",
                  "always: link restored, load commanded OFF"],
-          applies=[_remote, a.serial], destructive=True)
-def test_safe_state_on_link_loss(device, evidence, run_context):
+          applies=[_remote, a.serial], destructive=True, disrupts="link")
+def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
     p, lab, rc = _setup(device, run_context)
     limit = rc.safe_within + remote.tolerance(rc.safe_within)
-    tl, obs, cut = remote.Timeline(), remote.Observer(device), False
+    tl, obs = remote.Timeline(), remote.Observer(device)
+    _start(device, lifecycle)
     try:
         tl.mark("command ON sent", remote.command(device, "on"))
         if not obs.wait("on", rc.command_within):
@@ -69,16 +65,14 @@ def test_safe_state_on_link_loss(device, evidence, run_context):
                                "the command: " + ("the command was not executed" if obs.alive()
                                                   else "the observation channel is silent"))
         tl.mark("ON observed")
-        run_action(lab, p, "link_down")
-        cut = True
-        t_cut = tl.mark("link cut")
+        t_cut = _cut_link(lifecycle, tl)
         safe = obs.wait("off", limit)
         if not safe and not obs.alive():
             raise Inconclusive("the observation channel went silent after the link was cut: "
                                "the state cannot be seen")
         took = tl.mark("safe state observed" if safe else f"still not safe after {limit:.1f}s")
-        run_action(lab, p, "link_up")
-        cut = False
+        # the observation channel is the readiness proof here: watch it from the first moment
+        lifecycle.act("link_up", ready=False)
         t_up = tl.mark("link restored")
         hold = max(10.0, rc.safe_within)
         back_on = obs.wait("on", hold)
@@ -87,7 +81,7 @@ def test_safe_state_on_link_loss(device, evidence, run_context):
             raise Inconclusive("the observation channel went silent after the link came "
                                "back: a return to ON cannot be ruled out")
     finally:
-        _restore(device, lab, obs, tl, evidence, cut)
+        _finish(obs, tl, evidence)
     evidence.record("declared", {"safe_state": rc.safe_state, "safe_within_s": rc.safe_within,
                                  "tolerance_s": round(limit - rc.safe_within, 2)})
     evidence.expect(f"safe state within {rc.safe_within:g}s of the link loss",
@@ -110,10 +104,11 @@ def test_safe_state_on_link_loss(device, evidence, run_context):
                  "restore the link: the command queued during the outage must not switch the "
                  "load ON after reconnection",
                  "always: link restored, load commanded OFF"],
-          applies=[_remote, a.serial], destructive=True)
-def test_no_unintended_operation(device, evidence, run_context):
+          applies=[_remote, a.serial], destructive=True, disrupts="link")
+def test_no_unintended_operation(device, evidence, run_context, lifecycle):
     p, lab, rc = _setup(device, run_context)
-    tl, obs, cut, problems = remote.Timeline(), remote.Observer(device), False, []
+    tl, obs, problems = remote.Timeline(), remote.Observer(device), []
+    _start(device, lifecycle)
     try:
         remote.command(device, "on")
         if not obs.wait("on", rc.command_within):
@@ -134,14 +129,11 @@ def test_no_unintended_operation(device, evidence, run_context):
                 remote.command(device, "off")
                 obs.wait("off", rc.command_within)
         tl.mark(f"{len(remote.MALFORMED)} malformed frames sent")
-        run_action(lab, p, "link_down")
-        cut = True
-        tl.mark("link cut")
+        _cut_link(lifecycle, tl)
         time.sleep(rc.safe_within)          # both ends have noticed the loss by now
         remote.command(device, "on")
         tl.mark("command ON sent during the outage (QoS 1)")
-        run_action(lab, p, "link_up")
-        cut = False
+        lifecycle.act("link_up", ready=False)
         tl.mark("link restored")
         hold = rc.safe_within + 10
         if obs.wait("on", hold):
@@ -153,6 +145,6 @@ def test_no_unintended_operation(device, evidence, run_context):
         if not obs.alive():
             raise Inconclusive("the observation channel went silent: the state cannot be seen")
     finally:
-        _restore(device, lab, obs, tl, evidence, cut)
+        _finish(obs, tl, evidence)
     evidence.expect("no ON from a malformed or queued command", not problems, "none",
                     problems, reason="; ".join(problems))

@@ -34,7 +34,7 @@ def test_passwords_stored_securely(device, evidence):
           steps=["write a marker into each user-data file named in the profile",
                  "start the factory reset over the device's shell",
                  "each file must be gone or no longer hold the marker"],
-          applies=[a.factory_reset], destructive=True)
+          applies=[a.factory_reset], destructive=True, disrupts="factory_reset")
 def test_factory_reset_erases(device, evidence):
     fr = device.profile.factory_reset
     marker = "hx-userdata-" + secrets.token_hex(6)

@@ -29,7 +29,7 @@ def test_update_channel_protected(device, evidence):
                  "upload an unsigned image", "upload the vendor's older signed image",
                  "each must be refused and the version unchanged",
                  "upload the vendor's valid image: accepted, version changes"],
-          applies=[a.update_images], destructive=True)
+          applies=[a.update_images], destructive=True, disrupts="firmware")
 def test_update_integrity(device, evidence):
     imgs = update.images(device)
     before = update.version(device)["version"]

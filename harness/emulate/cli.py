@@ -1,8 +1,10 @@
 """`harness emulate up|down|status|power-cycle|link`."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+import time
 
 from harness.errors import InputError
 
@@ -18,6 +20,11 @@ def add_parser(sub) -> None:
     pc = es.add_parser("power-cycle", help="stop a device's processes and boot it again")
     pc.add_argument("name")
     pc.add_argument("--off", type=float, default=2.0, help="seconds without power")
+    pc.add_argument("--no-wait", action="store_true", help="like a lab PDU: return once the "
+                    "power is off; the device boots OFF seconds later on its own")
+    po = es.add_parser("power-on", help=argparse.SUPPRESS)   # the booting half of --no-wait
+    po.add_argument("name")
+    po.add_argument("--after", type=float, default=0.0)
     ln = es.add_parser("link", help="take a device's network link down, up or degrade it")
     ln.add_argument("name")
     ln.add_argument("state", choices=["up", "down", "degrade"])
@@ -53,7 +60,10 @@ def run(args) -> int:
             if not rows and not args.json:
                 print("no emulated devices are up")
         elif args.emulate_cmd == "power-cycle":
-            lab.power_cycle(args.name, args.off)
+            lab.power_cycle(args.name, args.off, wait=not args.no_wait)
+        elif args.emulate_cmd == "power-on":
+            time.sleep(args.after)
+            lab.power_on(args.name)
         elif args.emulate_cmd == "redirect":
             if args.clear == bool(args.target and args.to):
                 raise InputError("give TARGET and TO, or --clear", None, None, "redirect")

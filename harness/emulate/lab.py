@@ -301,11 +301,27 @@ def status() -> list[dict]:
     return out
 
 
-def power_cycle(name: str, off_seconds: float = BOOT_DELAY) -> None:
+def power_cycle(name: str, off_seconds: float = BOOT_DELAY, wait: bool = True) -> None:
+    """Power off (every process of the device stops), wait, boot. wait=False behaves like a
+    lab PDU: it returns once the power is off; the device comes back `off_seconds` later on
+    its own (a recorded background process of ours boots it), and whoever switched it must
+    find out when it is ready."""
     v = select([name])[0]
+    netns.stop_recorded(_dir(v) / "boot-pids")     # a boot still pending from a PDU cycle
     netns.stop_recorded(_dir(v) / "pids")
     netns.stop_namespace_processes(v.ns, keep=netns.recorded(_dir(v) / "uart-pids"))
+    if not wait:
+        netns.spawn_host([sys.executable, "-m", "harness", "emulate", "power-on", name,
+                          "--after", str(off_seconds)], _dir(v) / "boot-pids", "boot",
+                         _dir(v) / "log" / "boot.log",
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        return
     time.sleep(off_seconds)
+    power_on(name)
+
+
+def power_on(name: str) -> None:
+    v = select([name])[0]
     start_processes(v)
     wait_ready(v)
 

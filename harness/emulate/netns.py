@@ -191,9 +191,15 @@ def _starttime(pid: int) -> str | None:
 def spawn(ns: str, cmd: list[str], pid_dir: Path, name: str, log: Path,
           env: dict | None = None, stdin=subprocess.DEVNULL) -> int:
     """Start a process in a namespace, recording PID and start time in pid_dir/name."""
+    return spawn_host(["ip", "netns", "exec", ns, *cmd], pid_dir, name, log, env, stdin)
+
+
+def spawn_host(cmd: list[str], pid_dir: Path, name: str, log: Path,
+               env: dict | None = None, stdin=subprocess.DEVNULL) -> int:
+    """Start a process of ours on the host (its own session), recorded like spawn()."""
     pid_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as fh:
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdin=stdin, stdout=fh,
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, **(env or {})})
     (pid_dir / name).write_text(f"{proc.pid} {_starttime(proc.pid)}\n")

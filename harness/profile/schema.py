@@ -198,6 +198,9 @@ class DeviceType(Strict):
     has_serial_console: bool | None = Field(None, description="false: the vendor states the "
                                             "product has no serial/debug console (the "
                                             "console tests are then not applicable)")
+    boot_time: float = Field(120.0, gt=0, le=1800, description="seconds from power-on until "
+                             "the device's services answer again: after a power cycle or a "
+                             "link restored, the harness waits at most this long for them")
 
 
 class SSH(Strict):

@@ -77,3 +77,70 @@ def test_a_second_session_cannot_take_the_lab_from_under_a_first(emulated_lab, t
     proc = harness("run", "--profile", emulated_lab["router-1"], "-k", "TC-SURF-02", "--out",
                    tmp_path / "run")
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _pdu_lab(tmp_path):
+    """The emulated lab with a power switch like a PDU: power_cycle returns once the power
+    is off, and the unit boots 6 s later on its own."""
+    from tests.conftest import REPO
+    lab = tmp_path / "pdu-lab.yaml"
+    lab.write_text((REPO / "lab_config" / "emulated.yaml").read_text().replace(
+        'power-cycle {device}"', 'power-cycle {device} --no-wait --off 6"', 1))
+    return lab
+
+
+def test_lifecycle_proves_readiness_after_a_pdu_power_cycle(emulated_lab, tmp_path):
+    from harness.errors import DeviceError
+    from harness.lifecycle import Lifecycle
+    labfile = _pdu_lab(tmp_path)
+    ctx = build_context([emulated_lab["router-2"]], lab_path=labfile, out=tmp_path / "out")
+    device, lab = ctx.devices[0], ctx.lab
+    addr = device.profile.address
+    # the bare action: it returns while the unit is still off (what hid behind the
+    # emulator's waiting power cycle): nothing answers yet
+    run_action(lab, device.profile, "power_cycle", timeout=30)
+    assert not net.tcp_open(device.wire, addr, 22, timeout=1)
+    Lifecycle(device, lab).wait_ready([22, 443], why="the bare power cycle")
+    # through the lifecycle owner: when act() returns the unit is ready, a shell works
+    log = []
+    lc = Lifecycle(device, lab, record=log.append)
+    lc.act("power_cycle", timeout=30)
+    assert net.tcp_open(device.wire, addr, 22, timeout=1)
+    shell = device.shell()
+    try:
+        assert shell.run("echo ready")[1].strip() == "ready"
+    finally:
+        shell.close()
+    assert [e["action"] for e in log] == ["power_cycle", "ready"]
+    assert log[1]["seconds"] > 0                  # it did have to wait for the boot
+    text = (tmp_path / "out" / "logs" / "router-2.log").read_text()
+    assert "lab # action power_cycle: start" in text and "ready after" in text
+    # a declared boot time the unit does not keep: ERROR naming the silent services
+    quick = device.profile.model_copy(update={"boot_time": 1.0})
+    impatient = Lifecycle(type(device)(quick, device.wire), lab)
+    try:
+        impatient.act("power_cycle", timeout=30)
+        raise AssertionError("a 1 s boot time was accepted")
+    except DeviceError as exc:
+        assert "not ready within its boot_time of 1s" in str(exc) and "22" in str(exc)
+    Lifecycle(device, lab).wait_ready([22], why="the end of this test")
+
+
+def test_lifecycle_restores_always_run_newest_first(emulated_lab, tmp_path):
+    from harness.lifecycle import Lifecycle
+    ctx = build_context([emulated_lab["router-2"]], out=tmp_path / "out")
+    device = ctx.devices[0]
+    lc, order = Lifecycle(device, ctx.lab), []
+    lc.on_exit("first registered", lambda: order.append("first"))
+    try:
+        lc.act("link_down")
+        lc.on_exit("link up", lambda: (lc.act("link_up"), order.append("link up")))
+        lc.on_exit("a restore that fails", lambda: 1 / 0)
+        raise RuntimeError("the test case broke half-way")
+    except RuntimeError:
+        pass
+    finally:
+        failed = lc.close()
+    assert order == ["link up", "first"]
+    assert failed and "a restore that fails" in failed[0]
+    assert net.tcp_open(device.wire, device.profile.address, 22)     # proven ready again
