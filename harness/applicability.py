@@ -2,6 +2,7 @@
 They read only the profile, so `harness list` can show the plan without touching a device."""
 from __future__ import annotations
 
+from harness import surfaces
 from harness.errors import Missing
 
 # A plain string: a fact from the profile says the test does not apply (NOT_APPLICABLE).
@@ -17,14 +18,13 @@ def ssh(p):
 
 
 def login_surface(p):
-    if p.ssh or p.telnet or p.web or p.ftp or p.rtsp or p.mqtt or p.serial:
+    if surfaces.of(p):
         return None
     return "the profile declares no login surface"
 
 
 def shell(p):
-    if (p.ssh and (p.ssh.password or p.ssh.key_file)) or (p.telnet and p.telnet.password) \
-            or (p.serial and p.serial.password):
+    if surfaces.shells(p):
         return None
     return Missing("the lab has no credentials for a shell on the device (ssh.password, "
                    "telnet.password or serial.password)")

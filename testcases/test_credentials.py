@@ -142,22 +142,16 @@ def test_keys_unique(device, evidence):
                  "wait out the lockout window; the lab's valid login must work again"],
           applies=[a.login_surface], destructive=True, disrupts="lockout")
 def test_brute_force_resistance(device, evidence, run_context):
-    from harness.transport import ssh
+    from harness import surfaces as registry
     p, w = device.profile, device.wire
     n = run_context.lab.rate_limits.brute_force_attempts
-    surfaces = {}
-    if p.ssh and p.ssh.password:
-        user, good = p.ssh.username, p.ssh.password.get_secret_value()
-        surfaces[f"ssh:{p.ssh.port}"] = (
-            lambda pw: ssh.try_password(w, p.address, p.ssh.port, user, pw) == "accepted",
-            lambda: ssh.try_password(w, p.address, p.ssh.port, user, good) == "accepted")
-    for web in p.web:
-        if web.auth != "none" and web.password:
-            attempt = credentials.web_attempt(device, web)
-            good = web.password.get_secret_value()
-            surfaces[f"http-{web.auth}:{web.port}"] = (
-                lambda pw, f=attempt, u=web.username: f(u, pw),
-                lambda f=attempt, u=web.username, g=good: f(u, g))
+    attempts, surfaces = credentials.surfaces(device), {}
+    # the network password logins with the lab's credentials (consoles are local access)
+    for s in registry.logins(p):
+        if s.kind in ("ssh", "web") and s.has_credentials:
+            f, good = attempts[s.name], s.password.get_secret_value()
+            surfaces[s.name] = (lambda pw, f=f, u=s.username: f(u, pw),
+                                lambda f=f, u=s.username, g=good: f(u, g))
     if not surfaces:
         raise Inconclusive("no password login surface with lab credentials to test")
     def one(item):

@@ -59,11 +59,9 @@ ONLINE_ACCOUNTS = ("admin", "root")
 def online_accounts(profile) -> set[str]:
     """Accounts worth trying on the device: the lab's, the vendor's documented ones and the
     two near-universal administrators. The rest of the list is checked offline only."""
+    from harness import surfaces
     users = {c.username for c in profile.default_credentials} | set(ONLINE_ACCOUNTS)
-    for section in (profile.ssh, profile.telnet, profile.serial, profile.mqtt, *profile.web):
-        if section is not None and getattr(section, "username", None):
-            users.add(section.username)
-    return users
+    return users | {s.username for s in surfaces.of(profile) if s.username}
 
 
 def candidates(profile, entries, per_account: int) -> list[_Entry]:
@@ -84,28 +82,33 @@ def candidates(profile, entries, per_account: int) -> list[_Entry]:
 
 
 def surfaces(device) -> dict:
-    """Login surfaces in the profile: name -> function(user, password) -> bool."""
-    p, w = device.profile, device.wire
-    out = {}
-    if p.ssh:
-        from harness.transport import ssh
-        out[f"ssh:{p.ssh.port}"] = lambda u, pw: ssh.try_password(
-            w, p.address, p.ssh.port, u, pw) == "accepted"
-    if p.telnet:
-        out[f"telnet:{p.telnet.port}"] = lambda u, pw: _console_try(device.telnet(), u, pw)
-    for web in p.web:
-        if web.auth != "none":
-            out[f"http-{web.auth}:{web.port}"] = web_attempt(device, web)
-    if p.ftp:
-        out[f"ftp:{p.ftp.port}"] = lambda u, pw: _ftp_try(device, p.ftp.port, u, pw)
-    if p.rtsp:
-        from harness.probe import rtsp
-        out[f"rtsp:{p.rtsp.port}"] = lambda u, pw: rtsp.describe(device, (u, pw))["status"] == 200
-    if p.mqtt:
-        out[f"mqtt:{p.mqtt.port}"] = lambda u, pw: _mqtt_try(device, u, pw)
-    if p.serial:
-        out["serial"] = lambda u, pw: _console_try(device.console(), u, pw)
-    return out
+    """Login surfaces of the profile (harness.surfaces): name -> function(user, password)
+    -> bool."""
+    from harness import surfaces as registry
+    return {s.name: ATTEMPTS[s.kind](device, s) for s in registry.logins(device.profile)
+            if s.kind in ATTEMPTS}
+
+
+def _ssh(device, s):
+    from harness.transport import ssh
+    return lambda u, pw: ssh.try_password(device.wire, device.profile.address, s.port, u,
+                                          pw) == "accepted"
+
+
+def _rtsp(device, s):
+    from harness.probe import rtsp
+    return lambda u, pw: rtsp.describe(device, (u, pw))["status"] == 200
+
+
+ATTEMPTS = {   # one per surface kind: (device, surface) -> attempt(user, password) -> bool
+    "ssh": _ssh,
+    "telnet": lambda device, s: lambda u, pw: _console_try(device.telnet(), u, pw),
+    "web": lambda device, s: web_attempt(device, s.section),
+    "ftp": lambda device, s: lambda u, pw: _ftp_try(device, s.port, u, pw),
+    "rtsp": _rtsp,
+    "mqtt": lambda device, s: lambda u, pw: _mqtt_try(device, u, pw),
+    "serial": lambda device, s: lambda u, pw: _console_try(device.console(), u, pw),
+}
 
 
 def _console_try(console, user, pw) -> bool:

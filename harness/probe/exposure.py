@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from harness import surfaces
 from harness.errors import DeviceError
 from harness.transport import http, net
 
@@ -33,9 +34,7 @@ def gather(device) -> list[dict]:
             if r.status == 200:
                 seen.append({"where": f"{'https' if web.tls else 'http'}:{web.port}{path}",
                              "text": r.text()[:4000]})
-    for name, port in (("ssh", p.ssh.port if p.ssh else None),
-                       ("telnet", p.telnet.port if p.telnet else None),
-                       ("ftp", p.ftp.port if p.ftp else None)):
+    for name, port in [(s.kind, s.port) for s in surfaces.of(p) if s.banner]:
         if port:
             try:
                 seen.append({"where": f"{name}:{port} banner",

@@ -29,7 +29,21 @@ def vulnerabilities(device: dict) -> dict | None:
             "sources": ev.get("inventory sources") or {}, "inventory_file": inv}
 
 
-_ENV.globals.update(vulnerabilities=vulnerabilities, views=views)
+TIMELINE = "timeline (s since the first command)"
+
+
+def timeline(result: dict) -> dict | None:
+    """A remote-operation test's timeline, with each event's position on a common scale
+    (percent of the last event's time) for the bar a reader scans."""
+    events = next((e.get("observed") for e in result.get("evidence", [])
+                   if e.get("check") == TIMELINE), None)
+    if not events:
+        return None
+    end = max((e["t"] for e in events), default=0) or 1
+    return {"end": end, "events": [{**e, "pct": round(100 * e["t"] / end, 1)} for e in events]}
+
+
+_ENV.globals.update(vulnerabilities=vulnerabilities, views=views, timeline=timeline)
 
 
 def render(run: dict) -> str:

@@ -189,4 +189,19 @@ def test_remote_operation_timelines(matrix_run):
     good = {e["check"]: e["observed"] for e in res["appliance-1"]["TC-SMARK-02"]["evidence"]}
     events = [e["event"] for e in good["timeline (s since the first command)"]]
     assert events[:4] == ["command ON sent", "ON observed", "link cut", "safe state observed"]
+    # the report shows it as a timeline a lab engineer reads (seconds, events, a bar)
+    html = (out / "report.html").read_text()
+    section = html[html.index('id="device-appliance-1"'):]
+    section = section[section.index("TC-SMARK-02 Safe state on communication failure: "
+                                     "timeline"):]
+    table = section[:section.index("</table>")]
+    assert "<td>link cut</td>" in table and "<td>safe state observed</td>" in table
+    assert 'class="tick" style="margin-left:' in table
+    # the lab actions went through the lifecycle owner: logged with outcome, link restored
+    actions = [e["observed"] for e in res["appliance-1"]["TC-SMARK-02"]["evidence"]
+               if e["check"] == "lab action"]
+    assert [a["action"] for a in actions][:2] == ["link_down", "link_up"]
+    assert all(a["outcome"] == "done" for a in actions)
+    log = (out / "logs" / "appliance-1.log").read_text()
+    assert "lab # action restore: link up: done" in log
     assert res["router-1"]["TC-SMARK-02"]["verdict"] == "NOT_APPLICABLE"
