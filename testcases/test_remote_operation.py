@@ -148,3 +148,55 @@ def test_no_unintended_operation(device, evidence, run_context, lifecycle):
         _finish(obs, tl, evidence)
     evidence.expect("no ON from a malformed or queued command", not problems, "none",
                     problems, reason="; ".join(problems))
+
+
+RELIABILITY_COMMANDS = 6          # ON, OFF, ON, ... : bounded
+
+
+@testcase("TC-SMARK-04", "Remote operation is reliable: each command is carried out and "
+          "reported back",
+          ["SMARK-4"],
+          steps=[f"{RELIABILITY_COMMANDS} commands, ON and OFF in turn, one at a time",
+                 "each: its effect on the observation channel (serial console) within "
+                 "command_within, and the state the device reports back on the command "
+                 "channel (remote_control.command.state_topic) equal to it",
+                 "a command not carried out, a missing report or a report that differs from "
+                 "what the device did is a FAIL; a silent observation channel INCONCLUSIVE",
+                 "always: load commanded OFF"],
+          applies=[_remote, a.serial], destructive=True, disrupts="")
+def test_operation_is_reliable(device, evidence, run_context, lifecycle):
+    rc = device.profile.remote_control
+    tl, obs, problems = remote.Timeline(), remote.Observer(device), []
+    reports = remote.Reports(device) if rc.command.state_topic else None
+    _start(device, lifecycle)
+    try:
+        for i in range(RELIABILITY_COMMANDS):
+            state = "on" if i % 2 == 0 else "off"
+            expected = rc.command.on if state == "on" else rc.command.off
+            if reports:
+                reports.clear()
+            tl.mark(f"command {state.upper()} sent ({i + 1}/{RELIABILITY_COMMANDS})",
+                    remote.command(device, state))
+            seen = obs.wait(state, rc.command_within)
+            if not seen and not obs.alive():
+                raise Inconclusive("the observation channel is silent: whether the commands "
+                                   "were carried out cannot be seen")
+            said = reports.next(rc.command_within) if reports else None
+            tl.mark(f"{state.upper()} observed" if seen else f"no {state.upper()} line within "
+                    f"{rc.command_within:.0f}s", f"reported: {said}" if reports else "")
+            if not seen:
+                problems.append(f"command {i + 1} ({state}) was not carried out")
+            if reports and said is None:
+                problems.append(f"command {i + 1} ({state}): no state report")
+            elif reports and seen and said != expected:
+                problems.append(f"command {i + 1} ({state}): carried out, but the device "
+                                f"reported '{said}'")
+    finally:
+        _finish(obs, tl, evidence)
+        if reports:
+            reports.close()
+    evidence.expect("every command carried out and reported as carried out", not problems,
+                    "all", problems, reason="; ".join(problems))
+    if not reports:
+        raise NotRun("each command was carried out, but the device type declares no "
+                     "state_topic, so whether the device reports back was not tested")

@@ -282,9 +282,12 @@ class Agent:
             else:
                 self.console_out("\n[heater] malformed command ignored\n")
                 return
-            self.heater = on
+            before, self.heater = self.heater, on
             self.console_out(f"\n[heater] {'on' if self.heater else 'off'} (remote)\n")
-            client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
+            # the stale_state_report flaw: the report sent back is the state before the
+            # command (the load did switch; the app is told otherwise)
+            shown = before if self.cfg.get("stale_state_report") else self.heater
+            client.publish(f"{prefix}/heater/state", "on" if shown else "off", retain=True)
 
         def on_disconnect(client, userdata, flags, rc, props):
             self.link_ok = False

@@ -101,7 +101,7 @@ def build(v: Variant) -> dict:
            "pem": str(pem), "vendor_key": pub.hex(),
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
-                                    "queued_commands", "malformed_on",
+                                    "queued_commands", "malformed_on", "stale_state_report",
                                     "bootloader_break_in")}}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from harness.errors import TransportTimeout
+from harness.errors import DeviceError, TransportTimeout
 from harness.transport.mqtt import MQTTSession
 
 
@@ -44,19 +44,50 @@ def command(device, state: str) -> str:
     return send(device, rc.command.on if state == "on" else rc.command.off)
 
 
+def _topic(device, sub: str) -> str:
+    return "/".join(x.strip("/") for x in (device.profile.mqtt.topic_prefix, sub) if x)
+
+
+def _session(device) -> MQTTSession:
+    m = device.profile.mqtt
+    return MQTTSession(device.wire, m.host, m.port, m.tls, m.username,
+                       m.password.get_secret_value() if m.password else None)
+
+
 def send(device, payload: str | bytes) -> str:
     """Publish one frame on the command topic, QoS 1. Not retained: a retained command would
     replay itself on every reconnect."""
-    p = device.profile
-    rc, m = p.remote_control, p.mqtt
-    topic = "/".join(x.strip("/") for x in (m.topic_prefix, rc.command.topic) if x)
-    s = MQTTSession(device.wire, m.host, m.port, m.tls, m.username,
-                    m.password.get_secret_value() if m.password else None)
+    topic = _topic(device, device.profile.remote_control.command.topic)
+    s = _session(device)
     try:
         s.publish(topic, payload)
     finally:
         s.close()
     return topic
+
+
+class Reports:
+    """What the device reports back on the command channel (its state topic)."""
+
+    def __init__(self, device):
+        self.topic = _topic(device, device.profile.remote_control.command.state_topic)
+        self.session = _session(device)
+        if not self.session.subscribe(self.topic):
+            self.session.close()
+            raise DeviceError(f"the broker refused a subscription to {self.topic}")
+        self.session.wait_for(self.topic, 1.0)      # the retained report, if any
+        self.clear()
+
+    def clear(self) -> None:
+        self.session.clear()
+
+    def next(self, timeout: float) -> str | None:
+        """The first report after the last clear(), decoded; None when none came."""
+        got = self.session.wait_for(self.topic, timeout)
+        return got[0].decode("utf-8", "replace").strip() if got else None
+
+    def close(self) -> None:
+        self.session.close()
 
 
 class Observer:

@@ -14,6 +14,9 @@ class RemoteCommand(Strict):
     topic: str = Field(description="e.g. heater/set (under mqtt.topic_prefix)")
     on: str = "on"
     off: str = "off"
+    state_topic: str | None = Field(None, description="where the device reports its state "
+                                    "back (payloads as `on`/`off`), e.g. heater/state; "
+                                    "without it, that half of S-mark item 4 is not tested")
 
 
 class RemoteObserve(Strict):

@@ -89,6 +89,11 @@ class MQTTSession:
             time.sleep(0.05)
         return []
 
+    def clear(self) -> None:
+        """Forget the messages received so far."""
+        with self._lock:
+            self.messages.clear()
+
     def close(self) -> None:
         try:
             self.client.disconnect()
