@@ -4,7 +4,7 @@ Steps are the harness's own design."""
 import time
 
 from harness import applicability as a
-from harness.errors import Inconclusive, Missing, NotRun
+from harness.errors import DeviceError, Inconclusive, Missing, NotRun
 from harness.model import testcase
 from harness.probe import remote
 
@@ -200,3 +200,69 @@ def test_operation_is_reliable(device, evidence, run_context, lifecycle):
     if not reports:
         raise NotRun("each command was carried out, but the device type declares no "
                      "state_topic, so whether the device reports back was not tested")
+
+
+def _shipped(p):
+    if not p.remote_control or not p.remote_control.enable:
+        return Missing("the device type does not say how remote operation is enabled after a "
+                       "factory reset (remote_control.enable)")
+    return None
+
+
+def _shell_run(device, command: str, what: str) -> str:
+    shell = device.shell()
+    try:
+        status, out = shell.run(command, timeout=120)
+    finally:
+        shell.close()
+    if status != 0:
+        raise DeviceError(f"{what} ({command}) failed with status {status}: {out[-200:]}")
+    return out
+
+
+@testcase("TC-SMARK-09", "Remote operation is disabled in the shipped state",
+          ["SMARK-9"],
+          steps=["factory reset over the device's shell (the shipped state); the services "
+                 "answer again within boot_time",
+                 "command ON remotely: nothing may switch on (observation channel, "
+                 "command_within)",
+                 "enable remote operation as the manual says (remote_control.enable); command "
+                 "ON again: now it must switch on (positive control)",
+                 "always: remote operation enabled again, load commanded OFF"],
+          applies=[_remote, a.serial, a.factory_reset, _shipped], destructive=True,
+          disrupts="factory_reset")
+def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
+    p = device.profile
+    rc = p.remote_control
+    tl = remote.Timeline()
+    _start(device, lifecycle)
+    # the lab received the unit with remote operation on: it stays usable afterwards
+    lifecycle.on_exit("remote operation enabled again",
+                      lambda: _shell_run(device, rc.enable, "enabling remote operation"))
+    tl.mark("factory reset", _shell_run(device, p.factory_reset.command, "factory reset")[-80:])
+    lifecycle.wait_ready(why="the factory reset")
+    obs = remote.Observer(device)
+    try:
+        tl.mark("command ON sent (shipped state)", remote.command(device, "on"))
+        shipped_on = obs.wait("on", rc.command_within)
+        if not shipped_on and not obs.alive():
+            raise Inconclusive("the observation channel is silent: whether the command was "
+                               "refused cannot be seen")
+        tl.mark("ON observed: remote operation works as shipped" if shipped_on else
+                f"no ON line for {rc.command_within:.0f}s")
+        if not shipped_on:
+            tl.mark("remote operation enabled", _shell_run(device, rc.enable,
+                                                           "enabling remote operation")[-80:])
+            remote.command(device, "on")
+            if not obs.wait("on", rc.command_within):
+                raise Inconclusive("positive control failed: even after enabling remote "
+                                   f"operation ({rc.enable}) the ON command was not carried "
+                                   "out, so the refusal before proves nothing")
+            tl.mark("ON observed after enabling")
+    finally:
+        _finish(obs, tl, evidence)
+    evidence.expect("remote command refused in the shipped state", not shipped_on,
+                    "refused until enabled", "carried out",
+                    reason="right after a factory reset (the shipped state) a remote ON "
+                           "command switched the load on: remote operation is enabled at "
+                           "shipment")

@@ -275,6 +275,10 @@ class Agent:
 
         def on_message(client, userdata, msg):
             p = msg.payload.strip().lower()
+            if not self.remote_enabled():
+                self.console_out("\n[heater] remote command refused: remote operation "
+                                 "is disabled\n")
+                return
             if self.cfg.get("malformed_on"):          # the flaw: a sloppy parser
                 on = p != b"off" and p[:1] == b"o"
             elif p in (b"on", b"off"):
@@ -302,6 +306,12 @@ class Agent:
                 c.loop_forever(retry_first_connection=True)
             except OSError:
                 time.sleep(2)
+
+    def remote_enabled(self) -> bool:
+        try:
+            return (self.fs / "etc" / "remote.conf").read_text().strip() == "enabled"
+        except OSError:
+            return False
 
     def safe_state_watch(self) -> None:
         """Compliant firmware switches the heater off after 5 s without its broker."""

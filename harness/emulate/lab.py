@@ -78,9 +78,19 @@ def build(v: Variant) -> dict:
     etc = Path("/etc/netns") / v.ns
     files.accounts(etc, fs, password, weak_hash=v.has("plaintext_storage"),
                    shell=_firmware_shell(v, fs))
+    if v.kind == "appliance":
+        # as shipped: remote operation off until the owner enables it (the flaw: on); the
+        # deployed unit the lab receives has it enabled
+        files.write(fs / "etc" / "remote.conf",
+                    "enabled\n" if v.has("remote_on_at_shipment") else "disabled\n")
+        files.write(fs / "bin" / "remote-enable",
+                    f"#!/bin/sh\necho enabled > {fs}/etc/remote.conf\necho remote operation enabled\n",
+                    0o755)
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
     initial = d / "initial"
     shutil.copytree(fs, initial, dirs_exist_ok=True)
+    if v.kind == "appliance":
+        files.write(fs / "etc" / "remote.conf", "enabled\n")
     shutil.copy(etc / "shadow", initial / "shadow")
     keep = "cp etc/wifi.conf /tmp/.wifi.$$; " if v.has("reset_keeps_wifi") else ""
     restore = "cat /tmp/.wifi.$$ > etc/wifi.conf; rm -f /tmp/.wifi.$$; " if keep else ""

@@ -31,6 +31,8 @@ FLAWS = {
                        "the heater on when the link returns",
     "malformed_on": "a sloppy command parser: malformed frames starting with 'o' switch it on",
     "tls_client_noverify": "the cloud client accepts any server certificate",
+    "remote_on_at_shipment": "remote operation is enabled in the shipped state (after a "
+                             "factory reset)",
     "stale_state_report": "the state reported back on the command channel is the one before "
                           "the command (the load switches; the app is told it did not)",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
@@ -85,7 +87,8 @@ VARIANTS = [
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss",
        "queued_commands", "malformed_on"),
-    _v("appliance-noverify", "appliance", 14, "tls_client_noverify", "stale_state_report"),
+    _v("appliance-noverify", "appliance", 14, "tls_client_noverify", "stale_state_report",
+       "remote_on_at_shipment"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
     _v("router-weakpw", "router", 16, "weak_password"),
     _v("router-ipv6telnet", "router", 17, "ipv6_only_telnet"),

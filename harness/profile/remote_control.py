@@ -40,6 +40,9 @@ class RemoteControl(Strict):
     load: str = Field("load", description="what is switched, e.g. heater")
     command: RemoteCommand
     observe: RemoteObserve
+    enable: str | None = Field(None, description="the shell command that enables remote "
+                               "operation as the manual describes, after a factory reset "
+                               "(e.g. bin/remote-enable); needed to test the shipped state")
     safe_state: Literal["off"] = "off"
     safe_within: float = Field(gt=0, le=3600, description="seconds from the loss of the "
                                "link to the safe state, as the vendor declares")

@@ -30,6 +30,7 @@ DETECTED_BY = {
     "malformed_on": {"TC-SMARK-03"},
     "tls_client_noverify": {"TC-TLS-02"},
     "stale_state_report": {"TC-SMARK-04"},
+    "remote_on_at_shipment": {"TC-SMARK-09"},
     "bootloader_break_in": {"TC-DEBUG-02"},
     "weak_password": {"TC-CRED-01"},
     "short_password": {"TC-CRED-01"},
