@@ -266,3 +266,59 @@ def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
                     reason="right after a factory reset (the shipped state) a remote ON "
                            "command switched the load on: remote operation is enabled at "
                            "shipment")
+
+
+def _local(p):
+    if not p.remote_control or not p.remote_control.local_priority:
+        return Missing("the device type declares no arbitration rule between local and remote "
+                       "operation (remote_control.local_priority)")
+    return None
+
+
+@testcase("TC-SMARK-07", "Operation from two places: conflicting commands and local priority",
+          ["SMARK-7"],
+          steps=["two remote clients send ON and OFF at the same moment: the load settles in "
+                 "one state (whether it is reported right is item 4, TC-SMARK-04)",
+                 "the lab operates the appliance locally (lab action local_control) OFF, then "
+                 "at once a remote ON: within the declared local_priority the remote command "
+                 "must not win (local operation wins)",
+                 "always: load commanded OFF once the priority window is over"],
+          applies=[_remote, a.serial, _local], destructive=True)
+def test_two_places(device, evidence, run_context, lifecycle):
+    rc = device.profile.remote_control
+    if not run_context.lab.actions.local_control:
+        raise NotRun("the lab config has no local_control action to operate the appliance "
+                     "locally")
+    tl, obs, problems = remote.Timeline(), remote.Observer(device), []
+    # last: OFF, after the local priority window (else it would be refused, rightly)
+    lifecycle.on_exit("load commanded OFF", lambda: (time.sleep(rc.local_priority),
+                                                     remote.command(device, "off")))
+    try:
+        settled = remote.conflicting(device, obs, rc.command_within)
+        tl.mark("ON and OFF sent at once by two clients", f"settled: {settled}")
+        if settled is None and not obs.alive():
+            raise Inconclusive("the observation channel is silent")
+        if settled is None:
+            problems.append("conflicting ON and OFF: the load was seen in neither state")
+        remote.command(device, "on")
+        if not obs.wait("on", rc.command_within):
+            raise Inconclusive("positive control failed: a remote ON was not carried out")
+        lifecycle.act("local_control", state="off")
+        if not obs.wait("off", rc.command_within):
+            raise Inconclusive("the local OFF (lab action local_control) was not seen on the "
+                               "observation channel")
+        tl.mark("local OFF observed")
+        remote.command(device, "on")
+        tl.mark("remote ON sent right after")
+        window = min(rc.command_within, rc.local_priority * 0.8)
+        if obs.wait("on", window):
+            tl.mark("ON: the remote command overrode the local operation")
+            problems.append(f"a remote ON sent right after a local OFF switched the load on "
+                            f"(declared: local operation wins for {rc.local_priority:g}s)")
+        else:
+            tl.mark(f"stayed OFF for {window:.1f}s")
+    finally:
+        _finish(obs, tl, evidence)
+    evidence.expect("the outcome follows the declared arbitration", not problems,
+                    "one settled state; local wins", problems,
+                    reason="; ".join(problems))

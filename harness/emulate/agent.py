@@ -21,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from harness.emulate.heater import Heater
 from harness.emulate.webui import check
 
 
@@ -29,13 +30,14 @@ def check_password(user: str, password: str) -> bool:
     return check(Path("/etc/shadow"), user, password)
 
 
-class Agent:
+class Agent(Heater):
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.dir = Path(cfg["dir"])
         self.fs = self.dir / "fs"
         self.lock = threading.Lock()
         self.heater = False
+        self.local_at = -1e9            # when the local button was last pressed
         self.link_ok = True
         self.master = None
 
@@ -248,84 +250,6 @@ class Agent:
         sdp = "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=camera\r\nm=video 0 RTP/AVP 96\r\n"
         return (f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Type: application/sdp\r\n"
                 f"Content-Length: {len(sdp)}\r\n\r\n{sdp}")
-
-    # ------------------------------------------------------------ heater over MQTT
-    def run_mqtt(self) -> None:
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-        m = self.cfg["mqtt"]
-        # the queued_commands flaw: a persistent session, so the broker keeps a command sent
-        # while the device was offline and delivers it on reconnection
-        c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                        client_id=f"{self.cfg['name']}-device",
-                        clean_session=not self.cfg.get("queued_commands"))
-        if m.get("username"):
-            c.username_pw_set(m["username"], m["password"])
-        if m.get("tls") and m.get("verify"):
-            c.tls_set(ca_certs=m["ca"])             # the vendor cloud's CA, host name checked
-        elif m.get("tls"):
-            c.tls_set(cert_reqs=ssl.CERT_NONE)      # the flaw: any certificate will do
-            c.tls_insecure_set(True)
-        prefix = m["prefix"]
-
-        def on_connect(client, userdata, flags, rc, props):
-            self.link_ok = True
-            client.subscribe(f"{prefix}/heater/set", qos=1)
-            client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
-
-        def on_message(client, userdata, msg):
-            p = msg.payload.strip().lower()
-            if not self.remote_enabled():
-                self.console_out("\n[heater] remote command refused: remote operation "
-                                 "is disabled\n")
-                return
-            if self.cfg.get("malformed_on"):          # the flaw: a sloppy parser
-                on = p != b"off" and p[:1] == b"o"
-            elif p in (b"on", b"off"):
-                on = p == b"on"
-            else:
-                self.console_out("\n[heater] malformed command ignored\n")
-                return
-            before, self.heater = self.heater, on
-            self.console_out(f"\n[heater] {'on' if self.heater else 'off'} (remote)\n")
-            # the stale_state_report flaw: the report sent back is the state before the
-            # command (the load did switch; the app is told otherwise)
-            shown = before if self.cfg.get("stale_state_report") else self.heater
-            client.publish(f"{prefix}/heater/state", "on" if shown else "off", retain=True)
-
-        def on_disconnect(client, userdata, flags, rc, props):
-            self.link_ok = False
-            self.console_out("\n[link] broker connection lost\n")
-
-        c.on_connect, c.on_message, c.on_disconnect = on_connect, on_message, on_disconnect
-        c.reconnect_delay_set(1, 5)
-        threading.Thread(target=self.safe_state_watch, daemon=True).start()
-        while True:
-            try:
-                c.connect(m["host"], m["port"], keepalive=5)
-                c.loop_forever(retry_first_connection=True)
-            except OSError:
-                time.sleep(2)
-
-    def remote_enabled(self) -> bool:
-        try:
-            return (self.fs / "etc" / "remote.conf").read_text().strip() == "enabled"
-        except OSError:
-            return False
-
-    def safe_state_watch(self) -> None:
-        """Compliant firmware switches the heater off after 5 s without its broker."""
-        lost_since = None
-        while True:
-            time.sleep(0.5)
-            if self.link_ok:
-                lost_since = None
-                continue
-            lost_since = lost_since or time.monotonic()
-            if (self.heater and not self.cfg["unsafe_on_link_loss"]
-                    and time.monotonic() - lost_since > 5):
-                self.heater = False
-                self.console_out("\n[heater] off (safe state: remote link lost)\n")
 
     # ------------------------------------------------------------ brute-force throttle
     def throttle(self) -> None:

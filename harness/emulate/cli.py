@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
     pc.add_argument("--off", type=float, default=2.0, help="seconds without power")
     pc.add_argument("--no-wait", action="store_true", help="like a lab PDU: return once the "
                     "power is off; the device boots OFF seconds later on its own")
+    bt = es.add_parser("button", help="operate an appliance locally (its button) on or off")
+    bt.add_argument("name")
+    bt.add_argument("state", choices=["on", "off"])
     po = es.add_parser("power-on", help=argparse.SUPPRESS)   # the booting half of --no-wait
     po.add_argument("name")
     po.add_argument("--after", type=float, default=0.0)
@@ -61,6 +64,8 @@ def run(args) -> int:
                 print("no emulated devices are up")
         elif args.emulate_cmd == "power-cycle":
             lab.power_cycle(args.name, args.off, wait=not args.no_wait)
+        elif args.emulate_cmd == "button":
+            print(lab.button(args.name, args.state))
         elif args.emulate_cmd == "power-on":
             time.sleep(args.after)
             lab.power_on(args.name)

@@ -112,6 +112,7 @@ def build(v: Variant) -> dict:
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
                                     "queued_commands", "malformed_on", "stale_state_report",
+                                    "remote_overrides_local",
                                     "bootloader_break_in")}}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]
@@ -334,6 +335,15 @@ def power_on(name: str) -> None:
     v = select([name])[0]
     start_processes(v)
     wait_ready(v)
+
+
+def button(name: str, state: str) -> str:
+    """The appliance's local button: the agent picks the press up within half a second."""
+    v = select([name])[0]
+    if v.kind != "appliance":
+        raise EmulateError(f"{name} has no local button (not an appliance)")
+    files.write(_dir(v) / "button", state + "\n")
+    return f"{name}: local button {state}"
 
 
 def redirect(name: str, target: str | None, to: str | None) -> str:

@@ -33,6 +33,8 @@ FLAWS = {
     "tls_client_noverify": "the cloud client accepts any server certificate",
     "remote_on_at_shipment": "remote operation is enabled in the shipped state (after a "
                              "factory reset)",
+    "remote_overrides_local": "a remote command right after a local operation overrides it "
+                              "(the last command wins, local or not)",
     "stale_state_report": "the state reported back on the command channel is the one before "
                           "the command (the load switches; the app is told it did not)",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
@@ -86,7 +88,7 @@ VARIANTS = [
     _v("appliance-1", "appliance", 12),
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss",
-       "queued_commands", "malformed_on"),
+       "queued_commands", "malformed_on", "remote_overrides_local"),
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify", "stale_state_report",
        "remote_on_at_shipment"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),

@@ -72,7 +72,7 @@ class Vulnerabilities(_Strict):
                                     "score at or above this; unset: listed, not failed")
 
 
-PLACEHOLDERS = {"device", "power", "link", "python", "target", "to"}
+PLACEHOLDERS = {"device", "power", "link", "python", "target", "to", "state"}
 
 
 class Actions(_Strict):
@@ -85,6 +85,9 @@ class Actions(_Strict):
     link_degrade: str | None = None
     redirect: str | None = None
     redirect_clear: str | None = None
+    local_control: str | None = Field(None, description="operate the appliance locally (its "
+                                      "button or panel) to {state} (on or off): a relay on the "
+                                      "button, a robot finger, the lab's own script")
 
     @field_validator("*")
     @classmethod

@@ -5,6 +5,7 @@ The S-mark criteria's official test steps are not public: these steps are the ha
 own design (the report says so through the catalog's provisional note)."""
 from __future__ import annotations
 
+import re
 import time
 
 from harness.errors import DeviceError, TransportTimeout
@@ -81,6 +82,11 @@ class Reports:
     def clear(self) -> None:
         self.session.clear()
 
+    def latest(self, timeout: float) -> str | None:
+        """The last report received so far (waiting up to timeout for one)."""
+        got = self.session.wait_for(self.topic, timeout)
+        return got[-1].decode("utf-8", "replace").strip() if got else None
+
     def next(self, timeout: float) -> str | None:
         """The first report after the last clear(), decoded; None when none came."""
         got = self.session.wait_for(self.topic, timeout)
@@ -88,6 +94,27 @@ class Reports:
 
     def close(self) -> None:
         self.session.close()
+
+
+def conflicting(device, obs, within: float) -> str | None:
+    """ON and OFF from two clients at the same moment; the state the load settles in (the
+    last status line seen within `within`), or None when neither shows."""
+    import threading
+    rc = device.profile.remote_control
+    sessions = [_session(device), _session(device)]
+    topic = _topic(device, rc.command.topic)
+    go = threading.Barrier(2, timeout=within)
+    try:
+        threads = [threading.Thread(target=lambda s=s, pay=pay: (go.wait(), s.publish(topic, pay)))
+                   for s, pay in zip(sessions, (rc.command.on, rc.command.off))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(within)
+    finally:
+        for s in sessions:
+            s.close()
+    return obs.last_state(within)
 
 
 class Observer:
@@ -105,6 +132,16 @@ class Observer:
             return True
         except TransportTimeout:
             return False
+
+    def last_state(self, quiet_for: float) -> str | None:
+        """The state of the last status line once the console has been quiet (bounded)."""
+        text = self.console.buffer.decode("utf-8", "replace") + \
+            self.console.drain(quiet=min(2.0, quiet_for), limit=quiet_for + 2.0)
+        last = None
+        for m in re.finditer(f"(?P<on>{self.rc.observe.on})|(?P<off>{self.rc.observe.off})",
+                             text):
+            last = "on" if m.group("on") else "off"
+        return last
 
     def alive(self, timeout: float = 5.0) -> bool:
         """Does the observation channel still answer at all (a silent channel proves

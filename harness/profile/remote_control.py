@@ -43,6 +43,10 @@ class RemoteControl(Strict):
     enable: str | None = Field(None, description="the shell command that enables remote "
                                "operation as the manual describes, after a factory reset "
                                "(e.g. bin/remote-enable); needed to test the shipped state")
+    local_priority: float | None = Field(None, gt=0, le=3600, description="the declared "
+                                         "arbitration rule: for this many seconds after a "
+                                         "local operation, remote commands are refused "
+                                         "(local operation wins)")
     safe_state: Literal["off"] = "off"
     safe_within: float = Field(gt=0, le=3600, description="seconds from the loss of the "
                                "link to the safe state, as the vendor declares")

@@ -31,6 +31,7 @@ DETECTED_BY = {
     "tls_client_noverify": {"TC-TLS-02"},
     "stale_state_report": {"TC-SMARK-04"},
     "remote_on_at_shipment": {"TC-SMARK-09"},
+    "remote_overrides_local": {"TC-SMARK-07"},
     "bootloader_break_in": {"TC-DEBUG-02"},
     "weak_password": {"TC-CRED-01"},
     "short_password": {"TC-CRED-01"},
