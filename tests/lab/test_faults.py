@@ -88,16 +88,21 @@ def _inject_when_scanning(journal, stop: threading.Event, done: list):
     from harness.emulate import lab
     faults = {"router-2": lambda: lab.power_cycle("router-2", off_seconds=15),
               "camera-1": lambda: _link_cut("camera-1", 20)}
-    deadline = time.monotonic() + 600
+    deadline, running = time.monotonic() + 600, []
     while faults and not stop.is_set() and time.monotonic() < deadline:
         events = map(json.loads, journal.read_text().splitlines()) if journal.exists() else []
         for e in events:
             if e.get("type") == "test-start" and e.get("test_id") == "TC-SURF-01" \
                     and e.get("device") in faults:
-                time.sleep(0.3)
-                faults.pop(e["device"])()
+                # each fault in its own thread: a 20 s link cut must not delay the other
+                fault = faults.pop(e["device"])
+                t = threading.Thread(target=lambda f=fault: (time.sleep(0.3), f()))
+                t.start()
+                running.append(t)
                 done.append(e["device"])
         time.sleep(0.1)
+    for t in running:
+        t.join(timeout=120)
 
 
 def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hostile_hosts,
