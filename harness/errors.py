@@ -31,6 +31,10 @@ class DeviceError(Exception):
     """The device misbehaved: refused, timed out, sent garbage. Maps to ERROR."""
 
 
+class ConnectionClosed(DeviceError):
+    """The device closed the connection."""
+
+
 class TransportTimeout(DeviceError):
     """An operation exceeded its hard timeout."""
 

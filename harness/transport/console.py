@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 
-from harness.errors import DeviceError, TransportTimeout
+from harness.errors import ConnectionClosed, DeviceError, TransportTimeout
 
 MAX_BUFFER = 1 << 20
 
@@ -97,7 +97,9 @@ class Console:
 
     def login(self, username: str, password: str | None, timeout: float = 10.0) -> str:
         """Log in at a login prompt. Returns 'accepted', 'rejected' or 'no-login' (the
-        console was already a shell) or 'unknown' (a prompt but no working shell)."""
+        console was already a shell) or 'unknown' (a prompt but no working shell), or
+        'closed' (the device hung up after the password without giving a shell, as busybox
+        login does for a locked account)."""
         p = self.prompts
         self.drain(quiet=0.2, limit=2.0)
         self.send("\n")
@@ -118,8 +120,11 @@ class Console:
                 self.logged_in = self.proves_shell()
                 return "accepted" if self.logged_in else "unknown"
         self.send((password or "") + "\n", secret=True)
-        idx, _ = self.expect([p.shell, p.login, r"[Ii]ncorrect|[Ff]ail|[Dd]enied|[Ii]nvalid"],
-                             timeout)
+        try:
+            idx, _ = self.expect([p.shell, p.login, r"[Ii]ncorrect|[Ff]ail|[Dd]enied|[Ii]nvalid"],
+                                 timeout)
+        except ConnectionClosed:
+            return "closed"
         if idx == 0:
             self.drain()
             self.logged_in = self.proves_shell()

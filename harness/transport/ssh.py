@@ -10,7 +10,7 @@ import time
 
 import paramiko
 
-from harness.errors import DeviceError, TransportTimeout
+from harness.errors import ConnectionClosed, DeviceError, TransportTimeout
 from harness.transport.console import Console
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
@@ -166,7 +166,7 @@ class SSHConsole(Console):
         except (paramiko.SSHException, OSError) as exc:
             raise DeviceError(f"{self.channel}: {exc}") from None
         if not data and self.chan.closed:
-            raise DeviceError(f"{self.channel}: closed by the device")
+            raise ConnectionClosed(f"{self.channel}: closed by the device")
         return data
 
     def _write(self, data: bytes) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 
-from harness.errors import DeviceError
+from harness.errors import ConnectionClosed, DeviceError
 from harness.transport.console import Console
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
@@ -70,7 +70,7 @@ class TelnetConsole(Console):
         except OSError as exc:
             raise DeviceError(f"{self.channel}: {exc}") from None
         if not data:
-            raise DeviceError(f"{self.channel}: connection closed by the device")
+            raise ConnectionClosed(f"{self.channel}: connection closed by the device")
         return self._negotiate(data)
 
     def _write(self, data: bytes) -> None:

@@ -1,19 +1,24 @@
 """Fault injection in one parallel run: a unit power-cycled in the middle of its port scan,
-one whose link is cut mid-scan, a
-host whose services accept TCP and never say a word, one that answers a byte at a time
-ever slower. The affected test cases end ERROR or INCONCLUSIVE with the cause within their
-deadline, never PASS; the healthy unit in the same run is unharmed."""
+one whose link is cut mid-scan and whose SSH daemon is killed in the middle of the
+credential checks, a host whose services accept TCP and never say a word (and whose serial
+console spews garbage), one that answers a byte at a time ever slower. The affected test
+cases end ERROR or INCONCLUSIVE with the cause within their deadline, never PASS; the
+healthy unit in the same run is unharmed."""
 import json
+import os
+import random
+import signal
 import sys
 import threading
 import time
+import tty
 
 import pytest
 
 from tests.conftest import REPO, harness, load_run, verdicts
 
 SERVICE_TESTS = ("TC-SSH-01", "TC-CRED-01", "TC-TLS-01", "TC-ID-01")
-SELECTION = "TC-SURF-01 or " + " or ".join(SERVICE_TESTS)
+SELECTION = "TC-SURF-01 or TC-DEBUG-01 or " + " or ".join(SERVICE_TESTS)
 BUDGET = 150                          # the lab's per-test-case watchdog in this run
 
 HOSTILE = r'''
@@ -43,12 +48,36 @@ time.sleep(900)                                   # bounded: gone after 15 minut
 '''
 
 
+def _spew(master: int, stop: threading.Event) -> None:
+    """A console that sends garbage (random bytes, 2.5 kB/s) and never a prompt; what the
+    harness types is read and dropped. Bounded: 15 minutes at most."""
+    rnd, end = random.Random(7), time.monotonic() + 900
+    while not stop.is_set() and time.monotonic() < end:
+        try:
+            os.write(master, bytes(rnd.getrandbits(8) for _ in range(256)))
+        except OSError:                 # nobody reads: the buffer is full
+            pass
+        try:
+            os.read(master, 4096)
+        except OSError:
+            pass
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def hostile_hosts(emulated_lab, tmp_path):
     from harness.emulate import netns
     script = tmp_path / "hostile.py"
     script.write_text(HOSTILE)
     made, profiles = [], {}
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    stop = threading.Event()
+    spewer = threading.Thread(target=_spew, args=(master, stop), daemon=True)
+    spewer.start()
+    console = f"serial: {{port: {os.ttyname(slave)}, baud: 115200, username: admin, " \
+              "password: not-a-real-one}\n"
     try:
         for i, mode in ((61, "silent"), (62, "trickle")):
             ns, addr = f"hx-{mode}", f"198.18.0.{i}"
@@ -64,10 +93,14 @@ has_ipv6: false
 ssh: {{port: 22, username: admin, password: not-a-real-one}}
 web:
   - {{port: 443, tls: true, auth: basic, admin_paths: [/admin/], username: admin, password: not-a-real-one}}
-""")
+""" + (console if mode == "silent" else ""))
             profiles[mode] = path
         yield profiles
     finally:
+        stop.set()
+        spewer.join(5)
+        os.close(master)
+        os.close(slave)
         netns.stop_recorded(tmp_path / "pids")
         for ns in made:
             netns.remove_namespace(ns)
@@ -82,24 +115,40 @@ def _link_cut(name, seconds):
         lab.link(name, "up")
 
 
-def _inject_when_scanning(journal, stop: threading.Event, done: list):
-    """As soon as a unit's TC-SURF-01 starts: power-cycle router-2 (off 15 s), cut
-    camera-1's link for 20 s. Bounded wait."""
+def _kill_ssh_mid_session(name):
+    """Once the unit's SSH daemon has taken a connection of the credential checks: kill the
+    daemon and its sessions (its process group, by its recorded PID). Bounded wait."""
+    from harness.emulate import netns
+    from harness.emulate.netns import STATE
+    log, pid_file = STATE / name / "log" / "ssh.log", STATE / name / "pids" / "ssh"
+    size, end = log.stat().st_size, time.monotonic() + 60
+    while log.stat().st_size == size and time.monotonic() < end:
+        time.sleep(0.05)
+    pid = netns._ours(pid_file)
+    assert pid, "the SSH daemon of the unit is not running"
+    os.killpg(pid, signal.SIGKILL)
+
+
+def _inject(journal, stop: threading.Event, done: list):
+    """As soon as a unit's test case starts: power-cycle router-2 (off 15 s) and cut
+    camera-1's link for 20 s in their TC-SURF-01; kill camera-1's SSH daemon in the
+    middle of its TC-CRED-01. Bounded wait."""
     from harness.emulate import lab
-    faults = {"router-2": lambda: lab.power_cycle("router-2", off_seconds=15),
-              "camera-1": lambda: _link_cut("camera-1", 20)}
-    deadline, running = time.monotonic() + 600, []
+    faults = {("router-2", "TC-SURF-01"): lambda: lab.power_cycle("router-2", off_seconds=15),
+              ("camera-1", "TC-SURF-01"): lambda: _link_cut("camera-1", 20),
+              ("camera-1", "TC-CRED-01"): lambda: _kill_ssh_mid_session("camera-1")}
+    deadline, running = time.monotonic() + 900, []
     while faults and not stop.is_set() and time.monotonic() < deadline:
         events = map(json.loads, journal.read_text().splitlines()) if journal.exists() else []
         for e in events:
-            if e.get("type") == "test-start" and e.get("test_id") == "TC-SURF-01" \
-                    and e.get("device") in faults:
+            key = (e.get("device"), e.get("test_id"))
+            if e.get("type") == "test-start" and key in faults:
                 # each fault in its own thread: a 20 s link cut must not delay the other
-                fault = faults.pop(e["device"])
+                fault = faults.pop(key)
                 t = threading.Thread(target=lambda f=fault: (time.sleep(0.3), f()))
                 t.start()
                 running.append(t)
-                done.append(e["device"])
+                done.append(key)
         time.sleep(0.1)
     for t in running:
         t.join(timeout=120)
@@ -112,7 +161,7 @@ def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hos
         "  scan: 240", f"  scan: 60\n  test_case: {BUDGET}", 1))
     out = tmp_path / "out"
     stop, cycled = threading.Event(), []
-    watcher = threading.Thread(target=_inject_when_scanning,
+    watcher = threading.Thread(target=_inject,
                                args=(out / "journal.jsonl", stop, cycled))
     watcher.start()
     try:
@@ -125,13 +174,15 @@ def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hos
         stop.set()
         watcher.join(timeout=120)
     assert "Traceback" not in proc.stderr and proc.returncode == 1, proc.stderr[-2000:]
-    assert sorted(cycled) == ["camera-1", "router-2"], cycled
+    assert sorted(cycled) == [("camera-1", "TC-CRED-01"), ("camera-1", "TC-SURF-01"),
+                              ("router-2", "TC-SURF-01")], cycled
     run = load_run(out)
     got = verdicts(run)
     reasons = {(d["name"], r["test_id"]): r["reason"] for d in run["devices"]
                for r in d["results"]}
     # the healthy unit: as if alone
-    assert all(got["router-1"][t] == "PASS" for t in ("TC-SURF-01", *SERVICE_TESTS)), got
+    assert all(got["router-1"][t] == "PASS"
+               for t in ("TC-SURF-01", "TC-DEBUG-01", *SERVICE_TESTS)), got
     # power-cycled mid-scan: the scan is incomplete, never a clean bill
     assert got["router-2"]["TC-SURF-01"] in ("INCONCLUSIVE", "ERROR"), got["router-2"]
     why = reasons[("router-2", "TC-SURF-01")]
@@ -146,6 +197,12 @@ def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hos
         assert scans and all(sc["tcp_unanswered"] == 0 for sc in scans), scans
     else:
         assert v in ("INCONCLUSIVE", "ERROR"), got["camera-1"]
+    # SSH daemon killed in the middle of the credential checks: never a clean bill
+    assert got["camera-1"]["TC-CRED-01"] in ("INCONCLUSIVE", "ERROR"), got["camera-1"]
+    assert "ssh" in reasons[("camera-1", "TC-CRED-01")], reasons[("camera-1", "TC-CRED-01")]
+    # a console that spews garbage: no login prompt, no shell; never PASS, never FAIL
+    assert got["silent-1"]["TC-DEBUG-01"] in ("ERROR", "INCONCLUSIVE"), got["silent-1"]
+    assert reasons[("silent-1", "TC-DEBUG-01")]
     # silent and ever slower services: every test case that needs them, with a cause
     for dev in ("silent-1", "trickle-1"):
         for t in SERVICE_TESTS:

@@ -325,9 +325,10 @@ class _ScriptedLogin:
     """A console device: login prompt (twice, like a slow telnetd that also answers our
     newline), password, then a shell that answers arithmetic; or 'Login incorrect'."""
 
-    def __init__(self, password, shell_answers=True):
+    def __init__(self, password, shell_answers=True, hang_up=False):
         self.password, self.shell_answers, self.out, self.state = password, \
             shell_answers, b"", "start"
+        self.hang_up = hang_up          # after a wrong password: "bad salt", then closed
 
     def write(self, data: bytes):
         import re as _re
@@ -340,8 +341,9 @@ class _ScriptedLogin:
             self.state = "password"
         elif self.state == "password":
             ok = text.strip() == self.password
-            self.out += b"# " if ok else b"\nLogin incorrect\nlogin: "
-            self.state = "shell" if ok else "user"
+            self.out += b"# " if ok else b"su: bad salt\n" if self.hang_up else \
+                b"\nLogin incorrect\nlogin: "
+            self.state = "shell" if ok else "closed" if self.hang_up else "user"
         elif self.state == "shell" and self.shell_answers:
             m = _re.search(r"HX\$\(\((\d+)\+(\d+)\)\)OK", text)
             if m:
@@ -349,6 +351,7 @@ class _ScriptedLogin:
 
 
 def _console(device):
+    from harness.errors import ConnectionClosed
     from harness.lab.scope import Scope
     from harness.profile.schema import Prompts
     from harness.transport.console import Console
@@ -358,6 +361,8 @@ def _console(device):
     class Scripted(Console):
         def _read(self, timeout):
             data, device.out = device.out, b""
+            if not data and device.state == "closed":
+                raise ConnectionClosed("scripted: connection closed by the device")
             if not data:
                 time.sleep(min(timeout, 0.05))
             return data
@@ -375,4 +380,6 @@ def test_console_login_survives_a_doubled_prompt_and_tells_unknown_from_refused(
     # tests make that an ERROR instead of "refused"
     assert _console(_ScriptedLogin("right", shell_answers=False)).login(
         "admin", "right") == "unknown"
+    # a hang-up after the password (busybox login on a locked account): no shell was given
+    assert _console(_ScriptedLogin("right", hang_up=True)).login("root", "wrong") == "closed"
 
