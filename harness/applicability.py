@@ -88,3 +88,14 @@ def serial_through_boot(p):
     return None if p.serial.survives_power_cycle else Missing(
         "the serial adapter does not stay open through a power cycle "
         "(serial.survives_power_cycle), so the boot cannot be watched")
+
+
+def remote_operated(p):
+    if not p.remote_operation:
+        return "the product is not operated remotely (remote_operation: false)"
+    if not p.remote_control:
+        return Missing("the device type does not declare how it is operated remotely and "
+                       "observed (remote_control: command, observe, safe_within)")
+    if not p.mqtt:
+        return Missing("no command channel: the profile has no mqtt section")
+    return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import signal
 import threading
 import time
@@ -18,7 +19,7 @@ from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotA
 from harness.model import Evidence, Failed, Verdict, spec_of
 from harness.model.testcase import run_order
 from harness.model.verdict import Result
-from harness.run import build_context, now
+from harness.run import LOCKS, build_context, now
 
 CTX = pytest.StashKey()
 EVIDENCE = pytest.StashKey()
@@ -147,7 +148,10 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_generate_tests(metafunc):
     ctx = _ctx(metafunc.config)
     if ctx is not None and "device" in metafunc.fixturenames:
-        metafunc.parametrize("device", ctx.devices, ids=[d.name for d in ctx.devices])
+        # longest first: remotely operated units (link cuts, waits for safe states; units on
+        # one broker take turns) start before the rest, so their tail does not end the run
+        devices = sorted(ctx.devices, key=lambda d: not d.profile.remote_control)
+        metafunc.parametrize("device", devices, ids=[d.name for d in devices])
 
 
 @pytest.fixture
@@ -175,6 +179,17 @@ def lifecycle(device, run_context, evidence):
     failed = lc.close()
     if failed:
         device.mark_broken("putting it back after a test case failed: " + "; ".join(failed))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The device's lock is held for the whole test case, restores included, so a test
+    case on a sibling unit that borrows this one never meets it mid-test."""
+    ctx = _ctx(item.config)
+    if ctx is None or not hasattr(item, "callspec"):
+        return (yield)
+    with ctx.units.holding(item.callspec.params["device"].name):
+        return (yield)
 
 
 def pytest_runtest_setup(item):
@@ -312,6 +327,8 @@ def pytest_sessionfinish(session, exitstatus):
     from harness.suite import SUITE_DIR, load_specs
     reporter = session.config.pluginmanager.get_plugin("harness-progress")
     decided = decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
+    ctx.units.release_all()
+    shutil.rmtree(ctx.out_dir / LOCKS, ignore_errors=True)
     if reporter is not None:
         reporter.close(decided)
     writer.finish(ctx)

@@ -22,6 +22,7 @@ from harness.transport.transcript import Redactor, Transcript
 from harness.transport.wire import Wire
 
 REPO = Path(__file__).resolve().parents[1]
+LOCKS = ".locks"            # the run's per-device lock files (removed when the run ends)
 
 
 def now() -> str:
@@ -75,6 +76,15 @@ class RunContext:
     suite_dir: Path | None = None
     started: str = field(default_factory=now)
     redactor: Redactor = field(default_factory=Redactor)
+    _units: object = None
+
+    @property
+    def units(self):
+        """The per-device locks every worker of this run shares (harness.unitlock)."""
+        if self._units is None:
+            from harness.unitlock import UnitLocks
+            self._units = UnitLocks(self.out_dir / LOCKS)
+        return self._units
 
     @property
     def journal(self) -> Journal:

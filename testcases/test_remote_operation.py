@@ -4,44 +4,9 @@ Steps are the harness's own design."""
 import time
 
 from harness import applicability as a
-from harness.errors import DeviceError, Inconclusive, Missing, NotRun
+from harness.errors import Inconclusive, Missing, NotRun
 from harness.model import testcase
 from harness.probe import remote
-
-
-def _remote(p):
-    if not p.remote_operation:
-        return "the product is not operated remotely (remote_operation: false)"
-    if not p.remote_control:
-        return Missing("the device type does not declare how it is operated remotely and "
-                       "observed (remote_control: command, observe, safe_within)")
-    if not p.mqtt:
-        return Missing("no command channel: the profile has no mqtt section")
-    return None
-
-
-def _setup(device, run_context):
-    lab = run_context.lab
-    if not (lab.actions.link_down and lab.actions.link_up):
-        raise NotRun("the lab config has no link_down/link_up actions to cut the link")
-    return device.profile, lab, device.profile.remote_control
-
-
-def _start(device, lifecycle):
-    """Registered before anything changes, so it runs last at the end whatever happened:
-    the load commanded OFF (after the link is back: restores run newest first)."""
-    lifecycle.on_exit("load commanded OFF", lambda: remote.command(device, "off"))
-
-
-def _cut_link(lifecycle, tl):
-    lifecycle.act("link_down")
-    lifecycle.on_exit("link up", lambda: lifecycle.act("link_up"))    # proven ready
-    return tl.mark("link cut")
-
-
-def _finish(obs, tl, evidence) -> None:
-    obs.close()
-    evidence.record("timeline (s since the first command)", tl.events)
 
 
 @testcase("TC-SMARK-02", "Safe state on communication failure",
@@ -52,12 +17,12 @@ def _finish(obs, tl, evidence) -> None:
                  "the safe state appears within the declared safe_within (+20 %, at least 1 s)",
                  "restore the link; the load stays in the safe state without a new command",
                  "always: link restored, load commanded OFF"],
-          applies=[_remote, a.serial], destructive=True, disrupts="link")
+          applies=[a.remote_operated, a.serial], destructive=True, disrupts="link")
 def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
-    p, lab, rc = _setup(device, run_context)
+    p, lab, rc = remote.link_test_setup(device, run_context)
     limit = rc.safe_within + remote.tolerance(rc.safe_within)
     tl, obs = remote.Timeline(), remote.Observer(device)
-    _start(device, lifecycle)
+    remote.begin(device, run_context, lifecycle)
     try:
         tl.mark("command ON sent", remote.command(device, "on"))
         if not obs.wait("on", rc.command_within):
@@ -65,7 +30,7 @@ def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
                                "the command: " + ("the command was not executed" if obs.alive()
                                                   else "the observation channel is silent"))
         tl.mark("ON observed")
-        t_cut = _cut_link(lifecycle, tl)
+        t_cut = remote.cut_link(lifecycle, tl)
         safe = obs.wait("off", limit)
         if not safe and not obs.alive():
             raise Inconclusive("the observation channel went silent after the link was cut: "
@@ -81,7 +46,7 @@ def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
             raise Inconclusive("the observation channel went silent after the link came "
                                "back: a return to ON cannot be ruled out")
     finally:
-        _finish(obs, tl, evidence)
+        remote.finish(obs, tl, evidence)
     evidence.record("declared", {"safe_state": rc.safe_state, "safe_within_s": rc.safe_within,
                                  "tolerance_s": round(limit - rc.safe_within, 2)})
     evidence.expect(f"safe state within {rc.safe_within:g}s of the link loss",
@@ -104,11 +69,11 @@ def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
                  "restore the link: the command queued during the outage must not switch the "
                  "load ON after reconnection",
                  "always: link restored, load commanded OFF"],
-          applies=[_remote, a.serial], destructive=True, disrupts="link")
+          applies=[a.remote_operated, a.serial], destructive=True, disrupts="link")
 def test_no_unintended_operation(device, evidence, run_context, lifecycle):
-    p, lab, rc = _setup(device, run_context)
+    p, lab, rc = remote.link_test_setup(device, run_context)
     tl, obs, problems = remote.Timeline(), remote.Observer(device), []
-    _start(device, lifecycle)
+    remote.begin(device, run_context, lifecycle)
     try:
         remote.command(device, "on")
         if not obs.wait("on", rc.command_within):
@@ -129,7 +94,7 @@ def test_no_unintended_operation(device, evidence, run_context, lifecycle):
                 remote.command(device, "off")
                 obs.wait("off", rc.command_within)
         tl.mark(f"{len(remote.MALFORMED)} malformed frames sent")
-        _cut_link(lifecycle, tl)
+        remote.cut_link(lifecycle, tl)
         time.sleep(rc.safe_within)          # both ends have noticed the loss by now
         remote.command(device, "on")
         tl.mark("command ON sent during the outage (QoS 1)")
@@ -145,7 +110,7 @@ def test_no_unintended_operation(device, evidence, run_context, lifecycle):
         if not obs.alive():
             raise Inconclusive("the observation channel went silent: the state cannot be seen")
     finally:
-        _finish(obs, tl, evidence)
+        remote.finish(obs, tl, evidence)
     evidence.expect("no ON from a malformed or queued command", not problems, "none",
                     problems, reason="; ".join(problems))
 
@@ -163,12 +128,12 @@ RELIABILITY_COMMANDS = 6          # ON, OFF, ON, ... : bounded
                  "a command not carried out, a missing report or a report that differs from "
                  "what the device did is a FAIL; a silent observation channel INCONCLUSIVE",
                  "always: load commanded OFF"],
-          applies=[_remote, a.serial], destructive=True, disrupts="")
+          applies=[a.remote_operated, a.serial], destructive=True, disrupts="")
 def test_operation_is_reliable(device, evidence, run_context, lifecycle):
     rc = device.profile.remote_control
     tl, obs, problems = remote.Timeline(), remote.Observer(device), []
     reports = remote.Reports(device) if rc.command.state_topic else None
-    _start(device, lifecycle)
+    remote.begin(device, run_context, lifecycle)
     try:
         for i in range(RELIABILITY_COMMANDS):
             state = "on" if i % 2 == 0 else "off"
@@ -192,7 +157,7 @@ def test_operation_is_reliable(device, evidence, run_context, lifecycle):
                 problems.append(f"command {i + 1} ({state}): carried out, but the device "
                                 f"reported '{said}'")
     finally:
-        _finish(obs, tl, evidence)
+        remote.finish(obs, tl, evidence)
         if reports:
             reports.close()
     evidence.expect("every command carried out and reported as carried out", not problems,
@@ -215,17 +180,6 @@ def _declares(field: str, what: str):
 _shipped = _declares("enable", "how remote operation is enabled after a factory reset")
 
 
-def _shell_run(device, command: str, what: str) -> str:
-    shell = device.shell()
-    try:
-        status, out = shell.run(command, timeout=120)
-    finally:
-        shell.close()
-    if status != 0:
-        raise DeviceError(f"{what} ({command}) failed with status {status}: {out[-200:]}")
-    return out
-
-
 @testcase("TC-SMARK-09", "Remote operation is disabled in the shipped state",
           ["SMARK-9"],
           steps=["factory reset over the device's shell (the shipped state); the services "
@@ -235,17 +189,16 @@ def _shell_run(device, command: str, what: str) -> str:
                  "enable remote operation as the manual says (remote_control.enable); command "
                  "ON again: now it must switch on (positive control)",
                  "always: remote operation enabled again, load commanded OFF"],
-          applies=[_remote, a.serial, a.factory_reset, _shipped], destructive=True,
+          applies=[a.remote_operated, a.serial, a.factory_reset, _shipped], destructive=True,
           disrupts="factory_reset")
 def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
     p = device.profile
     rc = p.remote_control
     tl = remote.Timeline()
-    _start(device, lifecycle)
+    remote.begin(device, run_context, lifecycle)
     # the lab received the unit with remote operation on: it stays usable afterwards
-    lifecycle.on_exit("remote operation enabled again",
-                      lambda: _shell_run(device, rc.enable, "enabling remote operation"))
-    tl.mark("factory reset", _shell_run(device, p.factory_reset.command, "factory reset")[-80:])
+    lifecycle.on_exit("remote operation enabled again", lambda: remote.reenable(device))
+    tl.mark("factory reset", remote.shell_run(device, p.factory_reset.command, "factory reset")[-80:])
     lifecycle.wait_ready(why="the factory reset")
     obs = remote.Observer(device)
     try:
@@ -257,7 +210,7 @@ def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
         tl.mark("ON observed: remote operation works as shipped" if shipped_on else
                 f"no ON line for {rc.command_within:.0f}s")
         if not shipped_on:
-            tl.mark("remote operation enabled", _shell_run(device, rc.enable,
+            tl.mark("remote operation enabled", remote.shell_run(device, rc.enable,
                                                            "enabling remote operation")[-80:])
             remote.command(device, "on")
             if not obs.wait("on", rc.command_within):
@@ -266,7 +219,7 @@ def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
                                    "out, so the refusal before proves nothing")
             tl.mark("ON observed after enabling")
     finally:
-        _finish(obs, tl, evidence)
+        remote.finish(obs, tl, evidence)
     evidence.expect("remote command refused in the shipped state", not shipped_on,
                     "refused until enabled", "carried out",
                     reason="right after a factory reset (the shipped state) a remote ON "
@@ -285,12 +238,13 @@ _local = _declares("local_priority", "an arbitration rule between local and remo
                  "at once a remote ON: within the declared local_priority the remote command "
                  "must not win (local operation wins)",
                  "always: load commanded OFF once the priority window is over"],
-          applies=[_remote, a.serial, _local], destructive=True)
+          applies=[a.remote_operated, a.serial, _local], destructive=True)
 def test_two_places(device, evidence, run_context, lifecycle):
     rc = device.profile.remote_control
     if not run_context.lab.actions.local_control:
         raise NotRun("the lab config has no local_control action to operate the appliance "
                      "locally")
+    remote.hold_channel(device, run_context, lifecycle)
     tl, obs, problems = remote.Timeline(), remote.Observer(device), []
     # last: OFF, after the local priority window (else it would be refused, rightly)
     lifecycle.on_exit("load commanded OFF", lambda: (time.sleep(rc.local_priority),
@@ -323,7 +277,7 @@ def test_two_places(device, evidence, run_context, lifecycle):
                 raise Inconclusive("the observation channel went silent after the remote ON: "
                                    "whether local operation won cannot be seen")
     finally:
-        _finish(obs, tl, evidence)
+        remote.finish(obs, tl, evidence)
     evidence.expect("the outcome follows the declared arbitration", not problems,
                     "one settled state; local wins", problems,
                     reason="; ".join(problems))

@@ -4,7 +4,7 @@ import secrets
 from harness import applicability as a
 from harness.errors import DeviceError
 from harness.model import testcase
-from harness.probe import storage
+from harness.probe import remote, storage
 
 
 @testcase("TC-STORE-01", "Passwords are stored hashed with a modern scheme, never in plaintext",
@@ -33,10 +33,13 @@ def test_passwords_stored_securely(device, evidence):
           ["ETSI-5.11-1"],
           steps=["write a marker into each user-data file named in the profile",
                  "start the factory reset over the device's shell",
-                 "each file must be gone or no longer hold the marker"],
+                 "each file must be gone or no longer hold the marker",
+                 "always: remote operation enabled again when the type declares how "
+                 "(remote_control.enable: the lab received the unit so)"],
           applies=[a.factory_reset], destructive=True, disrupts="factory_reset")
-def test_factory_reset_erases(device, evidence):
+def test_factory_reset_erases(device, evidence, lifecycle):
     fr = device.profile.factory_reset
+    lifecycle.on_exit("remote operation enabled again", lambda: remote.reenable(device))
     marker = "hx-userdata-" + secrets.token_hex(6)
     shell = device.shell()
     try:

@@ -120,21 +120,26 @@ xferlog_enable=NO
 
 
 def mosquitto(d: Path, name: str, addr: str, port: int, pem: Path | None,
-              users: dict[str, str] | None) -> list[str]:
-    """The appliance's cloud broker (runs in the cloud namespace)."""
+              passwd: Path | None) -> list[str]:
+    """A cloud broker (runs in the cloud namespace); `passwd`: its password file (None:
+    anonymous clients welcome)."""
     lines = [f"listener {port} {addr}", "user root", "persistence false", "log_dest stdout"]
-    if users:
-        import subprocess
-        pw = d / f"{name}.passwd"
-        pw.write_text("")
-        for user, secret in users.items():
-            subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True,
-                           capture_output=True)
-        pw.chmod(0o644)
-        lines += ["allow_anonymous false", f"password_file {pw}"]
+    if passwd:
+        lines += ["allow_anonymous false", f"password_file {passwd}"]
     else:
         lines += ["allow_anonymous true"]
     if pem:
         lines += [f"certfile {pem}", f"keyfile {pem}", "tls_version tlsv1.2"]
     conf = write(d / f"{name}-mosquitto.conf", "\n".join(lines) + "\n")
     return ["mosquitto", "-c", str(conf)]
+
+
+def mosquitto_user(passwd: Path, user: str, secret: str) -> None:
+    """Add (or update) one account in a broker's password file; a running broker reads it
+    again on SIGHUP."""
+    import subprocess
+    if not passwd.exists():
+        passwd.write_text("")
+    subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, secret], check=True,
+                   capture_output=True)
+    passwd.chmod(0o644)

@@ -29,9 +29,13 @@ class Heater:
             c.tls_insecure_set(True)
         prefix = m["prefix"]
 
+        # the obeys_sibling_commands flaw: every unit's command topic, not only its own
+        commands = "home/+/heater/set" if self.cfg.get("obeys_sibling_commands") \
+            else f"{prefix}/heater/set"
+
         def on_connect(client, userdata, flags, rc, props):
             self.link_ok = True
-            client.subscribe(f"{prefix}/heater/set", qos=1)
+            client.subscribe(commands, qos=1)
             client.publish(f"{prefix}/heater/state", "on" if self.heater else "off", retain=True)
 
         def on_message(client, userdata, msg):
@@ -64,7 +68,9 @@ class Heater:
             self.console_out("\n[link] broker connection lost\n")
 
         c.on_connect, c.on_message, c.on_disconnect = on_connect, on_message, on_disconnect
-        c.reconnect_delay_set(1, 5)
+        # the reconnect_storm flaw: no back-off, five attempts a second
+        retry = 0.2 if self.cfg.get("reconnect_storm") else 2
+        c.reconnect_delay_set(*((retry, retry) if self.cfg.get("reconnect_storm") else (1, 5)))
         threading.Thread(target=self.safe_state_watch, daemon=True).start()
         threading.Thread(target=self.local_button, daemon=True).start()
         while True:
@@ -72,7 +78,7 @@ class Heater:
                 c.connect(m["host"], m["port"], keepalive=5)
                 c.loop_forever(retry_first_connection=True)
             except OSError:
-                time.sleep(2)
+                time.sleep(retry)
 
     def local_button(self) -> None:
         """The local button (harness emulate button writes the press to a file)."""

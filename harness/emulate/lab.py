@@ -6,14 +6,16 @@ Layout: a bridge hxbr0 (198.18.0.1/24, the harness side), one namespace per devi
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 
 from harness.emulate import daemons, files, guard, netns, profiles
-from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH
+from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.netns import STATE, EmulateError
 from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, SUBNET, SUBNET6,
                                       Variant, address, address6,
@@ -112,14 +114,15 @@ def build(v: Variant) -> dict:
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
                                     "queued_commands", "malformed_on", "stale_state_report",
-                                    "remote_overrides_local",
+                                    "remote_overrides_local", "obeys_sibling_commands",
+                                    "reconnect_storm",
                                     "bootloader_break_in")}}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]
         cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",
                        "tls": not v.has("plaintext_mqtt"), "ca": str(ca),
                        "verify": not v.has("tls_client_noverify"),
-                       "username": None if v.has("anonymous_mqtt") else "device",
+                       "username": None if v.has("anonymous_mqtt") else mqtt_users(v)["device"],
                        "password": None if v.has("anonymous_mqtt") else password}
     files.write(d / "agent.json", json.dumps(cfg, indent=1), 0o600)
     return cfg
@@ -276,16 +279,29 @@ def _up(names) -> list[Path]:
 
 
 def _start_broker(v: Variant) -> None:
+    """The unit's cloud broker: units of one model that share a port share one broker (the
+    vendor's cloud), each with its own accounts; a later unit is added to the running one."""
     d = STATE / "_cloud"
     d.mkdir(exist_ok=True)
-    pw = (_dir(v) / "admin.pw").read_text().strip()
+    port = MQTT_PORTS[v.name]
+    name = f"broker-{port}"
+    running = netns._ours(d / "pids" / name)
+    passwd = None if v.has("anonymous_mqtt") else d / f"{name}.passwd"
+    if passwd and not running:
+        passwd.unlink(missing_ok=True)          # a stale file from an earlier lab
+    if passwd:
+        pw = (_dir(v) / "admin.pw").read_text().strip()
+        for user in mqtt_users(v).values():
+            daemons.mosquitto_user(passwd, user, pw)
+    if running:
+        os.kill(running, signal.SIGHUP)          # ours, by PID: read the accounts again
+        return
     tls = not v.has("plaintext_mqtt")
     ca_key, ca_cert, _ = files.cloud_ca(d)
-    pem = files.tls_cert(d / v.name, "cloud.emulated", CLOUD, None, issuer=(ca_key, ca_cert)) \
+    pem = files.tls_cert(d / name, "cloud.emulated", CLOUD, None, issuer=(ca_key, ca_cert)) \
         if tls else None
-    users = None if v.has("anonymous_mqtt") else {"device": pw, "app": pw}
-    cmd = daemons.mosquitto(d, v.name, CLOUD, MQTT_PORTS[v.name], pem, users)
-    netns.spawn(CLOUD_NS, cmd, d / "pids", v.name, d / f"{v.name}.log")
+    cmd = daemons.mosquitto(d, name, CLOUD, port, pem, passwd)
+    netns.spawn(CLOUD_NS, cmd, d / "pids", name, d / f"{name}.log")
 
 
 def _stop_device(v: Variant) -> None:

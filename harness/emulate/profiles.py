@@ -12,7 +12,13 @@ PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instanc
 TYPES = {"router": "emulab-er100.yaml", "camera": "emulab-cam3.yaml",
          "appliance": "emulab-heater.yaml"}
 WEB_AUTH = {"router": "basic", "camera": "digest", "appliance": "form"}   # web UI login
-MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883, "appliance-noverify": 8884}
+# appliance-1 and appliance-noverify are two units of one model on one vendor cloud broker
+MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883, "appliance-noverify": 8883}
+
+
+def mqtt_users(v: Variant) -> dict[str, str]:
+    """The unit's accounts on its cloud broker: the device itself, and the owner's app."""
+    return {"device": f"{v.name}-device", "app": f"{v.name}-app"}
 
 
 def type_file(v: Variant) -> str:
@@ -53,7 +59,7 @@ def render(v: Variant) -> str:
     if v.kind == "appliance":
         tls_m = "false" if v.has("plaintext_mqtt") else "true"
         lines.append(f"mqtt: {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, tls: {tls_m}, "
-                     f"username: app, password: {secret}, topic_prefix: home/{v.name}}}")
+                     f"username: {mqtt_users(v)['app']}, password: {secret}, topic_prefix: home/{v.name}}}")
         if not v.has("plaintext_mqtt"):
             lines.append(f"tls_clients:\n  - {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, "
                          "purpose: cloud broker (MQTT over TLS)}")

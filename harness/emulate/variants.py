@@ -37,6 +37,10 @@ FLAWS = {
                               "(the last command wins, local or not)",
     "stale_state_report": "the state reported back on the command channel is the one before "
                           "the command (the load switches; the app is told it did not)",
+    "obeys_sibling_commands": "subscribes to the commands of every unit on its cloud broker (a "
+                              "wildcard topic): a command addressed to its sibling moves it",
+    "reconnect_storm": "no reconnection back-off: after a link flap it retries the cloud "
+                       "five times a second",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
     "weak_password": "the unit's password is a known default deep in the credential list, "
                      "beyond what the online tries reach",
@@ -88,9 +92,10 @@ VARIANTS = [
     _v("appliance-1", "appliance", 12),
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss",
-       "queued_commands", "malformed_on", "remote_overrides_local"),
+       "queued_commands", "malformed_on", "remote_overrides_local", "reconnect_storm"),
+    # a second unit of appliance-1's model on the same cloud broker
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify", "stale_state_report",
-       "remote_on_at_shipment"),
+       "remote_on_at_shipment", "obeys_sibling_commands"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
     _v("router-weakpw", "router", 16, "weak_password"),
     _v("router-ipv6telnet", "router", 17, "ipv6_only_telnet"),

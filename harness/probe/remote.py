@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from harness.errors import DeviceError, TransportTimeout
+from harness.errors import DeviceError, NotRun, TransportTimeout
 from harness.transport.mqtt import MQTTSession
 
 
@@ -162,3 +162,79 @@ def tolerance(declared: float) -> float:
     """Stated tolerance on a declared time limit: 20 %, at least 1 s (clocks, polling)."""
     return max(1.0, 0.2 * declared)
 
+
+
+# ---------------------------------------------------------------- the steps test cases share
+BORROW_WAIT = 600.0     # s to wait for a unit on the same command channel to be free
+
+
+def channel_peers(device, devices, same_model: bool = False) -> list:
+    """The other remotely operated units of the run on the device's command channel (the
+    same broker); same_model: only units of its vendor and model."""
+    m, p = device.profile.mqtt, device.profile
+    return [d for d in devices
+            if d.name != device.name and d.profile.mqtt and d.profile.remote_control
+            and (d.profile.mqtt.host, d.profile.mqtt.port) == (m.host, m.port)
+            and (not same_model or (d.profile.vendor, d.profile.model) == (p.vendor, p.model))]
+
+
+def hold_channel(device, run_context, lifecycle) -> list:
+    """Borrow every other unit on the device's command channel until the test case ends:
+    a command sent there can reach a unit that is not under test (a flawed sibling obeys
+    it), so remote-operation test cases on one channel take turns. Returns the peers."""
+    peers = channel_peers(device, run_context.devices)
+    if peers:
+        held = run_context.units.borrow(device.name, [d.name for d in peers],
+                                        min(BORROW_WAIT, run_context.lab.timeouts.test_case / 2))
+        held.__enter__()
+        lifecycle.on_exit("units on the same command channel released",
+                          lambda: held.__exit__(None, None, None))
+    return peers
+
+
+def begin(device, run_context, lifecycle) -> list:
+    """Registered before anything changes, so it runs last at the end whatever happened:
+    the channel held, then the load commanded OFF (after the link is back: restores run
+    newest first). Returns the units that share the command channel."""
+    peers = hold_channel(device, run_context, lifecycle)
+    lifecycle.on_exit("load commanded OFF", lambda: command(device, "off"))
+    return peers
+
+
+def link_test_setup(device, run_context):
+    lab = run_context.lab
+    if not (lab.actions.link_down and lab.actions.link_up):
+        raise NotRun("the lab config has no link_down/link_up actions to cut the link")
+    return device.profile, lab, device.profile.remote_control
+
+
+def cut_link(lifecycle, tl) -> float:
+    lifecycle.act("link_down")
+    lifecycle.on_exit("link up", lambda: lifecycle.act("link_up"))    # proven ready
+    return tl.mark("link cut")
+
+
+def finish(obs, tl, evidence) -> None:
+    obs.close()
+    evidence.record("timeline (s since the first command)", tl.events)
+
+
+def shell_run(device, command: str, what: str) -> str:
+    """One command in a shell on the device; DeviceError unless it exits 0."""
+    shell = device.shell()
+    try:
+        status, out = shell.run(command, timeout=120)
+    finally:
+        shell.close()
+    if status != 0:
+        raise DeviceError(f"{what} ({command}) failed with status {status}: {out[-200:]}")
+    return out
+
+
+def reenable(device) -> str:
+    """After a factory reset: remote operation on again, as the lab received the unit (the
+    manual's way, remote_control.enable). Nothing to do when the type declares none."""
+    rc = device.profile.remote_control
+    if not (rc and rc.enable):
+        return "nothing to re-enable"
+    return shell_run(device, rc.enable, "enabling remote operation")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.certs import issue_cert, pem_text
 from harness.errors import DeviceError
+from harness.probe.standin import listen
 
 HANDSHAKE_TIMEOUT = 10.0
 
@@ -65,18 +66,11 @@ class StandIn:
             pass
         self.ctx.sni_callback = self._sni
         self._last_sni = None
-        family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            self.sock.bind((self.bind, 0))
-        except OSError as exc:
+            self.sock, self.endpoint = listen(self.bind, 4)
+        except DeviceError:
             self.__exit__()
-            raise DeviceError(f"cannot listen on the lab's harness_address {self.bind}: "
-                              f"{exc.strerror or exc}") from None
-        self.sock.listen(4)
-        host, port = self.sock.getsockname()[:2]
-        self.endpoint = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            raise
         return self
 
     def __exit__(self, *exc) -> None:

@@ -52,3 +52,7 @@ class RemoteControl(Strict):
                                "link to the safe state, as the vendor declares")
     command_within: float = Field(10.0, gt=0, le=600, description="seconds for a command to "
                                   "show on the observation channel")
+    reconnect_per_minute: float = Field(30.0, gt=0, le=6000, description="the most connection "
+                                        "attempts a minute the device makes to its cloud "
+                                        "while the cloud refuses it (its back-off); more is a "
+                                        "reconnect storm")

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey
 from harness.errors import InputError
 
 FORMAT = "harness-evidence-bundle/1"
-SKIP = {".pytest-tmp"}                       # pytest's scratch space, removed after a run
+SKIP = {".pytest-tmp", ".locks"}             # scratch space and unit locks, removed after a run
 MAX_MEMBER = 1 << 30
 
 

@@ -97,7 +97,7 @@ def test_mqtt(emulated_lab, wire):
     finally:
         s.close()
     good = pw(emulated_lab, "appliance-1")
-    s = MQTTSession(wire, "198.18.0.2", 8883, tls=True, username="app", password=good)
+    s = MQTTSession(wire, "198.18.0.2", 8883, tls=True, username="appliance-1-app", password=good)
     try:
         assert s.accepted
         assert s.subscribe("home/appliance-1/heater/state")
