@@ -21,8 +21,8 @@ from harness.probe import remote
 def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
     p, lab, rc = remote.link_test_setup(device, run_context)
     limit = rc.safe_within + remote.tolerance(rc.safe_within)
+    remote.begin(device, run_context, lifecycle)      # first: it may wait for the channel
     tl, obs = remote.Timeline(), remote.Observer(device)
-    remote.begin(device, run_context, lifecycle)
     try:
         tl.mark("command ON sent", remote.command(device, "on"))
         if not obs.wait("on", rc.command_within):
@@ -72,8 +72,8 @@ def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
           applies=[a.remote_operated, a.serial], destructive=True, disrupts="link")
 def test_no_unintended_operation(device, evidence, run_context, lifecycle):
     p, lab, rc = remote.link_test_setup(device, run_context)
-    tl, obs, problems = remote.Timeline(), remote.Observer(device), []
     remote.begin(device, run_context, lifecycle)
+    tl, obs, problems = remote.Timeline(), remote.Observer(device), []
     try:
         remote.command(device, "on")
         if not obs.wait("on", rc.command_within):
@@ -131,9 +131,9 @@ RELIABILITY_COMMANDS = 6          # ON, OFF, ON, ... : bounded
           applies=[a.remote_operated, a.serial], destructive=True, disrupts="")
 def test_operation_is_reliable(device, evidence, run_context, lifecycle):
     rc = device.profile.remote_control
+    remote.begin(device, run_context, lifecycle)      # first: it may wait for the channel
     tl, obs, problems = remote.Timeline(), remote.Observer(device), []
     reports = remote.Reports(device) if rc.command.state_topic else None
-    remote.begin(device, run_context, lifecycle)
     try:
         for i in range(RELIABILITY_COMMANDS):
             state = "on" if i % 2 == 0 else "off"
@@ -194,8 +194,8 @@ _shipped = _declares("enable", "how remote operation is enabled after a factory 
 def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
     p = device.profile
     rc = p.remote_control
-    tl = remote.Timeline()
     remote.begin(device, run_context, lifecycle)
+    tl = remote.Timeline()
     # the lab received the unit with remote operation on: it stays usable afterwards
     lifecycle.on_exit("remote operation enabled again", lambda: remote.reenable(device))
     tl.mark("factory reset", remote.shell_run(device, p.factory_reset.command, "factory reset")[-80:])

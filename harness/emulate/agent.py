@@ -123,7 +123,8 @@ class Agent(Heater):
             if not line:
                 continue
             try:
-                out = subprocess.run(["/bin/sh", "-c", line], cwd=self.fs, capture_output=True,
+                out = subprocess.run([self.cfg["shell"], "-c", line], cwd=self.fs,
+                                     capture_output=True,
                                      text=True, timeout=20, env={**os.environ, "HOME": str(self.fs)})
                 self.console_out(out.stdout + out.stderr)
             except subprocess.TimeoutExpired:

@@ -47,7 +47,7 @@ def telnetd(d: Path, addr: str, login_required: bool = True, ipv6_only: bool = F
     """inetutils telnetd, inetd-style under socat, with busybox login against the
     namespace's own /etc/shadow (or, the flaw, straight into a root shell)."""
     # a shell without login starts where a login would: in the home directory
-    body = 'exec /bin/busybox login "$@"' if login_required else f"cd {d}/fs && exec /bin/sh -i"
+    body = 'exec /bin/busybox login "$@"' if login_required else f"exec {d}/jail-shell -i"
     login = write(d / "login.sh", f"#!/bin/sh\n{body}\n", 0o755)
     listen = (f"TCP6-LISTEN:23,bind=[{addr}],ipv6only=1,reuseaddr,fork" if ipv6_only else
               f"TCP-LISTEN:23,bind={addr},reuseaddr,fork")
@@ -143,3 +143,44 @@ def mosquitto_user(passwd: Path, user: str, secret: str) -> None:
     subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, secret], check=True,
                    capture_output=True)
     passwd.chmod(0o644)
+
+
+# Every shell on an emulated unit (SSH, telnet, serial console) starts in its own mount and
+# PID namespaces, chrooted to a private root that holds only the unit's files and read-only
+# system directories, with the capabilities to leave it (chroot, mount, mknod, ptrace, ...)
+# out of its bounding set. A flawed unit's open root shell is then a root shell on the unit,
+# not on the host.
+JAIL_ENTER = r"""#!/bin/sh
+# runs in a fresh mount namespace (unshare): build the private root, then enter it
+set -e
+J={jail}
+mount -t tmpfs -o mode=755,size=16m hxjail "$J"
+cd "$J"
+mkdir -p usr etc dev tmp var/lib .{fs} .{initial}
+ln -s usr/bin bin; ln -s usr/sbin sbin; ln -s usr/lib lib; ln -s usr/lib64 lib64
+ro() {{ mount --bind "$1" "$2"; mount -o remount,bind,ro "$2"; }}
+ro /usr usr
+for f in passwd shadow group hosts resolv.conf shells os-release ld.so.cache; do
+  [ -e /etc/$f ] || continue; touch etc/$f; mount --bind /etc/$f etc/$f
+done
+for d in ssl alternatives; do mkdir etc/$d; ro /etc/$d etc/$d; done
+mkdir var/lib/dpkg; ro /var/lib/dpkg var/lib/dpkg
+for n in null zero random urandom tty; do touch dev/$n; mount --bind /dev/$n dev/$n; done
+mount -t tmpfs -o mode=1777,size=16m hxtmp tmp
+mount --bind {fs} .{fs}
+ro {initial} .{initial}
+set +e
+export HOME={fs} PATH={path}
+exec chroot "$J" /usr/bin/setpriv --bounding-set {caps} -- \
+  /bin/sh -c 'cd "$0" && exec /bin/sh "$@"' {fs} "$@"
+"""
+JAIL_CAPS = "-all,+chown,+dac_override,+dac_read_search,+fowner,+fsetid,+setgid,+setuid"
+
+
+def jail_shell(d: Path, path: str) -> Path:
+    """The unit's login shell (see JAIL_ENTER); `path`: its PATH inside."""
+    (d / "jail").mkdir(parents=True, exist_ok=True)
+    enter = write(d / "jail-enter.sh", JAIL_ENTER.format(
+        jail=d / "jail", fs=d / "fs", initial=d / "initial", path=path, caps=JAIL_CAPS), 0o755)
+    return write(d / "jail-shell", "#!/bin/sh\nexec unshare --mount --propagation private "
+                 f"--pid --fork --kill-child -- /bin/sh {enter} \"$@\"\n", 0o755)

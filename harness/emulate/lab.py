@@ -109,6 +109,7 @@ def build(v: Variant) -> dict:
     (d / "update-old.img").write_bytes(files.firmware_image(
         key, f"{major}.{max(minor - 1, 0)}.0", b"old firmware"))
     cfg = {"name": v.name, "kind": v.kind, "dir": str(d), "address": address(v),
+           "shell": str(d / "jail-shell"),
            "web_port": 80 if v.has("plain_http_login") else 443,
            "pem": str(pem), "vendor_key": pub.hex(),
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
@@ -179,16 +180,16 @@ OLD_LIGHTTPD = "lighttpd/1.4.59"
 
 
 def _firmware_shell(v: Variant, fs: Path) -> str:
-    """The login shell. An old-firmware unit has the firmware's own tools (its package
-    manager, opkg) first on PATH: a wrapper around /bin/sh, listed in its /etc/shells."""
-    if not v.has("known_exploited_vuln"):
-        return "/bin/sh"
-    listing = "".join(f"{n} - {ver}\n" for n, ver in OLD_PACKAGES.items())
-    files.write(fs / "bin" / "opkg", "#!/bin/sh\n[ \"$1\" = list-installed ] || "
-                f"{{ echo 'opkg: only list-installed here' >&2; exit 1; }}\ncat <<'EOF'\n"
-                f"{listing}EOF\n", 0o755)
-    return str(files.write(fs / "bin" / "login-shell", f"#!/bin/sh\nPATH={fs}/bin:$PATH\n"
-                           "export PATH\nexec /bin/sh \"$@\"\n", 0o755))
+    """The login shell: the unit's jail (daemons.jail_shell). An old-firmware unit has the
+    firmware's own tools (its package manager, opkg) first on PATH."""
+    path = "/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin"
+    if v.has("known_exploited_vuln"):
+        listing = "".join(f"{n} - {ver}\n" for n, ver in OLD_PACKAGES.items())
+        files.write(fs / "bin" / "opkg", "#!/bin/sh\n[ \"$1\" = list-installed ] || "
+                    f"{{ echo 'opkg: only list-installed here' >&2; exit 1; }}\ncat <<'EOF'\n"
+                    f"{listing}EOF\n", 0o755)
+        path = f"{fs}/bin:{path}"
+    return str(daemons.jail_shell(fs.parent, path))
 
 
 def fs_users(d: Path) -> Path:
