@@ -1,6 +1,6 @@
-"""Remote operation on the home network (S-mark item 5): a command reaches the right unit
-only, and after a link flap the device reconnects in an orderly way. Steps are the
-harness's own design."""
+"""Remote operation on the network: a command reaches the right unit only, after a link flap
+the device reconnects in an orderly way (S-mark item 5), and after a power cycle it carries
+out no old command the broker replays (item 3). Steps are the harness's own design."""
 import time
 
 from harness import applicability as a
@@ -135,3 +135,55 @@ def test_orderly_reconnection(device, evidence, run_context, lifecycle):
                     f"within {RECOVER_WITHIN:.0f}s", "not reconnected",
                     reason=f"the device did not carry out a command within "
                            f"{RECOVER_WITHIN:.0f}s after its cloud answered again")
+
+
+@testcase("TC-SMARK-03P", "No old command is carried out after a power cycle",
+          ["SMARK-3", "ETSI-5.9-2"],
+          steps=["command ON as a retained frame (an app that retains its commands leaves it "
+                 "on the broker), see ON; command OFF (not retained), see OFF: the broker now "
+                 "holds an old ON",
+                 "power-cycle the device (lab action power_cycle) with the console open; once "
+                 "it is ready the broker replays the old ON: no ON line may follow within "
+                 "command_within + 10 s",
+                 "positive control: a new ON command is carried out (the device is back on its "
+                 "channel, so the silence meant something)",
+                 "always: the retained frame removed, load commanded OFF"],
+          applies=[a.remote_operated, a.serial_through_boot], destructive=True,
+          disrupts="power")
+def test_no_old_command_after_power_cycle(device, evidence, run_context, lifecycle):
+    rc = device.profile.remote_control
+    if not run_context.lab.actions.power_cycle:
+        raise NotRun("the lab config has no power_cycle action to reboot the device")
+    remote.begin(device, run_context, lifecycle)
+    lifecycle.on_exit("retained command removed", lambda: remote.send(device, b"", retain=True))
+    tl, obs = remote.Timeline(), remote.Observer(device)
+    try:
+        tl.mark("command ON sent, retained", remote.send(device, rc.command.on, retain=True))
+        if not obs.wait("on", rc.command_within):
+            raise Inconclusive("positive control failed: the load was not seen ON after a "
+                               "valid command")
+        remote.command(device, "off")
+        if not obs.wait("off", rc.command_within):
+            raise Inconclusive("positive control failed: the load was not seen OFF")
+        tl.mark("ON and OFF seen: the broker holds the old ON")
+        lifecycle.act("power_cycle", timeout=120)       # ready: its services answer again
+        tl.mark("power cycled, services answer")
+        hold = rc.command_within + 10
+        replayed = obs.wait("on", hold)
+        tl.mark("ON: the old command was carried out" if replayed
+                else f"no ON line for {hold:.0f}s after the boot")
+        if not replayed:
+            remote.command(device, "on")
+            if not obs.wait("on", rc.command_within + 10):
+                raise Inconclusive("after the power cycle the device carried out no new "
+                                   "command either" + ("" if obs.alive() else
+                                                       " (its console is silent)")
+                                   + ": the silence before proves nothing")
+            tl.mark("new ON carried out (positive control)")
+    finally:
+        remote.finish(obs, tl, evidence)
+    evidence.expect("no old (retained) command carried out after the power cycle",
+                    not replayed, "ignored", "carried out",
+                    reason="after a power cycle the device carried out an old ON command the "
+                           "broker replayed (retained): the load switched on without a new "
+                           "command")

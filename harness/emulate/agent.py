@@ -271,8 +271,12 @@ class Agent(Heater):
         # before (it used to, and banned the lab right after a power cycle)
         offsets = {p: p.stat().st_size if p.exists() else 0 for p in logs}
         fails: dict[tuple, list[float]] = {}
+        forget = self.dir / "guard-forget"     # the test suite's clean slate between tests
         while True:
             time.sleep(0.2)
+            if forget.exists():
+                fails.clear()
+                forget.unlink(missing_ok=True)
             for path, port in logs.items():
                 try:
                     with open(path, "rb") as fh:

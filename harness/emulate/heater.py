@@ -40,6 +40,11 @@ class Heater:
 
         def on_message(client, userdata, msg):
             p = msg.payload.strip().lower()
+            # a retained frame is an old command the broker replays on (re)subscription; the
+            # retained_commands flaw carries it out like a new one
+            if msg.retain and not self.cfg.get("retained_commands"):
+                self.console_out("\n[heater] stale (retained) command ignored\n")
+                return
             if not self.remote_enabled():
                 self.console_out("\n[heater] remote command refused: remote operation "
                                  "is disabled\n")

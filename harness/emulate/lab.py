@@ -116,6 +116,7 @@ def build(v: Variant) -> dict:
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
                                     "queued_commands", "malformed_on", "stale_state_report",
                                     "remote_overrides_local", "obeys_sibling_commands",
+                                    "retained_commands",
                                     "reconnect_storm",
                                     "bootloader_break_in")}}
     if v.kind == "appliance":

@@ -30,6 +30,8 @@ FLAWS = {
     "queued_commands": "a persistent MQTT session: a command sent during an outage switches "
                        "the heater on when the link returns",
     "malformed_on": "a sloppy command parser: malformed frames starting with 'o' switch it on",
+    "retained_commands": "carries out a retained command the broker replays when it "
+                         "subscribes (after a power cycle, an old ON switches it on)",
     "tls_client_noverify": "the cloud client accepts any server certificate",
     "remote_on_at_shipment": "remote operation is enabled in the shipped state (after a "
                              "factory reset)",
@@ -95,7 +97,7 @@ VARIANTS = [
        "queued_commands", "malformed_on", "remote_overrides_local", "reconnect_storm"),
     # a second unit of appliance-1's model on the same cloud broker
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify", "stale_state_report",
-       "remote_on_at_shipment", "obeys_sibling_commands"),
+       "remote_on_at_shipment", "obeys_sibling_commands", "retained_commands"),
     _v("router-telnetshell", "router", 15, "telnet", "telnet_no_login"),
     _v("router-weakpw", "router", 16, "weak_password"),
     _v("router-ipv6telnet", "router", 17, "ipv6_only_telnet"),

@@ -55,13 +55,14 @@ def _session(device) -> MQTTSession:
                        m.password.get_secret_value() if m.password else None)
 
 
-def send(device, payload: str | bytes) -> str:
-    """Publish one frame on the command topic, QoS 1. Not retained: a retained command would
-    replay itself on every reconnect."""
+def send(device, payload: str | bytes, retain: bool = False) -> str:
+    """Publish one frame on the command topic, QoS 1. Not retained unless asked: a retained
+    command is replayed by the broker on every subscription (TC-SMARK-03P leaves one there
+    on purpose, and removes it with an empty retained frame)."""
     topic = _topic(device, device.profile.remote_control.command.topic)
     s = _session(device)
     try:
-        s.publish(topic, payload)
+        s.publish(topic, payload, retain=retain)
     finally:
         s.close()
     return topic

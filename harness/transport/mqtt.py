@@ -70,9 +70,11 @@ class MQTTSession:
         self.wire.transcript.received(self.channel, f"SUBACK {result['codes']}")
         return result["ok"]
 
-    def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None:
-        self.wire.transcript.sent(self.channel, f"PUBLISH {topic} {payload!r}")
-        info = self.client.publish(topic, payload, qos=qos)
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1,
+                retain: bool = False) -> None:
+        self.wire.transcript.sent(self.channel, f"PUBLISH {topic} {payload!r}"
+                                  + (" (retained)" if retain else ""))
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
         try:
             info.wait_for_publish(timeout=self.wire.connect_timeout)
         except (RuntimeError, ValueError) as exc:

@@ -173,6 +173,10 @@ def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hos
     finally:
         stop.set()
         watcher.join(timeout=120)
+        # the lab is shared by the session: camera-1's SSH daemon, killed above, comes back
+        # with a power cycle (which waits until its services answer)
+        from harness.emulate import lab as emulated
+        emulated.power_cycle("camera-1")
     assert "Traceback" not in proc.stderr and proc.returncode == 1, proc.stderr[-2000:]
     assert sorted(cycled) == [("camera-1", "TC-CRED-01"), ("camera-1", "TC-SURF-01"),
                               ("router-2", "TC-SURF-01")], cycled

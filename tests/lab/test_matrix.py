@@ -33,6 +33,7 @@ DETECTED_BY = {
     "remote_on_at_shipment": {"TC-SMARK-09"},
     "remote_overrides_local": {"TC-SMARK-07"},
     "obeys_sibling_commands": {"TC-SMARK-05"},
+    "retained_commands": {"TC-SMARK-03P"},
     "reconnect_storm": {"TC-SMARK-05R"},
     "bootloader_break_in": {"TC-DEBUG-02"},
     "weak_password": {"TC-CRED-01"},
