@@ -56,7 +56,8 @@ def reset_guards() -> None:
     for ns in netns.namespaces():
         subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "hxguard",
                         "ban"], capture_output=True, timeout=10)
-    marks = [d / "guard-forget" for d in STATE.glob("*") if (d / "agent.json").exists()]
+    marks = [d / "guard-forget" for d in STATE.glob("*") if (d / "agent.json").exists()
+             and not json.loads((d / "agent.json").read_text()).get("no_throttle")]
     for mark in marks:
         mark.touch()
     end = time.monotonic() + 3
