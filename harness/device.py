@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import DeviceError, DeviceUnreachable
-from harness.profile.schema import DeviceProfile
+from harness.profile.schema import LABGRID, DeviceProfile
 from harness.transport import net
 from harness.transport.wire import Wire
 
@@ -28,6 +28,7 @@ class Device:
     health: Health = field(default_factory=Health)
     identity: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)      # observations shared by test cases in a run
+    place: dict | None = None       # the acquired labgrid place (harness.places), if any
 
     def cached(self, key: str, gather):
         """Run a probe once per run and device (e.g. the port scan two test cases read)."""
@@ -63,6 +64,8 @@ class Device:
             self.health.broken = cause
 
     def ensure_alive(self) -> None:
+        if self.place and "error" in self.place:
+            raise DeviceUnreachable(self.place["error"])
         if self.health.broken:
             raise DeviceUnreachable(f"device stopped answering earlier: {self.health.broken}")
 
@@ -104,4 +107,11 @@ class Device:
         s = self.profile.serial
         if not s:
             raise DeviceError("the profile has no serial console")
-        return SerialConsole(self.wire, self.profile.prompts, s.port, s.baud)
+        port = s.port
+        if port == LABGRID:
+            port = (self.place or {}).get("serial")
+            if not port:
+                raise DeviceError(f"labgrid place {self.profile.lab.labgrid_place}: "
+                                  + ((self.place or {}).get("error") or "not acquired by this "
+                                     "run, or it has no serial console"))
+        return SerialConsole(self.wire, self.profile.prompts, port, s.baud)

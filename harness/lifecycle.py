@@ -39,11 +39,22 @@ class Lifecycle:
         """Run a lab action (logged); after a disruptive one, wait until the device is ready
         (ready=False: the caller watches the boot itself, e.g. on the console)."""
         answering = self.answering() if action in DISRUPTIVE and ready else None
-        out = self._logged(action, lambda: run_action(self.lab, self.device.profile, action,
-                                                      timeout=timeout, **extra))
+        if action == "power_cycle" and self.device.profile.lab.labgrid_place:
+            from harness import places            # the place's power switch, not a script
+            out = self._logged(action, lambda: places.power_cycle(self.lab, self.device))
+        else:
+            out = self._logged(action, lambda: run_action(self.lab, self.device.profile,
+                                                          action, timeout=timeout, **extra))
         if answering is not None:
             self.wait_ready(answering, why=DISRUPTIVE[action])
         return out
+
+    def can(self, action: str) -> bool:
+        """The lab can carry the action out on this unit (a lab action, or its place's
+        power switch)."""
+        if action == "power_cycle" and self.device.profile.lab.labgrid_place:
+            return True
+        return bool(getattr(self.lab.actions, action, None))
 
     def _logged(self, what: str, fn):
         t = self.device.wire.transcript

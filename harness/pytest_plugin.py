@@ -68,6 +68,8 @@ def pytest_configure(config):
             resume.mark(ctx, resume.plan(ctx.out_dir))
         else:
             writer.start(ctx)
+        from harness import places
+        places.acquire_all(ctx)          # before the workers start: they read what it got
         config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
 
 
@@ -329,6 +331,8 @@ def pytest_sessionfinish(session, exitstatus):
     decided = decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
     ctx.units.release_all()
     shutil.rmtree(ctx.out_dir / LOCKS, ignore_errors=True)
+    from harness import places
+    places.release_all(ctx)
     if reporter is not None:
         reporter.close(decided)
     writer.finish(ctx)

@@ -109,6 +109,11 @@ class RunContext:
 def check_scope(lab: LabConfig, profiles) -> None:
     """Refuse the whole run, before any packet, if any profile names an out-of-scope target."""
     scope = lab.scope_checker()
+    places = [(p, path) for p, path in profiles if p.lab.labgrid_place]
+    if places and not lab.labgrid:
+        raise InputError(f"the unit's labgrid place '{places[0][0].lab.labgrid_place}' needs "
+                         "a coordinator: the lab config has no 'labgrid' section", places[0][1],
+                         None, "lab.labgrid_place")
     for profile, path in profiles:
         for target in profile.targets():
             try:
@@ -176,5 +181,7 @@ def build_context(profile_paths, lab_path=None, out=None, run_id=None,
         transcript = Transcript(out_dir / "logs" / f"{profile.name}.log", redactor)
         wire = Wire(scope, transcript, lab.timeouts.connect, lab.timeouts.command)
         devices.append(Device(profile, wire, path, digest))
+    from harness import places
+    places.attach(out_dir, devices)           # consoles of places the run already holds
     return RunContext(run_id, out_dir, lab, lab_file, devices, allow_destructive, selection,
                       redactor=redactor)

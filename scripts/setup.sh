@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-clients
           lighttpd lighttpd-mod-openssl busybox vsftpd socat inetutils-telnetd iproute2
-          nftables openssl procps ca-certificates
+          nftables openssl procps ca-certificates ser2net
           chromium chromium-driver)   # the last two: the report is checked in a real browser
 # As root, run the package manager directly; otherwise through sudo. An array, so that an
 # empty prefix is no word at all (a bare "$SUDO -E" as root ran "-E").
@@ -45,5 +45,15 @@ if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m p
   cat .venv/pip.log >&2
   echo "setup: pip install failed (log above)" >&2
   exit 1
+fi
+# labgrid (the shared-lab backend) in a venv of its own: it replaces pyserial with a fork
+# that installs the same module, so it must not share the harness's venv.
+[ -x .venv-labgrid/bin/python ] || python3 -m venv .venv-labgrid
+if [ ! -x .venv-labgrid/bin/labgrid-client ]; then
+  if ! .venv-labgrid/bin/python -m pip install -q "labgrid==26.0.1" > .venv-labgrid/pip.log 2>&1; then
+    cat .venv-labgrid/pip.log >&2
+    echo "setup: pip install labgrid failed (log above)" >&2
+    exit 1
+  fi
 fi
 echo "setup: ready (.venv/bin/harness)"

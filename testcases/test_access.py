@@ -55,9 +55,9 @@ def test_console_requires_login(device, evidence):
                  "then told to boot on); a login (or shell) prompt after the boot log is a "
                  "PASS"],
           applies=[a.serial_through_boot], disrupts="power")
-def test_no_bootloader_break_in(device, evidence, run_context, lifecycle):
+def test_no_bootloader_break_in(device, evidence, lifecycle):
     p = device.profile
-    if not run_context.lab.actions.power_cycle:
+    if not lifecycle.can("power_cycle"):
         raise Inconclusive("the lab config has no power_cycle action to reboot the device")
     console = device.console()
     # the console shows the boot; afterwards the services must answer again (at teardown,

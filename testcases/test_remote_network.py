@@ -152,7 +152,7 @@ def test_orderly_reconnection(device, evidence, run_context, lifecycle):
           disrupts="power")
 def test_no_old_command_after_power_cycle(device, evidence, run_context, lifecycle):
     rc = device.profile.remote_control
-    if not run_context.lab.actions.power_cycle:
+    if not lifecycle.can("power_cycle"):
         raise NotRun("the lab config has no power_cycle action to reboot the device")
     remote.begin(device, run_context, lifecycle)
     lifecycle.on_exit("retained command removed", lambda: remote.send(device, b"", retain=True))

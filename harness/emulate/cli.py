@@ -1,4 +1,4 @@
-"""`harness emulate up|down|status|power-cycle|link`."""
+"""`harness emulate up|down|status|power-cycle|link|redirect|button|labgrid`."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     ln.add_argument("state", choices=["up", "down", "degrade"])
     ln.add_argument("--loss", type=float, default=0.0, help="percent packet loss (degrade)")
     ln.add_argument("--delay-ms", type=int, default=0, help="added delay (degrade)")
+    lg = es.add_parser("labgrid", help="publish running devices' consoles and power on a "
+                       "labgrid bench (coordinator, exporter, PDU); prints their profiles")
+    lg.add_argument("names", nargs="+")
     rd = es.add_parser("redirect", help="send a device's connections to HOST:PORT elsewhere "
                                         "(the harness playing a server); --clear removes it")
     rd.add_argument("name")
@@ -64,6 +67,10 @@ def run(args) -> int:
                 print("no emulated devices are up")
         elif args.emulate_cmd == "power-cycle":
             lab.power_cycle(args.name, args.off, wait=not args.no_wait)
+        elif args.emulate_cmd == "labgrid":
+            from harness.emulate import bench
+            for path in bench.up(args.names):
+                print(path)
         elif args.emulate_cmd == "button":
             print(lab.button(args.name, args.state))
         elif args.emulate_cmd == "power-on":
@@ -72,7 +79,8 @@ def run(args) -> int:
         elif args.emulate_cmd == "redirect":
             if args.clear == bool(args.target and args.to):
                 raise InputError("give TARGET and TO, or --clear", None, None, "redirect")
-            print(lab.redirect(args.name, args.target, args.to))
+            from harness.emulate.redirect import redirect
+            print(redirect(args.name, args.target, args.to))
         elif args.emulate_cmd == "link":
             print(lab.link(args.name, args.state, args.loss, args.delay_ms))
     except KeyError as exc:

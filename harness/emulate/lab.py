@@ -48,8 +48,8 @@ echo password changed
 """
 
 
-def _dir(v: Variant) -> Path:
-    return STATE / v.name
+def _dir(v: Variant | str) -> Path:
+    return STATE / (v if isinstance(v, str) else v.name)
 
 
 def profile_path(v: Variant) -> Path:
@@ -333,20 +333,31 @@ def status() -> list[dict]:
 def power_cycle(name: str, off_seconds: float = BOOT_DELAY, wait: bool = True) -> None:
     """Power off (every process of the device stops), wait, boot. wait=False behaves like a
     lab PDU: it returns once the power is off; the device comes back `off_seconds` later on
-    its own (a recorded background process of ours boots it), and whoever switched it must
-    find out when it is ready."""
+    its own, and whoever switched it must find out when it is ready."""
+    power_off(name)
+    if not wait:
+        return boot_later(name, off_seconds)
+    time.sleep(off_seconds)
+    power_on(name)
+
+
+def power_off(name: str) -> None:
     v = select([name])[0]
     netns.stop_recorded(_dir(v) / "boot-pids")     # a boot still pending from a PDU cycle
     netns.stop_recorded(_dir(v) / "pids")
     netns.stop_namespace_processes(v.ns, keep=netns.recorded(_dir(v) / "uart-pids"))
-    if not wait:
-        netns.spawn_host([sys.executable, "-m", "harness", "emulate", "power-on", name,
-                          "--after", str(off_seconds)], _dir(v) / "boot-pids", "boot",
-                         _dir(v) / "log" / "boot.log",
-                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-        return
-    time.sleep(off_seconds)
-    power_on(name)
+
+
+def boot_later(name: str, after: float = 0.0) -> None:
+    """Boot in the background (a recorded process of ours), `after` seconds from now."""
+    netns.spawn_host([sys.executable, "-m", "harness", "emulate", "power-on", name,
+                      "--after", str(after)], _dir(name) / "boot-pids", "boot",
+                     _dir(name) / "log" / "boot.log",
+                     env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
+def powered(name: str) -> bool:
+    return bool(netns.recorded(_dir(name) / "pids") or netns.recorded(_dir(name) / "boot-pids"))
 
 
 def power_on(name: str) -> None:
@@ -362,31 +373,6 @@ def button(name: str, state: str) -> str:
         raise EmulateError(f"{name} has no local button (not an appliance)")
     files.write(_dir(v) / "button", state + "\n")
     return f"{name}: local button {state}"
-
-
-def redirect(name: str, target: str | None, to: str | None) -> str:
-    """Send the device's connections to TARGET (host:port) to TO instead (DNAT in the
-    device's namespace, like a lab gateway would); with no target, remove the redirect."""
-    v = select([name])[0]
-    netns.in_ns(v.ns, "nft", "delete", "table", "ip", "hxredirect", check=False)
-    if not target:
-        return "redirect removed"
-    (th, tp), (nh, np_) = (_hostport(target), _hostport(to))
-    netns.in_ns(v.ns, "nft", "-f", "-", input=(
-        "table ip hxredirect {\n chain out { type nat hook output priority -100;\n"
-        f"  ip daddr {th} tcp dport {tp} dnat to {nh}:{np_}\n }}\n}}\n"))
-    return f"{target} -> {to}"
-
-
-def _hostport(text: str | None) -> tuple[str, int]:
-    import ipaddress
-    host, _, port = (text or "").rpartition(":")
-    try:
-        return str(ipaddress.IPv4Address(host)), int(port)
-    except ValueError:
-        from harness.errors import InputError
-        raise InputError(f"expected IPv4ADDRESS:PORT, got '{text}'", None, None,
-                         "redirect") from None
 
 
 def link(name: str, state: str, loss: float = 0, delay_ms: int = 0) -> str:

@@ -224,6 +224,14 @@ def stop_recorded(pid_dir: Path, grace: float = 3.0) -> None:
         f.unlink()
 
 
+def stop_recorded_one(pid_dir: Path, name: str, grace: float = 3.0) -> None:
+    """Stop the one process recorded as pid_dir/name (if it is still ours)."""
+    pid = _ours(pid_dir / name)
+    if pid:
+        _terminate([pid], grace)
+    (pid_dir / name).unlink(missing_ok=True)
+
+
 def _terminate(pids: list[int], grace: float) -> None:
     for pid in pids:
         try:

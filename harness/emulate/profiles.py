@@ -27,13 +27,15 @@ def type_file(v: Variant) -> str:
     return TYPES[v.kind]
 
 
-def render(v: Variant) -> str:
+def render(v: Variant, labgrid_place: str | None = None) -> str:
     d = STATE / v.name
     secret = f"{{file: {d}/admin.pw}}"
     web_port, tls = (80, "false") if v.has("plain_http_login") else (443, "true")
     lines = [
         f"# Emulated device {v.name} (flaws: {', '.join(sorted(v.flaws)) or 'none'}).",
-        "# Written by `harness emulate up`; the password file exists while the device is up.",
+        "# Written by `harness emulate up`; the password file exists while the device is up."
+        if not labgrid_place else f"# Written by `harness emulate labgrid`: console and power "
+        f"through the labgrid place {labgrid_place}.",
         f"extends: ../../types/{type_file(v)}",
         f"name: {v.name}",
         f"serial_number: EMU-{v.index:04d}",
@@ -45,8 +47,8 @@ def render(v: Variant) -> str:
         f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "
         + ("login_path: /login.cgi, " if v.kind == "appliance" else "")
         + f"username: admin, password: {secret}}}",
-        f"serial: {{port: {d}/console, baud: 115200, username: admin, password: {secret}, "
-        "survives_power_cycle: true}",
+        f"serial: {{port: {'labgrid' if labgrid_place else f'{d}/console'}, baud: 115200, "
+        f"username: admin, password: {secret}, survives_power_cycle: true}}",
     ]
     if v.has("plain_http_login"):
         lines += ["declared_services:", "  - {port: 22, service: ssh, purpose: administration}",
@@ -68,13 +70,15 @@ def render(v: Variant) -> str:
     else:
         lines.append("tls_clients: []             # makes no outbound TLS connection")
     lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
-              f"lab: {{power: {v.name}, link: {v.name}}}"]
+              f"lab: {{power: {v.name}, link: {v.name}"
+              + (f", labgrid_place: {labgrid_place}}}" if labgrid_place else "}")]
     return "\n".join(lines) + "\n"
 
 
-def write(v: Variant) -> Path:
-    path = PROFILE_DIR / f"{v.name}.yaml"
-    text = render(v)
+def write(v: Variant, labgrid_place: str | None = None) -> Path:
+    """The unit's profile (with a place: NAME.labgrid.yaml, reaching it through the place)."""
+    path = PROFILE_DIR / f"{v.name}{'.labgrid' if labgrid_place else ''}.yaml"
+    text = render(v, labgrid_place)
     if not path.exists() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -72,6 +72,31 @@ class Vulnerabilities(_Strict):
                                     "score at or above this; unset: listed, not failed")
 
 
+class Labgrid(_Strict):
+    """The lab's labgrid coordinator: units whose profile names a place get their serial
+    console and power switch from it (harness.lab.labgrid)."""
+    coordinator: str = Field(description="HOST:PORT of the labgrid coordinator (gRPC); the "
+                             "host must be in the scope allowlist")
+    client: str | None = Field(None, description="path of labgrid-client; default: the "
+                               "set-up's .venv-labgrid, else PATH")
+    acquire_timeout: float = Field(120.0, ge=0, le=7200, description="seconds to wait for a "
+                                   "place another run holds before its unit is ERROR")
+
+    @field_validator("coordinator")
+    @classmethod
+    def _hostport(cls, v):
+        host, sep, port = v.rpartition(":")
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            ok = sep and 0 < int(port) < 65536
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"'{v}' is not ADDRESS:PORT (an IP address, as the scope "
+                             "allowlist checks it)")
+        return v
+
+
 PLACEHOLDERS = {"device", "power", "link", "python", "target", "to", "state"}
 
 
@@ -126,6 +151,7 @@ class LabConfig(_Strict):
     timeouts: Timeouts = Timeouts()
     actions: Actions = Actions()
     vulnerabilities: Vulnerabilities = Vulnerabilities()
+    labgrid: Labgrid | None = None
     signing_key: str | None = Field(None, description="the lab's Ed25519 private key (PEM) "
                                     "that signs evidence bundles, relative to this file "
                                     "(harness keygen PATH makes one)")
@@ -143,6 +169,19 @@ class LabConfig(_Strict):
             if ip.is_unspecified or ip.is_multicast:
                 raise ValueError(f"'{v}' would listen on every interface (or none): give "
                                  "this host's address on the device network")
+        return v
+
+    @field_validator("labgrid")
+    @classmethod
+    def _coordinator_in_scope(cls, v, info):
+        scope = info.data.get("scope")
+        if v is not None and scope is not None:
+            from harness.errors import ScopeError
+            try:
+                Scope(scope.allow, scope.interfaces).check(
+                    v.coordinator.rpartition(":")[0].strip("[]"))
+            except ScopeError as exc:
+                raise ValueError(f"coordinator: {exc}") from None
         return v
 
     def vulndb_dir(self, lab_path: str | Path) -> Path:

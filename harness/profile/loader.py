@@ -134,7 +134,7 @@ def is_type_file(path: str | Path) -> bool:
 # A lab config is recognised by its scope allowlist; a device file by its product or unit
 # fields. Both have a `lab:` key (the lab's identity / the unit's power and link wiring), so
 # that key decides nothing.
-LAB_KEYS = {"scope", "rate_limits", "timeouts", "actions", "harness_address"}
+LAB_KEYS = {"scope", "rate_limits", "timeouts", "actions", "harness_address", "labgrid"}
 DEVICE_KEYS = {"extends", "name"} | set(DeviceType.model_fields)
 
 

@@ -253,14 +253,19 @@ class Bootloader(Strict):
     boot_wait: float = Field(60.0, gt=0, le=600, description="seconds a boot may take")
 
 
+LABGRID = "labgrid"          # serial.port: the console comes from the unit's labgrid place
+
+
 class Serial(Strict):
-    port: str = Field(description="/dev/tty*, a pty path, socket://host:port or rfc2217://")
+    port: str = Field(description="/dev/tty*, a pty path, socket://host:port, rfc2217:// or "
+                      "'labgrid' (the console of the unit's labgrid place)")
 
     @field_validator("port")
     @classmethod
     def _port(cls, v):
         from harness.transport.serial import network_target
-        network_target(v)          # ValueError for an unknown scheme or a missing host:port
+        if v != LABGRID:
+            network_target(v)          # ValueError for an unknown scheme or a missing host:port
         return v
     baud: int = Field(115200, gt=0)
     username: str = "root"
@@ -301,6 +306,10 @@ class TLSClient(Strict):
 class LabWiring(Strict):
     power: str | None = None
     link: str | None = None
+    labgrid_place: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                                      description="the unit's labgrid place: its serial "
+                                      "console (serial.port: labgrid) and power switch come "
+                                      "from it (the lab config names the coordinator)")
 
 
 def _ip(v):
@@ -344,6 +353,13 @@ class DeviceProfile(DeviceType):
                                       "'address' is missing")
         if not self.address and not self.serial:
             raise PydanticCustomError("reach", "a device needs an 'address' or a 'serial' console")
+        from_place = bool(self.serial and self.serial.port == LABGRID)
+        if from_place and not self.lab.labgrid_place:
+            raise PydanticCustomError("labgrid", "serial.port is 'labgrid' but lab.labgrid_place "
+                                      "names no place")
+        if self.lab.labgrid_place and self.serial and not from_place:
+            raise PydanticCustomError("labgrid", "lab.labgrid_place and serial.port both name "
+                                      "a console: with a place, write serial.port: labgrid")
         return self
 
     # ---- facts derived from the profile, used by applicability checks ----

@@ -85,6 +85,10 @@ def build_run(events: list[dict]) -> dict:
             devices[r["device"]]["results"].append(r)
         elif e["type"] == "identity":
             devices[e["device"]]["identity"].update(e["identity"])
+        elif e["type"] == "place":         # the labgrid place the unit was reached through
+            devices[e["device"]].setdefault("labgrid", []).append(
+                {k: e[k] for k in ("event", "place", "holder", "serial", "power", "cause")
+                 if k in e})
     end = next((e["ended"] for e in reversed(events) if e["type"] == "run-end"), None)
     run = {"schema_version": SCHEMA_VERSION, "run_id": head["run_id"],
            "started": head["started"], "ended": end, "complete": end is not None,

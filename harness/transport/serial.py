@@ -54,10 +54,13 @@ class SerialConsole(Console):
         except ValueError as exc:
             raise DeviceError(f"{self.channel}: {exc}") from None
         wire.transcript.note(self.channel, f"open {url} at {baud} baud")
+        # pyserial's RFC 2217 client has no write timeout (NotImplementedError); its writes
+        # go to a socket with the connect timeout instead
+        extra = {} if url.lower().startswith("rfc2217://") else \
+            {"write_timeout": wire.command_timeout}
         try:
-            self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.2,
-                                              write_timeout=wire.command_timeout)
-        except (serial.SerialException, OSError, ValueError) as exc:
+            self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.2, **extra)
+        except (serial.SerialException, OSError, ValueError, NotImplementedError) as exc:
             raise DeviceError(f"{self.channel}: cannot open: {exc}") from None
         try:
             self.port.reset_input_buffer()     # output nobody read before we came is stale

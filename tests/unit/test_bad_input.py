@@ -77,6 +77,13 @@ PROFILE_CASES = {
                                           ""), "unit.yaml", None, None),
     "tls client without port": (TYPE, INSTANCE + "tls_clients:\n  - {host: 198.18.0.2}\n",
                                 "unit.yaml", "tls_clients.0.port", 6),
+    "labgrid console without a place": (TYPE, INSTANCE + "serial: {port: labgrid}\n",
+                                        "unit.yaml", None, None),
+    "labgrid place and a serial port": (TYPE, INSTANCE + "serial: {port: /dev/ttyUSB0}\n"
+                                        "lab: {labgrid_place: bench-7}\n", "unit.yaml", None,
+                                        None),
+    "labgrid place bad name": (TYPE, INSTANCE + "lab: {labgrid_place: 'a b'}\n", "unit.yaml",
+                               "lab.labgrid_place", 5),
     "empty file": (TYPE, "", "unit.yaml", None, 1),
     "not a mapping": (TYPE, "- just\n- a list\n", "unit.yaml", None, 1),
 }
@@ -110,6 +117,10 @@ LAB_CASES = {
     "lab bad harness address": (LAB + "harness_address: bench-host\n", "harness_address", 3),
     "lab action unknown placeholder": (LAB + "actions: {power_cycle: 'pdu --outlet {outlet}'}\n",
                                        "actions.power_cycle", 3),
+    "lab labgrid coordinator not an address": (LAB + "labgrid: {coordinator: bench:20408}\n",
+                                               "labgrid.coordinator", 3),
+    "lab labgrid coordinator out of scope": (LAB + "labgrid: {coordinator: '198.18.9.3:20408'}"
+                                             "\n", "labgrid", 3),
 }
 
 
@@ -120,6 +131,14 @@ def test_malformed_lab_config(tmp_path, case):
     check(harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
                   tmp_path / "out"), "lab.yaml", field, line)
     check(harness("validate", tmp_path / "lab.yaml"), "lab.yaml", field, line)
+
+
+def test_labgrid_place_without_coordinator_is_bad_input(tmp_path):
+    unit = write(tmp_path, instance_text=INSTANCE + "lab: {labgrid_place: bench-7}\n")
+    proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+                   tmp_path / "out")
+    check(proc, "unit.yaml", "lab.labgrid_place")
+    assert "no 'labgrid' section" in proc.stderr
 
 
 def test_out_of_scope_target_is_bad_input(tmp_path):

@@ -40,6 +40,10 @@ def _machine(tmp: Path, uid: int) -> tuple[Path, dict]:
         (stubs / name).chmod(0o755)
     (venv_bin / "python").write_text(STUB.format(name="venv-python", body="exit 0"))
     (venv_bin / "python").chmod(0o755)
+    labgrid_bin = repo / ".venv-labgrid" / "bin"
+    labgrid_bin.mkdir(parents=True)
+    (labgrid_bin / "python").write_text(STUB.format(name="labgrid-python", body="exit 0"))
+    (labgrid_bin / "python").chmod(0o755)
     log = tmp / "calls.log"
     log.touch()
     env = {"PATH": f"{stubs}:{os.environ['PATH']}", "STUB_LOG": str(log), "HOME": str(tmp)}
@@ -63,9 +67,11 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
     installs = [c for c in calls if c.startswith("apt-get") and " install " in c]
     assert len(installs) == 1, calls
     for package in ("nmap", "dropbear-bin", "openssh-server", "mosquitto", "lighttpd",
-                    "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables"):
+                    "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables", "ser2net"):
         assert f" {package}" in installs[0], (package, installs[0])
     assert any(c.startswith("apt-get update") for c in calls)
+    # labgrid in its own venv (it brings a pyserial fork), pinned
+    assert "labgrid-python -m pip install -q labgrid==26.0.1" in calls, calls
     sudo = [c for c in calls if c.startswith("sudo ")]
     if uid == 0:
         assert not sudo, "root runs apt-get directly"
