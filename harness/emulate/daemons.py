@@ -177,6 +177,33 @@ exec chroot "$J" /usr/bin/setpriv --bounding-set {caps} -- \
 JAIL_CAPS = "-all,+chown,+dac_override,+dac_read_search,+fowner,+fsetid,+setgid,+setuid"
 
 
+# Every daemon of an emulated unit (SSH, web, telnet, FTP, the firmware agent) runs in a
+# mount namespace of its own where the host's file system is read-only, the other units'
+# directories (their passwords, keys, consoles) are hidden, /tmp is private and only the
+# unit's own directory is writable. The daemons stay root inside the unit (they switch to
+# the logged-in account, and the shell jail above needs mount to build its private root).
+CONFINE = r"""#!/bin/sh
+# runs in a fresh mount namespace (unshare): confine, then become the daemon
+set -e
+mount -o remount,bind,ro /
+mount --bind "{d}" "{d}"
+mount -o remount,bind,rw "{d}"
+for x in "{state}"/*; do
+  [ -d "$x" ] && [ "$x" != "{d}" ] && [ "$x" != "{state}/_cloud" ] || continue
+  mount -t tmpfs -o size=4k,mode=700 hxhidden "$x"
+done
+for t in /tmp /var/tmp; do mount -t tmpfs -o mode=1777,size=64m hxtmp "$t"; done
+exec "$@"
+"""
+
+
+def confined(d: Path, cmd: list[str]) -> list[str]:
+    """`cmd` as a confined daemon of the unit whose directory is `d` (see CONFINE)."""
+    script = write(d / "confine.sh", CONFINE.format(d=d, state=d.parent), 0o755)
+    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", str(script),
+            *cmd]
+
+
 def jail_shell(d: Path, path: str) -> Path:
     """The unit's login shell (see JAIL_ENTER); `path`: its PATH inside."""
     (d / "jail").mkdir(parents=True, exist_ok=True)

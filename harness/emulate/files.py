@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,9 +21,13 @@ def crypt_hash(password: str, scheme: str = "6") -> str:
 
 
 def write(path: Path, text: str, mode: int = 0o644) -> Path:
+    """Whole or not at all: a script a starting daemon is reading keeps its old content
+    (written to a temporary name, then renamed over the old one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(mode)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.replace(path)
     return path
 
 

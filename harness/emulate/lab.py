@@ -144,35 +144,37 @@ def start_processes(v: Variant) -> None:
     d, addr = _dir(v), address(v)
     pids, log = d / "pids", d / "log"
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
+
+    def spawn(cmd, *args, **kw):          # every daemon confined (daemons.CONFINE)
+        return netns.spawn(v.ns, daemons.confined(d, cmd), *args, **kw)
+
     if v.has("weak_ssh"):
         key = d / "ssh_host_rsa_key"
         if not key.exists():
             files.openssh_host_key(key)
-        netns.spawn(v.ns, daemons.openssh(d, addr, key, address6(v)), pids, "ssh",
-                    log / "ssh.log")
+        spawn(daemons.openssh(d, addr, key, address6(v)), pids, "ssh", log / "ssh.log")
     else:
         key = d / "dropbear_ed25519_host_key"
         if not key.exists():
             files.ssh_host_key(key, group)
-        netns.spawn(v.ns, daemons.dropbear(d, addr, key, address6(v)), pids, "ssh",
-                    log / "ssh.log")
-    netns.spawn(v.ns, daemons.lighttpd(
+        spawn(daemons.dropbear(d, addr, key, address6(v)), pids, "ssh", log / "ssh.log")
+    spawn(daemons.lighttpd(
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
         users=fs_users(d), auth=WEB_AUTH[v.kind], throttle=not v.has("no_throttle"),
         info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind],
         tag=OLD_LIGHTTPD if v.has("known_exploited_vuln") else "httpd"),
         pids, "web", log / "web.log")
     if v.has("telnet"):
-        netns.spawn(v.ns, daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids,
-                    "telnet", log / "telnet.log")
+        spawn(daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids, "telnet",
+              log / "telnet.log")
     if v.has("ipv6_only_telnet"):
-        netns.spawn(v.ns, daemons.telnetd(d, address6(v), ipv6_only=True), pids, "telnet6",
-                    log / "telnet6.log")
+        spawn(daemons.telnetd(d, address6(v), ipv6_only=True), pids, "telnet6",
+              log / "telnet6.log")
     if v.has("ftp_anonymous"):
-        netns.spawn(v.ns, daemons.vsftpd(d, addr), pids, "ftp", log / "ftp.log")
-    netns.spawn(v.ns, [sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")],
-                pids, "agent", log / "agent.log",
-                env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        spawn(daemons.vsftpd(d, addr), pids, "ftp", log / "ftp.log")
+    spawn([sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")], pids,
+          "agent", log / "agent.log",
+          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
 
 # The old firmware of known_exploited_vuln: what its package manager lists

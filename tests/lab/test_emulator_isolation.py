@@ -1,6 +1,8 @@
 """The emulated devices must not endanger the host: every shell on a unit (SSH, a flawed
 unit's open telnet root shell, the serial console) runs in the unit's private root — its
 own files and read-only system directories — without the capabilities to leave it."""
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import REPO
@@ -45,3 +47,30 @@ def test_a_device_shell_cannot_reach_the_host(emulated_lab, tmp_path, name, surf
         assert run("mknod /tmp/disk b 8 0")[0] != 0
     finally:
         shell.close()
+
+
+@pytest.mark.parametrize("daemon", ["ssh", "web", "agent"])
+def test_a_device_daemon_sees_the_host_read_only_and_no_other_unit(emulated_lab, daemon):
+    """Each daemon of a unit runs in a mount namespace where the host's files are read-only,
+    the other units' directories (passwords, keys, consoles) are hidden and only the unit's
+    own directory is writable. Checked from inside the running daemon's namespace."""
+    import subprocess
+    from harness.emulate import netns
+    from harness.emulate.netns import STATE
+    pid = netns._ours(STATE / "router-1" / "pids" / daemon)
+    assert pid, f"router-1's {daemon} is not running"
+
+    def inside(cmd):
+        return subprocess.run(["nsenter", "-t", str(pid), "-m", "--", "/bin/sh", "-c", cmd],
+                              capture_output=True, text=True, timeout=20)
+    assert inside(f"touch {REPO}/hx-probe").returncode != 0             # the host: read-only
+    assert not (REPO / "hx-probe").exists()
+    assert inside("touch /etc/hx-probe").returncode != 0
+    other = inside(f"cat {STATE}/router-2/admin.pw")                    # another unit: hidden
+    assert other.returncode != 0 and not other.stdout
+    own = inside(f"echo hx > {STATE}/router-1/hx-probe && cat {STATE}/router-1/hx-probe")
+    assert own.stdout.strip() == "hx", own.stderr                      # its own: writable
+    (STATE / "router-1" / "hx-probe").unlink()
+    # /tmp is the daemon's own
+    assert inside("echo hx > /tmp/hx-probe").returncode == 0
+    assert not Path("/tmp/hx-probe").exists()
