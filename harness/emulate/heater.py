@@ -8,6 +8,8 @@ import threading
 import time
 
 LOCAL_PRIORITY = 10.0     # s after a local operation during which remote commands are refused
+KEEPALIVE = 2             # s, MQTT keep-alive: a lost broker shows after about 3 s
+GRACE = 3.0               # s without the broker before the safe state (type: safe_within 10)
 
 
 class Heater:
@@ -80,7 +82,7 @@ class Heater:
         threading.Thread(target=self.local_button, daemon=True).start()
         while True:
             try:
-                c.connect(m["host"], m["port"], keepalive=5)
+                c.connect(m["host"], m["port"], keepalive=KEEPALIVE)
                 c.loop_forever(retry_first_connection=True)
             except OSError:
                 time.sleep(retry)
@@ -105,7 +107,7 @@ class Heater:
             return False
 
     def safe_state_watch(self) -> None:
-        """Compliant firmware switches the heater off after 5 s without its broker."""
+        """Compliant firmware switches the heater off GRACE s after it lost its broker."""
         lost_since = None
         while True:
             time.sleep(0.5)
@@ -114,6 +116,6 @@ class Heater:
                 continue
             lost_since = lost_since or time.monotonic()
             if (self.heater and not self.cfg["unsafe_on_link_loss"]
-                    and time.monotonic() - lost_since > 5):
+                    and time.monotonic() - lost_since > GRACE):
                 self.heater = False
                 self.console_out("\n[heater] off (safe state: remote link lost)\n")

@@ -25,7 +25,7 @@ def _heat_then_cut(emulated_lab, tmp_path, name):
     try:
         console.expect([r"\[link\] broker connection lost"], 30)
         try:
-            console.expect([r"\[heater\] off \(safe state"], 15)
+            console.expect([r"\[heater\] off \(safe state"], 10)   # compliant: ~3 s
             safe = True
         except TransportTimeout:
             safe = False
