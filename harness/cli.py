@@ -94,6 +94,10 @@ def main(argv=None) -> int:
         print("harness: interrupted; results gathered so far are in the run's journal",
               file=sys.stderr)
         return 1
+    except BrokenPipeError:               # `harness ... | head`: the reader left, not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no flush error
+        return 0
 
 
 def cmd_validate(args) -> int:

@@ -21,7 +21,7 @@ FILE = "places.json"
 
 
 def _client(ctx):
-    return labgrid.Client(ctx.lab.labgrid, ctx.lab.scope_checker(), ctx.run_id)
+    return labgrid.Client(ctx.lab.labgrid, ctx.lab.scope_checker(), labgrid.holder(ctx.run_id))
 
 
 def acquire_all(ctx) -> None:
@@ -75,7 +75,7 @@ def attach(out_dir: Path, devices) -> None:
             device.place = got[device.name]
 
 
-def power_cycle(ctx_lab, device, off_seconds: float = 2.0) -> str:
+def power_cycle(lab, device, off_seconds: float = 2.0) -> str:
     """Switch the unit off and on again through its place's power driver."""
     place = device.place or {}
     if "error" in place or not place.get("holder"):
@@ -83,7 +83,6 @@ def power_cycle(ctx_lab, device, off_seconds: float = 2.0) -> str:
                           + place.get("error", "not acquired by this run"))
     if not place.get("power"):
         raise DeviceError(f"labgrid place {place['place']} has no power switch")
-    run_id = place["holder"].removeprefix("harness-")
-    labgrid.Client(ctx_lab.labgrid, ctx_lab.scope_checker(), run_id).power(
+    labgrid.Client(lab.labgrid, lab.scope_checker(), place["holder"]).power(
         place["place"], "cycle", off_seconds)
     return "power cycled through labgrid"

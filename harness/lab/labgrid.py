@@ -49,8 +49,10 @@ def holder(run_id: str) -> str:
 
 
 class Client:
-    def __init__(self, cfg, scope, run_id: str, runner=subprocess.run):
-        self.cfg, self.scope, self.user = cfg, scope, holder(run_id)
+    """labgrid-client for one holder (`holder(run_id)`)."""
+
+    def __init__(self, cfg, scope, user: str, runner=subprocess.run):
+        self.cfg, self.scope, self.user = cfg, scope, user
         host, _, _ = cfg.coordinator.rpartition(":")
         self.scope.check(host.strip("[]"))           # ScopeError before any packet
         self._runner = runner

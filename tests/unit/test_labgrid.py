@@ -56,7 +56,7 @@ class FakeClient:
 
 
 def client(fake, cfg=CFG):
-    return Client(cfg, SCOPE, "20261128-1", runner=fake)
+    return Client(cfg, SCOPE, holder("20261128-1"), runner=fake)
 
 
 def show(host="198.18.0.3"):
@@ -125,7 +125,7 @@ def test_a_place_whose_hardware_is_out_of_scope_is_refused(where):
 def test_coordinator_out_of_scope_is_refused_before_any_call():
     fake = FakeClient()
     with pytest.raises(ScopeError):
-        Client(Labgrid(coordinator="198.18.9.3:20408"), SCOPE, "r", runner=fake)
+        Client(Labgrid(coordinator="198.18.9.3:20408"), SCOPE, holder("r"), runner=fake)
     assert fake.calls == []
 
 
