@@ -62,9 +62,10 @@ class Client:
         env = {**os.environ, "LG_USERNAME": self.user}
         try:
             proc = self._runner(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        except FileNotFoundError:
-            raise PlaceError(f"labgrid-client not found ({cmd[0]}): run scripts/setup.sh or "
-                             "set labgrid.client in the lab config") from None
+        except OSError as exc:
+            raise PlaceError(f"labgrid-client cannot run ({cmd[0]}: {exc.strerror or exc}): "
+                             "run scripts/setup.sh or set labgrid.client in the lab config"
+                             ) from None
         except subprocess.TimeoutExpired:
             raise PlaceError(f"labgrid place {place}: '{' '.join(args)}' did not finish in "
                              f"{timeout:.0f}s (coordinator {self.cfg.coordinator})") from None
