@@ -90,6 +90,7 @@ server.document-root = "{docs}"
 server.bind = "{addr}"
 server.port = {443 if tls else 80}
 server.errorlog = "{d}/lighttpd-error.log"
+server.upload-dirs = ("{d}/tmp")
 server.tag = "{tag}"
 mimetype.assign = (".html" => "text/html")
 {access}
@@ -178,28 +179,38 @@ JAIL_CAPS = "-all,+chown,+dac_override,+dac_read_search,+fowner,+fsetid,+setgid,
 
 
 # Every daemon of an emulated unit (SSH, web, telnet, FTP, the firmware agent) runs in a
-# mount namespace of its own where the host's file system is read-only, the other units'
-# directories (their passwords, keys, consoles) are hidden, /tmp is private and only the
-# unit's own directory is writable. The daemons stay root inside the unit (they switch to
+# mount namespace of its own where every file system of the host is read-only (also /tmp:
+# a daemon's temporary files go to the unit's own tmp/, TMPDIR), the other units'
+# directories (their passwords, keys, consoles) are hidden and only the unit's own directory
+# and its account files are writable. The daemons stay root inside the unit (they switch to
 # the logged-in account, and the shell jail above needs mount to build its private root).
 CONFINE = r"""#!/bin/sh
 # runs in a fresh mount namespace (unshare): confine, then become the daemon
 set -e
 mount -o remount,bind,ro /
+awk '{{print $5}}' /proc/self/mountinfo | sort -u | while read -r m; do
+  case "$m" in /|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*|/run/netns|/run/netns/*) continue;; esac
+  case " {keep} " in *" $m "*) continue;; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
 mount --bind "{d}" "{d}"
 mount -o remount,bind,rw "{d}"
 for x in "{state}"/*; do
   [ -d "$x" ] && [ "$x" != "{d}" ] && [ "$x" != "{state}/_cloud" ] || continue
   mount -t tmpfs -o size=4k,mode=700 hxhidden "$x"
 done
-for t in /tmp /var/tmp; do mount -t tmpfs -o mode=1777,size=64m hxtmp "$t"; done
+export TMPDIR="{d}/tmp"
 exec "$@"
 """
 
 
-def confined(d: Path, cmd: list[str]) -> list[str]:
-    """`cmd` as a confined daemon of the unit whose directory is `d` (see CONFINE)."""
-    script = write(d / "confine.sh", CONFINE.format(d=d, state=d.parent), 0o755)
+def confined(d: Path, cmd: list[str], keep_rw: list[str]) -> list[str]:
+    """`cmd` as a confined daemon of the unit whose directory is `d` (see CONFINE);
+    `keep_rw`: the unit's account files (/etc/passwd ... bound over the host's by
+    `ip netns exec`), which a password change writes."""
+    (d / "tmp").mkdir(exist_ok=True)
+    script = write(d / "confine.sh", CONFINE.format(d=d, state=d.parent,
+                                                    keep=" ".join(keep_rw)), 0o755)
     return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", str(script),
             *cmd]
 

@@ -145,8 +145,10 @@ def start_processes(v: Variant) -> None:
     pids, log = d / "pids", d / "log"
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
 
+    accounts = sorted(f"/etc/{f.name}" for f in (Path("/etc/netns") / v.ns).iterdir())
+
     def spawn(cmd, *args, **kw):          # every daemon confined (daemons.CONFINE)
-        return netns.spawn(v.ns, daemons.confined(d, cmd), *args, **kw)
+        return netns.spawn(v.ns, daemons.confined(d, cmd, accounts), *args, **kw)
 
     if v.has("weak_ssh"):
         key = d / "ssh_host_rsa_key"

@@ -71,6 +71,8 @@ def test_a_device_daemon_sees_the_host_read_only_and_no_other_unit(emulated_lab,
     own = inside(f"echo hx > {STATE}/router-1/hx-probe && cat {STATE}/router-1/hx-probe")
     assert own.stdout.strip() == "hx", own.stderr                      # its own: writable
     (STATE / "router-1" / "hx-probe").unlink()
-    # /tmp is the daemon's own
-    assert inside("echo hx > /tmp/hx-probe").returncode == 0
+    # the host's /tmp too is read-only; the daemon's temporary files go to its own tmp/
+    assert inside("touch /tmp/hx-probe").returncode != 0
     assert not Path("/tmp/hx-probe").exists()
+    tmpdir = inside(f"tr '\\0' '\\n' < /proc/{pid}/environ | grep ^TMPDIR=").stdout.strip()
+    assert tmpdir == f"TMPDIR={STATE}/router-1/tmp", tmpdir
