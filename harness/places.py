@@ -31,15 +31,15 @@ def acquire_all(ctx) -> None:
     got = {}
     for device in wanted:
         place = device.profile.lab.labgrid_place
+        event = {"type": "place", "time": now(), "device": device.name}
         try:
             res = _client(ctx).acquire(place)
             device.place = {"place": place, "holder": labgrid.holder(ctx.run_id), **res}
+            event.update(event="acquired", **device.place)
         except (DeviceError, ScopeError) as exc:
             device.place = {"place": place, "error": str(exc)}
-        ctx.journal.append({"type": "place", "time": now(), "device": device.name,
-                            **({"event": "acquire-failed", "place": place,
-                                "cause": device.place["error"]} if "error" in device.place
-                               else {"event": "acquired", **device.place})})
+            event.update(event="acquire-failed", place=place, cause=str(exc))
+        ctx.journal.append(event)
         got[device.name] = device.place
     path = ctx.out_dir / FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -108,9 +108,7 @@ class Client:
             host, port = params.get("host"), params.get("port")
             if host and port:
                 ip = self._in_scope(place, host, "serial console")
-                # ser2net does not answer every SET_CONTROL the way pyserial waits for
-                out["serial"] = f"rfc2217://{f'[{ip}]' if ':' in ip else ip}:{port}" \
-                    "?ign_set_control"
+                out["serial"] = f"rfc2217://{f'[{ip}]' if ':' in ip else ip}:{port}"
         for params in found.get("NetworkPowerPort", []):
             host = str(params.get("host") or "")
             name = urllib.parse.urlsplit(host).hostname if "://" in host else host

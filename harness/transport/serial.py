@@ -42,6 +42,10 @@ def _checked_url(wire, url: str) -> str:
     ip = wire.scope.check(host)          # a console server is a network target too
     netloc = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
     query = urllib.parse.urlsplit(url.strip()).query
+    if scheme == "rfc2217" and "ign_set_control" not in query:
+        # ser2net (the usual RFC 2217 server, also labgrid's) does not answer every
+        # SET_CONTROL the way pyserial waits for: without this, opening the port times out
+        query = "&".join(q for q in (query, "ign_set_control") if q)
     return urllib.parse.urlunsplit((scheme, netloc, "", query, ""))
 
 

@@ -73,7 +73,7 @@ def test_show_is_read_per_resource_class():
 def test_acquire_returns_the_console_and_power_switch_in_scope():
     fake = FakeClient(acquire=[(0, "acquired place emu-router-1\n")], show=[show()])
     res = client(fake).acquire("emu-router-1")
-    assert res == {"serial": "rfc2217://198.18.0.3:41237?ign_set_control",
+    assert res == {"serial": "rfc2217://198.18.0.3:41237",
                    "power": "198.18.0.3"}
     assert {user for _, user in fake.calls} == {holder("20261128-1")} == {"harness-20261128-1"}
     assert fake.calls[0][0][:5] == ["/opt/lg/labgrid-client", "-x", "198.18.0.3:20408", "-p",
@@ -140,3 +140,17 @@ def test_power_cycle_passes_the_off_time():
     fake = FakeClient(power=[(0, "")])
     client(fake).power("emu-router-1", "cycle", 2.0)
     assert fake.calls[0][0][5:] == ["power", "cycle", "-t", "2"]
+
+
+def test_every_rfc2217_console_ignores_set_control_answers():
+    """ser2net (labgrid's exporter, and the usual RFC 2217 server) does not answer every
+    SET_CONTROL as pyserial waits for: the serial transport asks pyserial not to wait, for
+    every rfc2217:// URL, keeping the URL's own options; socket:// is left alone."""
+    from types import SimpleNamespace
+    from harness.transport.serial import _checked_url
+    wire = SimpleNamespace(scope=SCOPE)
+    assert _checked_url(wire, "rfc2217://198.18.0.3:4001") == \
+        "rfc2217://198.18.0.3:4001?ign_set_control"
+    assert _checked_url(wire, "RFC2217://198.18.0.3:4001?timeout=5") == \
+        "rfc2217://198.18.0.3:4001?timeout=5&ign_set_control"
+    assert _checked_url(wire, "socket://198.18.0.3:4001") == "socket://198.18.0.3:4001"
