@@ -190,8 +190,8 @@ def cmd_run(args) -> int:
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     workers = device_workers(args.workers, ctx.lab.device_workers, len(ctx.devices))
-    if workers > 1:        # one pytest-xdist worker per device at a time, in order
-        pytest_args += ["-n", str(workers)]
+    if workers > 1:        # one forked worker per device at a time, in order
+        pytest_args += ["--device-workers", str(workers)]
     # pytest's own temporary directory, inside this run's (private) directory: without it,
     # pytest numbers one under the system's temp dir and prunes the older ones (those of
     # other pytest sessions). A killed run leaves it there, and --resume clears it.

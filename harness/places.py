@@ -1,23 +1,16 @@
 """The run's labgrid places: acquired before the first test case, released after the last.
 
-The process that owns the run (the pytest controller, or the only process) acquires every
-place its profiles name and writes what it got to `places.json` in the run directory;
-device workers read it there (harness.run.build_context). A place that cannot be acquired
+The process that owns the run acquires every place its profiles name before it forks the
+device workers (harness.forkpool), which inherit what it got. A place that cannot be acquired
 (held by another run past the lab's wait, missing, out of scope) makes that unit's test
 cases ERROR with the cause; the other units go on. The journal records each acquisition
 and release. A killed run's places stay held by its name; `--resume` takes them back.
 """
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 from harness.errors import DeviceError, ScopeError
 from harness.lab import labgrid
 from harness.run import now
-
-FILE = "places.json"
 
 
 def _client(ctx):
@@ -26,9 +19,6 @@ def _client(ctx):
 
 def acquire_all(ctx) -> None:
     wanted = [d for d in ctx.devices if d.profile.lab.labgrid_place]
-    if not wanted:
-        return
-    got = {}
     for device in wanted:
         place = device.profile.lab.labgrid_place
         event = {"type": "place", "time": now(), "device": device.name}
@@ -40,11 +30,6 @@ def acquire_all(ctx) -> None:
             device.place = {"place": place, "error": str(exc)}
             event.update(event="acquire-failed", place=place, cause=str(exc))
         ctx.journal.append(event)
-        got[device.name] = device.place
-    path = ctx.out_dir / FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(got, f, indent=2)
 
 
 def release_all(ctx) -> None:
@@ -58,21 +43,6 @@ def release_all(ctx) -> None:
         except (DeviceError, ScopeError) as exc:
             event.update(event="release-failed", cause=str(exc))
         ctx.journal.append(event)
-    (ctx.out_dir / FILE).unlink(missing_ok=True)
-
-
-def attach(out_dir: Path, devices) -> None:
-    """A device worker: the places the run's owner acquired."""
-    path = out_dir / FILE
-    if not path.exists():
-        return
-    try:
-        got = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    for device in devices:
-        if device.name in got:
-            device.place = got[device.name]
 
 
 def power_cycle(lab, device, off_seconds: float = 2.0) -> str:

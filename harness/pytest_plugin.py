@@ -37,6 +37,8 @@ def pytest_addoption(parser):
                 help=argparse.SUPPRESS)     # `harness run` made and checked --out already
     g.addoption("--resume-run", action="store_true", default=False,
                 help=argparse.SUPPRESS)     # `harness run --resume`: --out holds the run
+    g.addoption("--device-workers", type=int, default=1, metavar="N",
+                help="test up to N devices at once, each in a worker forked from this process")
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="run destructive test cases (password change, updates, resets, bursts)")
     g.addoption("--progress", choices=("auto", "live", "plain"), default="auto",
@@ -47,30 +49,32 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if not config.getoption("profile"):
         return
-    worker = getattr(config, "workerinput", None)       # a pytest-xdist device worker
     try:
         ctx = build_context(config.getoption("profile"), config.getoption("lab"),
-                            worker["harness_out"] if worker else config.getoption("out"),
-                            worker["harness_run_id"] if worker else config.getoption("run_id"),
+                            config.getoption("out"), config.getoption("run_id"),
                             config.getoption("allow_destructive"),
                             config.getoption("keyword") or "",
-                            fresh=worker is None and not config.getoption("out_prepared")
+                            fresh=not config.getoption("out_prepared")
                             and not config.getoption("resume_run"))
     except InputError as exc:
         raise pytest.UsageError(exc.render()) from None
     ctx.suite_dir = _suite_dir(config)
     config.stash[CTX] = ctx
-    if worker is None:                  # the controller (or the only process) owns the run
-        from harness.pytest_progress import ProgressReporter
-        from harness.report import writer
-        if config.getoption("resume_run"):
-            from harness import resume
-            resume.mark(ctx, resume.plan(ctx.out_dir))
-        else:
-            writer.start(ctx)
-        from harness import places
-        places.acquire_all(ctx)          # before the workers start: they read what it got
-        config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
+    from harness.pytest_progress import ProgressReporter
+    from harness.report import writer
+    if config.getoption("resume_run"):
+        from harness import resume
+        resume.mark(ctx, resume.plan(ctx.out_dir))
+    else:
+        writer.start(ctx)
+    from harness import places
+    places.acquire_all(ctx)              # before the device workers fork: they inherit it
+    config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
+    workers = config.getoption("device_workers")
+    if workers > 1:
+        from harness.forkpool import ForkPool
+        config.pluginmanager.register(ForkPool(config, workers, _device_of, _worker_lost),
+                                      "harness-forkpool")
 
 
 def _suite_dir(config):
@@ -83,41 +87,28 @@ def _suite_dir(config):
     return None
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    """xdist controller: every worker writes into this run's directory and journal."""
-    ctx = _ctx(node.config)
-    if ctx is not None:
-        node.workerinput["harness_out"] = str(ctx.out_dir)
-        node.workerinput["harness_run_id"] = ctx.run_id
+def _device_of(item) -> str:
+    """The unit an item probes: a device worker runs all of one unit's test cases."""
+    return item.callspec.params["device"].name if hasattr(item, "callspec") else item.nodeid
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    """With pytest-xdist (-n N): one device's test cases go to one worker, in order; the
-    devices are spread over the workers. (A scope per device, taken from the node id.)"""
-    if _ctx(config) is None:
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-    from harness.pytest_progress import NODE
-
-    class ByDevice(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            m = NODE.search(nodeid)
-            return m["device"] if m else nodeid
-
-    return ByDevice(config, log)
-
-
-def _is_worker(config) -> bool:
-    return hasattr(config, "workerinput")
+def _worker_lost(item, why: str) -> tuple:
+    """The device worker running `item` died: ERROR with how (harness.forkpool)."""
+    ctx, spec = _ctx(item.config), spec_of(item.function)
+    result = Result(test_id=spec.id, device=_device_of(item),
+                    requirements=list(spec.requirements), verdict=Verdict.ERROR, reason=why,
+                    title=spec.title, steps=list(spec.steps), destructive=spec.destructive,
+                    started=now())
+    ctx.record(result)
+    return ("harness_result", {"device": result.device, "test_id": spec.id,
+                               "verdict": "ERROR", "duration_s": 0.0, "reason": why})
 
 
 def _ctx(config):
     return config.stash.get(CTX, None)
 
 
-@pytest.hookimpl(tryfirst=True)        # before -k deselection and xdist's grouping
+@pytest.hookimpl(tryfirst=True)        # before -k deselection
 def pytest_collection_modifyitems(session, config, items):
     ctx = _ctx(config)
     if ctx is None:
@@ -314,7 +305,7 @@ def pytest_runtest_makereport(item, call):
     else:
         ctx.record(result)
     shown = "OBSERVED" if deferred else verdict.value
-    # the showing process (this one, or the xdist controller) reads it from the report
+    # the showing process (this one, or the owner of a forked device worker) reads it
     rep.user_properties.append(("harness_result", {
         "device": device.name, "test_id": spec.id, "verdict": shown,
         "duration_s": result.duration_s, "reason": result.reason}))
@@ -322,7 +313,7 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_sessionfinish(session, exitstatus):
     ctx = _ctx(session.config)
-    if ctx is None or _is_worker(session.config):
+    if ctx is None:
         return
     from harness.crossunit import decide_all
     from harness.report import writer
@@ -340,7 +331,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     ctx = _ctx(config)
-    if ctx is None or _is_worker(config):
+    if ctx is None:
         return
     reporter = config.pluginmanager.get_plugin("harness-progress")
     if reporter is not None and reporter.progress is not None:

@@ -1,17 +1,15 @@
 """The pytest side of the progress display: turns pytest's report stream into Progress
-events. Registered only in the process that shows the run — the only one, or the
-pytest-xdist controller, which receives every worker's reports."""
+events. Registered in the process that owns the run, which receives the reports of its
+forked device workers (harness.forkpool); the workers unregister it."""
 from __future__ import annotations
 
 import re
 import sys
 from collections import Counter
 
-import pytest
-
 from harness.progress import Progress, wants_live
 
-# "test_access.py::test_no_unauthenticated_access[router-1]" (xdist adds "@router-1")
+# "test_access.py::test_no_unauthenticated_access[router-1]"
 NODE = re.compile(r"::(?P<fn>[^\[:]+)\[(?P<device>[^\]]+)\]")
 
 
@@ -36,12 +34,8 @@ class ProgressReporter:
                                  live_stream=sys.stdout if live else None)
 
     def pytest_collection_finish(self, session):
-        if not hasattr(self.config, "workerinput") and session.items:
+        if session.items:
             self._start([i.nodeid for i in session.items])
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node, ids):
-        self._start(ids)
 
     def pytest_runtest_logstart(self, nodeid, location):
         m = NODE.search(nodeid)

@@ -181,7 +181,5 @@ def build_context(profile_paths, lab_path=None, out=None, run_id=None,
         transcript = Transcript(out_dir / "logs" / f"{profile.name}.log", redactor)
         wire = Wire(scope, transcript, lab.timeouts.connect, lab.timeouts.command)
         devices.append(Device(profile, wire, path, digest))
-    from harness import places
-    places.attach(out_dir, devices)           # consoles of places the run already holds
     return RunContext(run_id, out_dir, lab, lab_file, devices, allow_destructive, selection,
                       redactor=redactor)

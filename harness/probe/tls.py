@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from harness.errors import DeviceError, TransportTimeout
 
+SCAN_BOUND_PER_PORT = 300.0      # seconds: an outer bound (sslyze has its own timeouts)
+
 VERSIONS = {"ssl_2_0_cipher_suites": "SSLv2", "ssl_3_0_cipher_suites": "SSLv3",
             "tls_1_0_cipher_suites": "TLSv1.0", "tls_1_1_cipher_suites": "TLSv1.1",
             "tls_1_2_cipher_suites": "TLSv1.2", "tls_1_3_cipher_suites": "TLSv1.3"}
@@ -79,6 +81,14 @@ def check_speaks_tls(device, ip: str, port: int) -> None:
 
 
 def scan(device, ports: list[int], connections: int = 2) -> list[TLSObservation]:
+    """sslyze's scan, in a process of its own (harness.isolate): its memory goes with it."""
+    from harness.isolate import forked
+    bound = SCAN_BOUND_PER_PORT * max(1, len(ports))
+    return forked(f"sslyze scan of {device.name}", _scan, device, ports, connections,
+                  timeout=bound)
+
+
+def _scan(device, ports: list[int], connections: int) -> list[TLSObservation]:
     from sslyze import (Scanner, ScanCommand, ServerNetworkLocation, ServerScanRequest,
                         ServerScanStatusEnum)
     ip = device.wire.scope.check(device.profile.address, "TLS scan target")

@@ -1,0 +1,199 @@
+"""Device workers forked from the process that collected the run.
+
+The process that owns the run imports the test cases and the probes' libraries (paramiko,
+sslyze, ...) once, collects, then forks one worker per device — at most N at a time. A
+worker runs its device's test cases in order through pytest's own runtest protocol (the
+harness plugin's hooks record the verdicts into the journal, as in a run without workers)
+and sends pytest's reports back over a pipe; the owner shows them and writes the reports.
+Forked workers share the imported code with the owner instead of importing it each again,
+as separate interpreters (pytest-xdist) do: ≈63 MiB per worker before any probe ran.
+
+A worker that dies (killed, crashed) costs its device the test case it was running —
+ERROR, with how it died — and a new worker takes the device's remaining test cases.
+Workers die with the owner (PR_SET_PDEATHSIG): a killed run leaves no worker probing on.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import signal
+import sys
+import time
+from multiprocessing.connection import Pipe, wait
+
+import pytest
+
+PR_SET_PDEATHSIG = 1
+PRELOAD = ("paramiko", "sslyze")     # imported once, shared with every worker
+STOP_GRACE = 60.0                    # seconds a worker gets to put its device back
+
+
+class ForkPool:
+    def __init__(self, config, workers: int, group, lost):
+        """`group(item)`: the device an item belongs to; `lost(item, why)`: the harness's
+        verdict for a test case whose worker died, as a `user_properties` entry."""
+        self.config, self.workers, self.group, self.lost = config, workers, group, lost
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            raise session.Interrupted(f"{session.testsfailed} error(s) during collection")
+        if session.config.option.collectonly:
+            return True
+        queue: dict[str, list] = {}
+        for item in session.items:
+            queue.setdefault(self.group(item), []).append(item)
+        for name in PRELOAD:
+            __import__(name)
+        gc.collect()
+        gc.freeze()            # the collector leaves the shared objects' pages alone
+        running: dict = {}     # reader → Worker
+        try:
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    key = next(iter(queue))
+                    w = Worker(session, key, queue.pop(key))
+                    running[w.reader] = w
+                for reader in wait(list(running)):
+                    w = running[reader]
+                    if not w.receive(self.config):
+                        del running[reader]
+                        rest = w.finish(self.config, self.lost)
+                        if rest:                   # the device's remaining test cases
+                            queue = {w.key: rest, **queue}
+        except BaseException as exc:    # the run stops early (Ctrl-C, an error in the owner)
+            for w in running.values():
+                w.stop(STOP_GRACE, interrupt=not isinstance(exc, KeyboardInterrupt))
+            raise
+        finally:
+            gc.unfreeze()
+        return True
+
+
+class Worker:
+    def __init__(self, session, key, items):
+        self.key, self.items, self.current, self.done = key, items, None, False
+        self.reader, writer = Pipe(duplex=False)
+        owner = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 1
+            try:
+                self.reader.close()
+                die_with(owner)
+                code = _run(session, items, writer)
+            except BaseException:        # noqa: B036 - nothing may escape into the owner's code
+                pass
+            finally:
+                os._exit(code)
+        writer.close()
+
+    def receive(self, config) -> bool:
+        """One message from the worker; False when it is gone (pipe closed)."""
+        try:
+            kind, *args = self.reader.recv()
+        except (EOFError, OSError):
+            return False
+        if kind == "logstart":
+            self.current = args[0]
+            config.hook.pytest_runtest_logstart(nodeid=args[0], location=args[1])
+        elif kind == "report":
+            report = config.hook.pytest_report_from_serializable(config=config, data=args[0])
+            config.hook.pytest_runtest_logreport(report=report)
+        elif kind == "logfinish":
+            self.current = None
+            config.hook.pytest_runtest_logfinish(nodeid=args[0], location=args[1])
+        elif kind == "done":
+            self.done = True
+        return True
+
+    def finish(self, config, lost) -> list:
+        """Reap the worker. If it died mid-way: the test case it ran is ERROR, and the
+        device's test cases it did not reach are returned to run in a new worker."""
+        self.reader.close()
+        _, status = os.waitpid(self.pid, 0)
+        if self.done:
+            return []
+        how = (f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+               if os.WIFSIGNALED(status) else f"exit status {os.waitstatus_to_exitcode(status)}")
+        why = f"the device worker (pid {self.pid}) died during the test case: {how}"
+        ids = [i.nodeid for i in self.items]
+        at = ids.index(self.current) if self.current in ids else None
+        if at is None:                  # died between test cases: nothing was under way
+            return self.items
+        item = self.items[at]
+        from _pytest.reports import TestReport
+        report = TestReport(item.nodeid, item.location, {}, "failed", why, "call",
+                            user_properties=[lost(item, why)])
+        config.hook.pytest_runtest_logreport(report=report)
+        config.hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return self.items[at + 1:]
+
+    def stop(self, grace: float, interrupt: bool) -> None:
+        """The run stops early: the worker is interrupted (Ctrl-C reached it already) and
+        has `grace` seconds to put its device back, then it is killed."""
+        deadline = time.monotonic() + grace
+        try:
+            if interrupt:
+                os.kill(self.pid, signal.SIGINT)
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                    break
+                time.sleep(0.1)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self.reader.close()
+
+
+def die_with(owner: int) -> None:
+    """In a forked process: killed when `owner` dies (a killed run leaves nothing)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != owner:          # the owner died before the line above
+        os._exit(1)
+
+
+class _Forward:
+    """In a worker: what the owner's terminal and reports need, sent over the pipe."""
+
+    def __init__(self, config, writer):
+        self.config, self.writer = config, writer
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.writer.send(("logstart", nodeid, location))
+
+    def pytest_runtest_logreport(self, report):
+        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+        self.writer.send(("report", data))
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self.writer.send(("logfinish", nodeid, location))
+
+
+def _run(session, items, writer) -> int:
+    config = session.config
+    pm = config.pluginmanager
+    for name in ("terminalreporter", "harness-progress"):
+        plugin = pm.get_plugin(name)
+        if plugin is not None:
+            pm.unregister(plugin)
+    capman = pm.get_plugin("capturemanager")
+    if capman is not None:             # its own capture files, not the owner's
+        capman.stop_global_capturing()
+        capman.start_global_capturing()
+    pm.register(_Forward(config, writer), "harness-forward")
+    try:
+        for i, item in enumerate(items):
+            nextitem = items[i + 1] if i + 1 < len(items) else None
+            config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+    except KeyboardInterrupt:          # Ctrl-C reaches the workers too: the device is put
+        session._setupstate.teardown_exact(None)      # back (fixtures' restores), then out
+        return 130
+    writer.send(("done",))
+    writer.close()
+    return 0

@@ -1,0 +1,61 @@
+"""One step in a process forked for it: whatever the step allocates — and every page it
+copies from the memory the device worker shares with the run's owner — goes back when that
+process ends. For the memory-hungry library calls a worker makes once per device (sslyze's
+TLS scan: ≈18 MiB in a worker, freed by nothing else).
+
+The step's result or exception comes back pickled; a step that dies or outlasts its bound
+is the device's error (DeviceError / TransportTimeout), and its process is killed.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from multiprocessing.connection import Pipe
+
+from harness.errors import DeviceError, TransportTimeout
+
+
+def forked(what: str, fn, *args, timeout: float):
+    reader, writer = Pipe(duplex=False)
+    owner = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            reader.close()
+            from harness.forkpool import die_with
+            die_with(owner)
+            try:
+                out = ("ok", fn(*args))
+            except Exception as exc:        # noqa: BLE001 - handed to the caller as is
+                out = ("raise", exc)
+            try:
+                writer.send(out)
+            except Exception as exc:        # noqa: BLE001 - an unpicklable result
+                writer.send(("raise", DeviceError(f"{what}: {type(exc).__name__}: {exc}")))
+            code = 0
+        finally:
+            os._exit(code)
+    writer.close()
+    try:
+        if not reader.poll(timeout):
+            raise TransportTimeout(f"{what} did not finish in {timeout:.0f}s")
+        kind, value = reader.recv()
+    except EOFError:
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        raise DeviceError(f"{what}: its process died ("
+                          + (f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+                             if os.WIFSIGNALED(status) else f"exit status {status >> 8}")
+                          + ")") from None
+    finally:
+        reader.close()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+    if kind == "raise":
+        raise value
+    return value
