@@ -74,6 +74,7 @@ class ForkPool:
 class Worker:
     def __init__(self, session, key, items):
         self.key, self.items, self.current, self.done = key, items, None, False
+        self.finished = 0                  # test cases it has finished, in order
         self.reader, writer = Pipe(duplex=False)
         owner = os.getpid()
         sys.stdout.flush()
@@ -105,32 +106,34 @@ class Worker:
             config.hook.pytest_runtest_logreport(report=report)
         elif kind == "logfinish":
             self.current = None
+            self.finished += 1
             config.hook.pytest_runtest_logfinish(nodeid=args[0], location=args[1])
         elif kind == "done":
             self.done = True
         return True
 
     def finish(self, config, lost) -> list:
-        """Reap the worker. If it died mid-way: the test case it ran is ERROR, and the
-        device's test cases it did not reach are returned to run in a new worker."""
+        """Reap the worker. If it died mid-way: the test case under way — or, between two,
+        the next one, so that a worker that cannot even start still ends — is ERROR, and
+        the device's test cases after it are returned, to run in a new worker."""
         self.reader.close()
         _, status = os.waitpid(self.pid, 0)
-        if self.done:
+        if self.done or self.finished >= len(self.items):
             return []
         how = (f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
                if os.WIFSIGNALED(status) else f"exit status {os.waitstatus_to_exitcode(status)}")
-        why = f"the device worker (pid {self.pid}) died during the test case: {how}"
-        ids = [i.nodeid for i in self.items]
-        at = ids.index(self.current) if self.current in ids else None
-        if at is None:                  # died between test cases: nothing was under way
-            return self.items
-        item = self.items[at]
+        item = self.items[self.finished]
+        during = self.current == item.nodeid
+        why = (f"the device worker (pid {self.pid}) died {'during' if during else 'before'} "
+               f"the test case: {how}")
+        if not during:
+            config.hook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         from _pytest.reports import TestReport
         report = TestReport(item.nodeid, item.location, {}, "failed", why, "call",
                             user_properties=[lost(item, why)])
         config.hook.pytest_runtest_logreport(report=report)
         config.hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-        return self.items[at + 1:]
+        return self.items[self.finished + 1:]
 
     def stop(self, grace: float, interrupt: bool) -> None:
         """The run stops early: the worker is interrupted (Ctrl-C reached it already) and

@@ -24,20 +24,45 @@ def test_second(device, evidence):
 '''
 
 
+# unit-3's worker dies between its two test cases, once the first one has been reported
+CONFTEST = '''import os, signal
+import pytest
+
+CONFIG = []
+
+
+def pytest_configure(config):
+    CONFIG.append(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logfinish(nodeid, location):
+    # in unit-3's worker only (the run's own process sees the same hook for its reports)
+    if nodeid.endswith("test_first[unit-3]") and CONFIG[0].pluginmanager.has_plugin(
+            "harness-forward"):
+        os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
 def _suite(tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
     (suite / "test_x.py").write_text(SUITE)
+    (suite / "conftest.py").write_text(CONFTEST)
     return suite
 
 
 def test_a_dead_worker_costs_only_its_test_case(tmp_path):
     unit1 = write(tmp_path)
-    unit2 = tmp_path / "unit2.yaml"
-    unit2.write_text(INSTANCE.replace("unit-1", "unit-2").replace("198.18.0.11", "198.18.0.12"))
+    units = [unit1]
+    for n in (2, 3):
+        units.append(tmp_path / f"unit{n}.yaml")
+        units[-1].write_text(INSTANCE.replace("unit-1", f"unit-{n}").replace(
+            "198.18.0.11", f"198.18.0.1{n}"))
     out = tmp_path / "out"
-    proc = harness("run", "--suite", _suite(tmp_path), "--profile", unit1, "--profile", unit2,
+    profiles = [a for u in units for a in ("--profile", u)]
+    proc = harness("run", "--suite", _suite(tmp_path), *profiles,
                    "--lab", tmp_path / "lab.yaml", "--out", out, "--workers", "2",
                    "--progress", "plain", timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
@@ -48,6 +73,9 @@ def test_a_dead_worker_costs_only_its_test_case(tmp_path):
     assert dead["verdict"] == "ERROR", dead
     assert "device worker" in dead["reason"] and "SIGKILL" in dead["reason"], dead["reason"]
     assert got["unit-2"]["TC-X-02"]["verdict"] == "PASS"          # a new worker went on
+    between = got["unit-3"]["TC-X-02"]                # died before it: that one is charged
+    assert between["verdict"] == "ERROR" and "died before the test case" in between["reason"]
+    assert got["unit-3"]["TC-X-01"]["verdict"] == "PASS"          # decided once, not again
     assert {t: r["verdict"] for t, r in got["unit-1"].items()} == \
         {"TC-X-01": "PASS", "TC-X-02": "PASS"}
     # the devices ran in workers, not in the process that owns the run
