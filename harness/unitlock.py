@@ -65,6 +65,18 @@ class UnitLocks:
             self.release(name)
 
     @contextlib.contextmanager
+    def taking(self, name: str, timeout: float, what: str):
+        """Hold one more lock (not a unit's: a resource units share) for the block;
+        Inconclusive when it stays busy for `timeout` seconds."""
+        if not self.acquire(name, timeout):
+            raise Inconclusive(f"{what} stayed busy with another test case for "
+                               f"{timeout:.0f}s")
+        try:
+            yield
+        finally:
+            self.release(name)
+
+    @contextlib.contextmanager
     def borrow(self, own: str, others, timeout: float):
         """Hold `others` as well as `own` for the block (all taken in name order, so two
         units borrowing each other at once take turns); Inconclusive when one of them stays

@@ -33,7 +33,7 @@ def test_right_unit(device, evidence, run_context, lifecycle):
         raise NotRun("item 5 needs a second unit of this model on the same command channel "
                      f"({device.profile.mqtt.host}:{device.profile.mqtt.port}) with a serial "
                      "console in this run; none is")
-    remote.begin(device, run_context, lifecycle)
+    remote.begin(device, run_context, lifecycle, units=True)
     for s in siblings:
         lifecycle.on_exit(f"{s.name} commanded OFF", lambda s=s: remote.command(s, "off"))
     tl, obs, problems = remote.Timeline(), remote.Observer(device), []

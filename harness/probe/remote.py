@@ -5,6 +5,7 @@ The S-mark criteria's official test steps are not public: these steps are the ha
 own design (the report says so through the catalog's provisional note)."""
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 
@@ -179,25 +180,39 @@ def channel_peers(device, devices, same_model: bool = False) -> list:
             and (not same_model or (d.profile.vendor, d.profile.model) == (p.vendor, p.model))]
 
 
-def hold_channel(device, run_context, lifecycle) -> list:
-    """Borrow every other unit on the device's command channel until the test case ends:
-    a command sent there can reach a unit that is not under test (a flawed sibling obeys
-    it), so remote-operation test cases on one channel take turns. Returns the peers."""
+def hold_channel(device, run_context, lifecycle, units: bool = False) -> list:
+    """Remote-operation test cases on one command channel (one broker) take turns until
+    the test case ends: a command sent there can reach a unit that is not under test (a
+    flawed sibling obeys it) and spoil what that unit's own remote-operation test case
+    observes. The units' other test cases go on meanwhile: a command moves a load, not
+    what they probe. units=True: the peers themselves are borrowed too (a test case that
+    commands them and reads their consoles). Locks are taken units first, then the
+    channel, by every test case: no two wait for each other. Returns the peers."""
     peers = channel_peers(device, run_context.devices)
-    if peers:
-        held = run_context.units.borrow(device.name, [d.name for d in peers],
-                                        min(BORROW_WAIT, run_context.lab.timeouts.test_case / 2))
-        held.__enter__()
-        lifecycle.on_exit("units on the same command channel released",
-                          lambda: held.__exit__(None, None, None))
+    if not peers:
+        return peers
+    wait = min(BORROW_WAIT, run_context.lab.timeouts.test_case / 2)
+    m = device.profile.mqtt
+    held = contextlib.ExitStack()
+    try:
+        if units:
+            held.enter_context(run_context.units.borrow(device.name, [d.name for d in peers],
+                                                        wait))
+        held.enter_context(run_context.units.taking(
+            "channel-" + re.sub(r"[^\w.-]", "_", f"{m.host}-{m.port}"), wait,
+            f"the command channel {m.host}:{m.port}"))
+    except BaseException:
+        held.close()
+        raise
+    lifecycle.on_exit("the command channel released", held.close)
     return peers
 
 
-def begin(device, run_context, lifecycle) -> list:
+def begin(device, run_context, lifecycle, units: bool = False) -> list:
     """Registered before anything changes, so it runs last at the end whatever happened:
     the channel held, then the load commanded OFF (after the link is back: restores run
     newest first). Returns the units that share the command channel."""
-    peers = hold_channel(device, run_context, lifecycle)
+    peers = hold_channel(device, run_context, lifecycle, units)
     lifecycle.on_exit("load commanded OFF", lambda: command(device, "off"))
     return peers
 

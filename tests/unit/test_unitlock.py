@@ -77,3 +77,54 @@ def test_a_waiting_borrower_gets_the_unit_at_the_next_test_boundary(tmp_path):
         order.append("borrowed")
     t.join(20)
     assert order.index("borrowed") <= 2, order      # after the first or second test case
+
+def test_a_held_command_channel_leaves_its_units_free_but_not_the_channel(tmp_path):
+    """Remote-operation test cases on one broker take turns (the channel lock); the other
+    units' device-only test cases go on meanwhile."""
+    a, b = UnitLocks(tmp_path), UnitLocks(tmp_path)
+    a.acquire("unit-a")
+    with a.taking("channel-broker", 5, "the command channel"):
+        assert b.acquire("unit-b", timeout=0.3)           # b's device-only test case runs
+        with pytest.raises(Inconclusive, match="the command channel stayed busy"):
+            with b.taking("channel-broker", 0.5, "the command channel"):
+                pytest.fail("two remote-operation test cases on one channel at once")
+    with b.taking("channel-broker", 0.5, "the command channel"):
+        assert "channel-broker" in b.held
+    assert "channel-broker" not in b.held
+
+
+def test_units_then_channel_never_deadlocks(tmp_path):
+    """One worker holds its unit and waits for the channel; another borrows that unit and
+    then takes the channel (the order every test case keeps): both get through."""
+    a, b = UnitLocks(tmp_path), UnitLocks(tmp_path)
+    a.acquire("unit-a")
+    b.acquire("unit-b")
+    done, errors = [], []
+
+    def channel_test(locks, own):
+        try:
+            with locks.taking("channel-broker", 10, "the command channel"):
+                threading.Event().wait(0.3)
+            locks.release(own)
+            done.append(own)
+        except Exception as exc:               # reported below
+            errors.append(exc)
+
+    def sibling_test(locks, own, other):
+        try:
+            with locks.borrow(own, [other], timeout=10):
+                with locks.taking("channel-broker", 10, "the command channel"):
+                    threading.Event().wait(0.3)
+            locks.release(own)
+            done.append(own)
+        except Exception as exc:               # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=channel_test, args=(a, "unit-a")),
+               threading.Thread(target=sibling_test, args=(b, "unit-b", "unit-a"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert sorted(done) == ["unit-a", "unit-b"]
