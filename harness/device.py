@@ -40,11 +40,16 @@ class Device:
     def name(self) -> str:
         return self.profile.name
 
+    def tcp_ports(self) -> list[int]:
+        """The TCP ports the unit declares or its profile configures a transport on."""
+        p = self.profile
+        return sorted(p.declared_ports("tcp") | {w.port for w in p.web}
+                      | {s.port for s in (p.ssh, p.telnet, p.ftp, p.rtsp) if s})
+
     def check_alive(self) -> bool:
         """Any declared or configured TCP port answers, or the serial console opens."""
         p = self.profile
-        ports = sorted(p.declared_ports() | {s.port for s in (p.ssh, p.telnet, p.ftp, p.rtsp) if s}
-                       | {w.port for w in p.web})
+        ports = self.tcp_ports()
         if p.address and ports:
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(max_workers=min(len(ports), 8)) as pool:  # ≤ 8 connects

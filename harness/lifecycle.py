@@ -74,10 +74,7 @@ class Lifecycle:
 
     # ---- readiness
     def services(self) -> list[int]:
-        p = self.device.profile
-        ports = p.declared_ports("tcp") | {s.port for s in (p.ssh, p.telnet) if s} \
-            | {w.port for w in p.web}
-        return sorted(ports)
+        return self.device.tcp_ports()
 
     def answering(self) -> list[int]:
         p = self.device.profile

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 import sys
@@ -33,6 +34,38 @@ def harness(*args, timeout=1800, env=None):
                           env={**os.environ, **(env or {})})
 
 
+class BackgroundRun:
+    """The harness CLI started now, its result taken later (`result()`); `stop()` kills it
+    with its device workers if it is still running."""
+
+    def __init__(self, args, logdir: Path, timeout: float):
+        logdir.mkdir(parents=True, exist_ok=True)
+        self.deadline = time.monotonic() + timeout
+        self._out = open(logdir / "stdout.txt", "w+", encoding="utf-8")
+        self._err = open(logdir / "stderr.txt", "w+", encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-m", "harness", *map(str, args)],
+                                     cwd=REPO, stdout=self._out, stderr=self._err, text=True,
+                                     start_new_session=True)
+
+    def result(self) -> subprocess.CompletedProcess:
+        try:
+            code = self.proc.wait(timeout=max(1.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
+        self._out.seek(0)
+        self._err.seek(0)
+        return subprocess.CompletedProcess(self.proc.args, code, self._out.read(),
+                                           self._err.read())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=60)
+        self._out.close()
+        self._err.close()
+
+
 @pytest.fixture(scope="session")
 def emulated_lab():
     """Every emulated device, up for the whole session; everything removed afterwards."""
@@ -45,6 +78,30 @@ def emulated_lab():
             yield {p.stem: p for p in paths}
     finally:
         lab.down()
+
+
+@pytest.fixture(scope="session")
+def matrix_in_background(emulated_lab, tmp_path_factory):
+    """The detection matrix run (tests/lab/test_matrix.py), started once: ≈7 minutes of
+    mostly waiting on emulated devices."""
+    from tests.lab.test_matrix import start_matrix
+    out = tmp_path_factory.mktemp("matrix")
+    run = start_matrix(emulated_lab, out)
+    try:
+        yield out, run
+    finally:
+        run.stop()
+
+
+@pytest.fixture(autouse=True)
+def _matrix_runs_during_the_unit_tests(request):
+    """When the session has the matrix to run, it starts before the first unit test: the
+    unit tests touch no device (none of them resets a unit's guard or uses the lab), so
+    they go on while it works."""
+    if os.geteuid() == 0 and "tests/unit" in str(request.node.fspath) \
+            and any("test_matrix.py" in i.nodeid for i in request.session.items):
+        request.getfixturevalue("matrix_in_background")
+    yield
 
 
 def reset_guards() -> None:
@@ -83,8 +140,13 @@ def verdicts(run: dict) -> dict[str, dict[str, str]]:
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `exclusive_lab` bring emulated devices up and down themselves: run them
-    before anything starts the session-wide lab."""
-    items.sort(key=lambda i: 0 if i.get_closest_marker("exclusive_lab") else 1)
+    before anything starts the session-wide lab. Then the unit tests, during which the
+    detection matrix works in the background (when it is selected), then the lab tests."""
+    def order(item) -> int:
+        if item.get_closest_marker("exclusive_lab"):
+            return 0
+        return 1 if "tests/unit" in str(item.fspath) else 2
+    items.sort(key=order)
 
 
 def lab_leftovers() -> list[str]:

@@ -4,7 +4,9 @@ breaks, and nothing else; compliant units have no FAIL; nothing is ERROR or INCO
 import pytest
 
 from harness.emulate.variants import FLAWS, VARIANTS
-from tests.conftest import REPO, harness, load_run, verdicts
+from pathlib import Path
+
+from tests.conftest import REPO, BackgroundRun, harness, load_run, verdicts
 
 DETECTED_BY = {
     "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01"},
@@ -52,9 +54,9 @@ def test_every_flaw_has_an_expectation():
     assert set(DETECTED_BY) == set(FLAWS)
 
 
-@pytest.fixture(scope="module")
-def matrix_run(emulated_lab, tmp_path_factory):
-    out = tmp_path_factory.mktemp("matrix")
+def start_matrix(emulated_lab, out: Path) -> BackgroundRun:
+    """The matrix run, started now (tests/conftest.py starts it before the unit tests, which
+    touch no device, and they go on while it works)."""
     # the lab's vulnerability database: the fixture feeds (tests/data/vulnfeeds)
     lab = out.parent / "matrix-lab.yaml"
     lab.write_text((REPO / "lab_config" / "emulated.yaml").read_text().replace(
@@ -62,10 +64,16 @@ def matrix_run(emulated_lab, tmp_path_factory):
     imp = harness("vulndb", "import", "--lab", lab,
                   *sorted((REPO / "tests" / "data" / "vulnfeeds").glob("*.json")))
     assert imp.returncode == 0, imp.stderr
-    args = ["run", "--allow-destructive", "--lab", lab, "--out", out, "--workers", "8"]
+    args = ["run", "--allow-destructive", "--lab", lab, "--out", out, "--workers", "12"]
     for path in emulated_lab.values():
         args += ["--profile", path]
-    proc = harness(*args, timeout=3000)
+    return BackgroundRun(args, out.parent / "matrix-output", timeout=3000)
+
+
+@pytest.fixture(scope="module")
+def matrix_run(matrix_in_background):
+    out, run = matrix_in_background
+    proc = run.result()
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     return out, proc

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, harness, load_run, verdicts
+from tests.conftest import REPO, harness, load_run
 
 FEEDS = REPO / "tests" / "data" / "vulnfeeds"
 SBOMS = REPO / "tests" / "data" / "sbom"
