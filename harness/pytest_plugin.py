@@ -1,7 +1,9 @@
 """The harness's pytest plugin: a thin layer that turns test outcomes into verdicts.
 
 Active only when --profile is given. Options: --profile (repeatable), --lab, --out,
---allow-destructive, --run-id. Fixtures: device, evidence, run_context.
+--allow-destructive, --run-id, --device-workers N (devices tested in parallel, each in a
+worker forked from this process: harness.forkpool). Fixtures: device, evidence,
+run_context, lifecycle.
 """
 from __future__ import annotations
 

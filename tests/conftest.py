@@ -141,11 +141,14 @@ def verdicts(run: dict) -> dict[str, dict[str, str]]:
 def pytest_collection_modifyitems(config, items):
     """Tests marked `exclusive_lab` bring emulated devices up and down themselves: run them
     before anything starts the session-wide lab. Then the unit tests, during which the
-    detection matrix works in the background (when it is selected), then the lab tests."""
+    detection matrix works in the background (when it is selected); then the matrix's own
+    tests, which wait for it, before any other lab test touches a unit it is testing."""
     def order(item) -> int:
         if item.get_closest_marker("exclusive_lab"):
             return 0
-        return 1 if "tests/unit" in str(item.fspath) else 2
+        if "tests/unit" in str(item.fspath):
+            return 1
+        return 2 if "test_matrix.py" in item.nodeid else 3
     items.sort(key=order)
 
 

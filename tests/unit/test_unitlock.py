@@ -1,6 +1,7 @@
 """Per-device locks shared by a run's workers (harness.unitlock): two workers each holding
 their own unit and borrowing the other's take turns instead of deadlocking; a unit that
 stays busy gives INCONCLUSIVE, never a wait without end."""
+import contextlib
 import threading
 
 import pytest
@@ -101,18 +102,9 @@ def test_units_then_channel_never_deadlocks(tmp_path):
     b.acquire("unit-b")
     done, errors = [], []
 
-    def channel_test(locks, own):
+    def test_case(locks, own, borrow=()):
         try:
-            with locks.taking("channel-broker", 10, "the command channel"):
-                threading.Event().wait(0.3)
-            locks.release(own)
-            done.append(own)
-        except Exception as exc:               # reported below
-            errors.append(exc)
-
-    def sibling_test(locks, own, other):
-        try:
-            with locks.borrow(own, [other], timeout=10):
+            with locks.borrow(own, borrow, timeout=10) if borrow else contextlib.nullcontext():
                 with locks.taking("channel-broker", 10, "the command channel"):
                     threading.Event().wait(0.3)
             locks.release(own)
@@ -120,8 +112,8 @@ def test_units_then_channel_never_deadlocks(tmp_path):
         except Exception as exc:               # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=channel_test, args=(a, "unit-a")),
-               threading.Thread(target=sibling_test, args=(b, "unit-b", "unit-a"))]
+    threads = [threading.Thread(target=test_case, args=(a, "unit-a")),
+               threading.Thread(target=test_case, args=(b, "unit-b", ["unit-a"]))]
     for t in threads:
         t.start()
     for t in threads:
