@@ -87,3 +87,69 @@ def test_a_dead_worker_costs_only_its_test_case(tmp_path):
     assert [e["type"] for e in events][-1] == "run-end"
     results = [(e["device"], e["test_id"]) for e in events if e["type"] == "result"]
     assert sorted(results) == sorted({(d, t) for d in got for t in got[d]})    # once each
+
+
+SLOW = '''import os, time
+from harness.model import testcase
+
+
+@testcase("TC-X-01", "slow", ["ETSI-5.1-1"])
+def test_slow(device, evidence):
+    try:
+        time.sleep(60)
+    finally:                      # what a restore would do: runs when the worker is stopped
+        with open(os.environ["HX_MARKS"] + "/" + device.name, "w") as fh:
+            fh.write(str(os.getpid()))
+'''
+
+
+def test_a_stopped_run_interrupts_its_workers_once_and_leaves_none(tmp_path):
+    """Ctrl-C to the run's process only: each worker is interrupted (its test case's
+    restores run), and none is left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tests.conftest import REPO
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
+    (suite / "test_slow.py").write_text(SLOW)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    unit1 = write(tmp_path)
+    unit2 = tmp_path / "unit2.yaml"
+    unit2.write_text(INSTANCE.replace("unit-1", "unit-2").replace("198.18.0.11", "198.18.0.12"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--suite", str(suite), "--profile", str(unit1),
+         "--profile", str(unit2), "--lab", str(tmp_path / "lab.yaml"), "--out", str(out),
+         "--workers", "2", "--progress", "plain"],
+        cwd=REPO, env={**os.environ, "HX_MARKS": str(marks)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:           # both test cases under way
+            journal = out / "journal.jsonl"
+            if journal.exists() and journal.read_text().count('"test-start"') == 2:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the test cases never started")
+        time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGINT)             # the run's process only
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    got = {p.name: int(p.read_text()) for p in marks.iterdir()}
+    assert set(got) == {"unit-1", "unit-2"}          # both workers put their device back
+    for pid in got.values():
+        assert pid != proc.pid
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"worker {pid} is still running")
