@@ -11,12 +11,10 @@ as separate interpreters (pytest-xdist) do: ≈63 MiB per worker before any prob
 A worker that dies (killed, crashed) costs its device the test case it was running —
 ERROR, with how it died — and a new worker takes the device's remaining test cases.
 Workers die with the owner (PR_SET_PDEATHSIG): a killed run leaves no worker probing on.
-A run that stops early (Ctrl-C, an error in the owner) sends each worker one SIGTERM — its
-KeyboardInterrupt: the test case's restores put the device back — and kills it after
-STOP_GRACE seconds; workers ignore the terminal's SIGINT, so none is interrupted twice.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import signal
@@ -26,8 +24,7 @@ from multiprocessing.connection import Pipe, wait
 
 import pytest
 
-from harness.isolate import die_with
-
+PR_SET_PDEATHSIG = 1
 PRELOAD = ("paramiko", "sslyze")     # imported once, shared with every worker
 STOP_GRACE = 60.0                    # seconds a worker gets to put its device back
 
@@ -65,9 +62,9 @@ class ForkPool:
                         rest = w.finish(self.config, self.lost)
                         if rest:                   # the device's remaining test cases
                             queue = {w.key: rest, **queue}
-        except BaseException:           # the run stops early (Ctrl-C, an error in the owner)
+        except BaseException as exc:    # the run stops early (Ctrl-C, an error in the owner)
             for w in running.values():
-                w.stop(STOP_GRACE)
+                w.stop(STOP_GRACE, interrupt=not isinstance(exc, KeyboardInterrupt))
             raise
         finally:
             gc.unfreeze()
@@ -138,12 +135,13 @@ class Worker:
         config.hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return self.items[self.finished + 1:]
 
-    def stop(self, grace: float) -> None:
-        """The run stops early: the worker is interrupted once and has `grace` seconds to
-        put its device back, then it is killed."""
+    def stop(self, grace: float, interrupt: bool) -> None:
+        """The run stops early: the worker is interrupted (Ctrl-C reached it already) and
+        has `grace` seconds to put its device back, then it is killed."""
         deadline = time.monotonic() + grace
         try:
-            os.kill(self.pid, signal.SIGTERM)
+            if interrupt:
+                os.kill(self.pid, signal.SIGINT)
             while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
                 if time.monotonic() > deadline:
                     os.kill(self.pid, signal.SIGKILL)
@@ -153,6 +151,14 @@ class Worker:
         except (ProcessLookupError, ChildProcessError):
             pass
         self.reader.close()
+
+
+def die_with(owner: int) -> None:
+    """In a forked process: killed when `owner` dies (a killed run leaves nothing)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != owner:          # the owner died before the line above
+        os._exit(1)
 
 
 class _Forward:
@@ -172,13 +178,7 @@ class _Forward:
         self.writer.send(("logfinish", nodeid, location))
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
 def _run(session, items, writer) -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)       # the owner decides (stop)
-    signal.signal(signal.SIGTERM, _interrupted)
     config = session.config
     pm = config.pluginmanager
     for name in ("terminalreporter", "harness-progress"):
@@ -194,8 +194,8 @@ def _run(session, items, writer) -> int:
         for i, item in enumerate(items):
             nextitem = items[i + 1] if i + 1 < len(items) else None
             config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    except KeyboardInterrupt:          # stopped by the owner: the device is put back
-        session._setupstate.teardown_exact(None)      # (the fixtures' restores), then out
+    except KeyboardInterrupt:          # Ctrl-C reaches the workers too: the device is put
+        session._setupstate.teardown_exact(None)      # back (fixtures' restores), then out
         return 130
     writer.send(("done",))
     writer.close()
