@@ -14,7 +14,6 @@ Workers die with the owner (PR_SET_PDEATHSIG): a killed run leaves no worker pro
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import signal
@@ -24,7 +23,8 @@ from multiprocessing.connection import Pipe, wait
 
 import pytest
 
-PR_SET_PDEATHSIG = 1
+from harness.isolate import die_with, how_it_ended
+
 PRELOAD = ("paramiko", "sslyze")     # imported once, shared with every worker
 STOP_GRACE = 60.0                    # seconds a worker gets to put its device back
 
@@ -120,12 +120,10 @@ class Worker:
         _, status = os.waitpid(self.pid, 0)
         if self.done or self.finished >= len(self.items):
             return []
-        how = (f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
-               if os.WIFSIGNALED(status) else f"exit status {os.waitstatus_to_exitcode(status)}")
         item = self.items[self.finished]
         during = self.current == item.nodeid
         why = (f"the device worker (pid {self.pid}) died {'during' if during else 'before'} "
-               f"the test case: {how}")
+               f"the test case ({how_it_ended(status)})")
         if not during:
             config.hook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         from _pytest.reports import TestReport
@@ -151,14 +149,6 @@ class Worker:
         except (ProcessLookupError, ChildProcessError):
             pass
         self.reader.close()
-
-
-def die_with(owner: int) -> None:
-    """In a forked process: killed when `owner` dies (a killed run leaves nothing)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != owner:          # the owner died before the line above
-        os._exit(1)
 
 
 class _Forward:

@@ -8,11 +8,29 @@ is the device's error (DeviceError / TransportTimeout), and its process is kille
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 from multiprocessing.connection import Pipe
 
 from harness.errors import DeviceError, TransportTimeout
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with(owner: int) -> None:
+    """In a forked process: killed when `owner` dies (a killed run leaves nothing)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != owner:          # the owner died before the line above
+        os._exit(1)
+
+
+def how_it_ended(status: int) -> str:
+    """A wait status in words: "signal SIGKILL", "exit status 1"."""
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 def forked(what: str, fn, *args, timeout: float):
@@ -23,7 +41,6 @@ def forked(what: str, fn, *args, timeout: float):
         code = 1
         try:
             reader.close()
-            from harness.forkpool import die_with
             die_with(owner)
             try:
                 out = ("ok", fn(*args))
@@ -44,10 +61,7 @@ def forked(what: str, fn, *args, timeout: float):
     except EOFError:
         _, status = os.waitpid(pid, 0)
         pid = 0
-        raise DeviceError(f"{what}: its process died ("
-                          + (f"signal {signal.Signals(os.WTERMSIG(status)).name}"
-                             if os.WIFSIGNALED(status) else f"exit status {status >> 8}")
-                          + ")") from None
+        raise DeviceError(f"{what}: its process died ({how_it_ended(status)})") from None
     finally:
         reader.close()
         if pid:

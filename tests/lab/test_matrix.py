@@ -1,11 +1,11 @@
 """The detection matrix: the Level 1 suite, destructive cases included, against every
 emulated variant. Each planted flaw must FAIL exactly the test cases of the requirement it
 breaks, and nothing else; compliant units have no FAIL; nothing is ERROR or INCONCLUSIVE."""
+from pathlib import Path
+
 import pytest
 
 from harness.emulate.variants import FLAWS, VARIANTS
-from pathlib import Path
-
 from tests.conftest import REPO, BackgroundRun, harness, load_run, verdicts
 
 DETECTED_BY = {
