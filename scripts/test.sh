@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 if [ "$(id -u)" -eq 0 ]; then .venv/bin/harness emulate down >/dev/null; fi
-exec .venv/bin/python -m pytest tests/ -q -p no:cacheprovider "$@"
+exec .venv/bin/python -m pytest tests/ -q -p no:cacheprovider --durations=25 "$@"

@@ -86,6 +86,7 @@ def matrix_in_background(emulated_lab, tmp_path_factory):
     mostly waiting on emulated devices."""
     from tests.lab.test_matrix import start_matrix
     out = tmp_path_factory.mktemp("matrix")
+    reset_guards()
     run = start_matrix(emulated_lab, out)
     try:
         yield out, run
@@ -100,7 +101,10 @@ def _matrix_runs_during_the_unit_tests(request):
     they go on while it works."""
     if os.geteuid() == 0 and "tests/unit" in str(request.node.fspath) \
             and any("test_matrix.py" in i.nodeid for i in request.session.items):
-        request.getfixturevalue("matrix_in_background")
+        try:
+            request.getfixturevalue("matrix_in_background")
+        except Exception:       # noqa: BLE001 — pytest keeps the error: the matrix's tests
+            pass                # report it, not every unit test
     yield
 
 
@@ -124,8 +128,12 @@ def reset_guards() -> None:
 
 @pytest.fixture(autouse=True)
 def _no_lockout_from_earlier_tests(request):
-    """Each lab test starts with no ban and no counted failure on any unit."""
-    if os.geteuid() == 0 and "tests/lab" in str(request.node.fspath):
+    """Each lab test starts with no ban and no counted failure on any unit — except the
+    matrix's tests: they read the run the session started in the background, which may
+    still be bursting wrong passwords at a unit (a reset then made its guard forget them:
+    TC-BRUTE-01 FAILed a compliant router in CI). That run starts from a reset of its own."""
+    if os.geteuid() == 0 and "tests/lab" in str(request.node.fspath) \
+            and "test_matrix.py" not in request.node.nodeid:
         reset_guards()
     yield
 
