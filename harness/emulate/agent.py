@@ -158,6 +158,7 @@ class Agent(Heater):
         class Handler(BaseHTTPRequestHandler):
             server_version = "fwupd"
             sys_version = ""
+            timeout = 15                # s: a client that stalls (handshake or request)
 
             def log_message(self, *a):
                 pass
@@ -203,7 +204,10 @@ class Agent(Heater):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(self.cfg["pem"])
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        # the TLS handshake in each connection's own thread: done in accept(), one client
+        # that connects and says nothing (nmap's first probe) held every other one up
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
         srv.serve_forever()
 
     # ------------------------------------------------------------ RTSP (cameras)

@@ -56,7 +56,7 @@ def telnetd(d: Path, addr: str, login_required: bool = True, ipv6_only: bool = F
 
 def lighttpd(d: Path, addr: str, pem: Path, *, tls: bool, weak_tls: bool, users: Path,
              auth: str, throttle: bool, info_leak: str | None, firmware: str,
-             tag: str = "httpd") -> list[str]:
+             tag: str = "lighttpd") -> list[str]:
     """The web UI: public landing page, /admin/ behind HTTP basic or digest auth (lighttpd's
     mod_auth) or behind a form login (CGI programs, see webui.py)."""
     docs = d / "htdocs"

@@ -164,7 +164,7 @@ def start_processes(v: Variant) -> None:
         d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
         users=fs_users(d), auth=WEB_AUTH[v.kind], throttle=not v.has("no_throttle"),
         info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind],
-        tag=OLD_LIGHTTPD if v.has("known_exploited_vuln") else "httpd"),
+        tag=OLD_LIGHTTPD if v.has("known_exploited_vuln") else "lighttpd"),
         pids, "web", log / "web.log")
     if v.has("telnet"):
         spawn(daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids, "telnet",
