@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 
 from harness.progress import Progress, wants_live
+from harness.run import now
 
 # "test_access.py::test_no_unauthenticated_access[router-1]"
 NODE = re.compile(r"::(?P<fn>[^\[:]+)\[(?P<device>[^\]]+)\]")
@@ -47,6 +48,12 @@ class ProgressReporter:
             if key == "harness_result" and self.progress is not None:
                 self.progress.finished(r["device"], r["test_id"], r["verdict"],
                                        r["duration_s"], r["reason"])
+                d = self.progress.devices[r["device"]]
+                if d.done == d.total:
+                    # the run needs the unit no more (cross-unit verdicts use evidence
+                    # already recorded): a lab may take it back while others are tested
+                    self.ctx.journal.append({"type": "unit-done", "device": r["device"],
+                                             "at": now(), "test_cases": d.total})
 
     def pytest_report_teststatus(self, report, config):
         """No pytest dots or letters for harness test cases: the progress lines say more."""

@@ -99,8 +99,7 @@ def _matrix_runs_during_the_unit_tests(request):
     """When the session has the matrix to run, it starts before the first unit test: the
     unit tests touch no device (none of them resets a unit's guard or uses the lab), so
     they go on while it works."""
-    if os.geteuid() == 0 and "tests/unit" in str(request.node.fspath) \
-            and any("test_matrix.py" in i.nodeid for i in request.session.items):
+    if "tests/unit" in str(request.node.fspath) and _matrix_selected(request.session):
         try:
             request.getfixturevalue("matrix_in_background")
         except Exception:       # noqa: BLE001 — pytest keeps the error: the matrix's tests
@@ -108,16 +107,20 @@ def _matrix_runs_during_the_unit_tests(request):
     yield
 
 
-def reset_guards() -> None:
-    """Lift every ban and make every unit's brute-force guard forget the failed logins it
+def reset_guards(units=None) -> None:
+    """Lift the bans and make the units' brute-force guards forget the failed logins they
     counted (8 a minute on one service ban the source, like fail2ban): a lockout an earlier
-    test or run provoked must not decide the next one. Bounded: 3 s."""
+    test or run provoked must not decide the next one. `units`: these only (a test that runs
+    beside the matrix must not touch the units it is still testing); None: every unit.
+    Bounded: 3 s."""
     from harness.emulate import netns
-    from harness.emulate.netns import STATE
-    for ns in netns.namespaces():
+    from harness.emulate.netns import NS_PREFIX, STATE
+    spaces = netns.namespaces() if units is None else [NS_PREFIX + u for u in units]
+    for ns in spaces:
         subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "hxguard",
                         "ban"], capture_output=True, timeout=10)
-    marks = [d / "guard-forget" for d in STATE.glob("*") if (d / "agent.json").exists()
+    dirs = STATE.glob("*") if units is None else [STATE / u for u in units]
+    marks = [d / "guard-forget" for d in dirs if (d / "agent.json").exists()
              and not json.loads((d / "agent.json").read_text()).get("no_throttle")]
     for mark in marks:
         mark.touch()
@@ -126,15 +129,57 @@ def reset_guards() -> None:
         time.sleep(0.1)
 
 
+def _matrix_selected(session) -> bool:
+    return os.geteuid() == 0 and any("test_matrix.py" in i.nodeid for i in session.items)
+
+
+def _units_done(journal: Path) -> set[str]:
+    if not journal.exists():
+        return set()
+    return {json.loads(line)["device"] for line in journal.read_text().splitlines()
+            if '"unit-done"' in line and line.endswith("}")}
+
+
+def wait_until_matrix_is_done_with(request, units) -> None:
+    """Until the background matrix run has decided every test case of these units (its
+    journal's unit-done events) or has ended. Bounded by the run's own deadline."""
+    out, run = request.getfixturevalue("matrix_in_background")
+    while not set(units) <= _units_done(out / "journal.jsonl") and run.proc.poll() is None:
+        if time.monotonic() > run.deadline:
+            pytest.fail(f"the matrix run did not finish with {sorted(units)} in time")
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_units_free(request):
+    """A module marked `units(...)` (pytestmark) may have module-scoped fixtures that run
+    the harness: they too wait until the matrix is done with those units (this autouse
+    fixture is set up before them)."""
+    mark = request.node.get_closest_marker("units")
+    if mark is not None and "tests/lab" in str(request.node.fspath) \
+            and _matrix_selected(request.session):
+        wait_until_matrix_is_done_with(request, mark.args)
+        reset_guards(mark.args)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _no_lockout_from_earlier_tests(request):
-    """Each lab test starts with no ban and no counted failure on any unit — except the
-    matrix's tests: they read the run the session started in the background, which may
+    """Each lab test starts with no ban and no counted failure on the units it uses — except
+    the matrix's tests: they read the run the session started in the background, which may
     still be bursting wrong passwords at a unit (a reset then made its guard forget them:
-    TC-BRUTE-01 FAILed a compliant router in CI). That run starts from a reset of its own."""
+    TC-BRUTE-01 FAILed a compliant router in CI). That run starts from a reset of its own.
+    A test marked `units(...)` goes on beside the matrix once the matrix is done with its
+    units, and resets those only."""
     if os.geteuid() == 0 and "tests/lab" in str(request.node.fspath) \
             and "test_matrix.py" not in request.node.nodeid:
-        reset_guards()
+        mark = request.node.get_closest_marker("units")
+        if mark is None:
+            reset_guards()
+        else:
+            if _matrix_selected(request.session):
+                wait_until_matrix_is_done_with(request, mark.args)
+            reset_guards(mark.args)
     yield
 
 
@@ -149,14 +194,22 @@ def verdicts(run: dict) -> dict[str, dict[str, str]]:
 def pytest_collection_modifyitems(config, items):
     """Tests marked `exclusive_lab` bring emulated devices up and down themselves: run them
     before anything starts the session-wide lab. Then the unit tests, during which the
-    detection matrix works in the background (when it is selected); then the matrix's own
-    tests, which wait for it, before any other lab test touches a unit it is testing."""
-    def order(item) -> int:
+    detection matrix works in the background (when it is selected); then the lab tests
+    marked `units(...)`, each once the matrix is done with its units, while the matrix
+    tests the others; then the matrix's own tests, which wait for it, before any other lab
+    test touches a unit it is testing."""
+    from harness.emulate.variants import VARIANTS
+    taken = {v.name: i for i, v in enumerate(VARIANTS)}    # the order the matrix takes them
+
+    def order(item) -> tuple:
         if item.get_closest_marker("exclusive_lab"):
-            return 0
+            return 0, 0
         if "tests/unit" in str(item.fspath):
-            return 1
-        return 2 if "test_matrix.py" in item.nodeid else 3
+            return 1, 0
+        mark = item.get_closest_marker("units")
+        if mark:            # beside the matrix, once it is done with their units: first
+            return 2, max(taken.get(u, len(taken)) for u in mark.args)   # what it frees first
+        return (3 if "test_matrix.py" in item.nodeid else 4), 0
     items.sort(key=order)
 
 

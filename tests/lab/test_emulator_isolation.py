@@ -7,6 +7,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# the units it uses: it runs beside the detection matrix once the matrix is done with them
+pytestmark = pytest.mark.units("router-1", "router-telnetshell")
+
 
 def _open(device, surface):
     if surface == "ssh":

@@ -17,12 +17,16 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run, verdicts
 
+# the units it uses: it runs beside the detection matrix once the matrix is done with them
+pytestmark = pytest.mark.units("router-1", "router-2", "camera-1")
+
 SERVICE_TESTS = ("TC-SSH-01", "TC-CRED-01", "TC-TLS-01", "TC-ID-01")
 SELECTION = "TC-SURF-01 or TC-DEBUG-01 or " + " or ".join(SERVICE_TESTS)
 BUDGET = 150                          # the lab's per-test-case watchdog in this run
 
 HOSTILE = r'''
 import socket, sys, threading, time
+
 mode, addr, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3].split(",")]
 BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
 def serve(conn):

@@ -13,6 +13,9 @@ import yaml
 from tests import browser
 from tests.conftest import REPO, harness, load_run
 
+# the units it uses: it runs beside the detection matrix once the matrix is done with them
+pytestmark = pytest.mark.units("router-1", "router-telnet")
+
 SELECTION = "TC-ID-01 or TC-SURF-02 or TC-COMM-01 or TC-DECL"
 
 

@@ -9,7 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, harness, load_run, reset_guards, verdicts
+
+UNITS = ("router-1", "router-telnet")
+# the units it uses: it runs beside the detection matrix once the matrix is done with them
+pytestmark = pytest.mark.units(*UNITS)
 
 SELECTION = "TC-SURF or TC-CRED or TC-AUTH or TC-DECL-0"
 
@@ -64,7 +70,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
     # the killed and the resumed run both tried the units' logins within the last minute:
     # their brute-force guards would lock the clean run out part-way through its credential
     # check (rightly INCONCLUSIVE)
-    reset_guards()
+    reset_guards(UNITS)
     assert harness(*_args(emulated_lab, clean)).returncode == 1
     a, b = load_run(killed), load_run(clean)
     assert a["complete"] and a["resumed"] and a["interrupted"]

@@ -79,6 +79,7 @@ def test_not_run_in_junit_and_html(nondestructive_run):
     assert "NOT_RUN" in html and "Not fully tested" in html
 
 
+@pytest.mark.units("router-1")
 def test_single_unit_proves_no_uniqueness(emulated_lab, tmp_path):
     out = tmp_path / "out"
     proc = harness("run", "--profile", emulated_lab["router-1"], "-k", "TC-UNIQ", "--out", out)
@@ -89,6 +90,7 @@ def test_single_unit_proves_no_uniqueness(emulated_lab, tmp_path):
     assert all("needs at least two units of Emulab ER-100" in r for r in reasons), reasons
 
 
+@pytest.mark.units("router-legacy-1")
 def test_vendor_comparison_data_replaces_a_second_unit(emulated_lab, tmp_path):
     """The vendor hands over another unit's key fingerprint: one unit is then enough, and a
     shared key FAILs."""
@@ -109,6 +111,7 @@ def test_vendor_comparison_data_replaces_a_second_unit(emulated_lab, tmp_path):
     assert r["verdict"] == "FAIL" and "SSH host key with ER90-0002" in r["reason"]
 
 
+@pytest.mark.units("router-1")
 def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
     """An SSH-only profile: SSH's refusal of the 'none' method is evidence (it was once
     INCONCLUSIVE: 'no surface could be checked')."""
@@ -127,6 +130,7 @@ def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
     assert any(s.startswith("ssh:22 (user admin") for s in surfaces), surfaces
 
 
+@pytest.mark.units("router-1", "router-2", "router-telnet")
 def test_same_verdicts_with_one_and_several_workers(emulated_lab, tmp_path):
     names = ["router-1", "router-2", "router-telnet"]
     got = {}
@@ -158,6 +162,7 @@ def test_same_verdicts_with_one_and_several_workers(emulated_lab, tmp_path):
     assert got[3]["router-1"]["TC-UNIQ-02"] == "PASS"
 
 
+@pytest.mark.units("router-ipv6telnet")
 def test_ipv6_only_service_needs_address6(emulated_lab, tmp_path):
     """router-ipv6telnet's telnet listens on IPv6 only. With address6 the scan FAILs it (the
     matrix); without, the IPv4 scan finds nothing and the result says the IPv6 side was not
@@ -175,6 +180,7 @@ def test_ipv6_only_service_needs_address6(emulated_lab, tmp_path):
     assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-ipv6telnet"] == "NOT_RUN"
 
 
+@pytest.mark.units("router-1")
 def test_only_device_or_documents(emulated_lab, tmp_path):
     """--only separates what is verified on the device from the declaration checks."""
     got = {}

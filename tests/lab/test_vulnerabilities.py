@@ -10,6 +10,10 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run
 
+# the units it uses: it runs beside the detection matrix once the matrix is done with them
+pytestmark = pytest.mark.units("router-1", "router-2", "router-oldfw", "router-weakcrypto",
+                               "router-nothrottle")
+
 FEEDS = REPO / "tests" / "data" / "vulnfeeds"
 SBOMS = REPO / "tests" / "data" / "sbom"
 OLD_DROPBEAR_SBOM = {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,

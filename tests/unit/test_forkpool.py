@@ -87,3 +87,9 @@ def test_a_dead_worker_costs_only_its_test_case(tmp_path):
     assert [e["type"] for e in events][-1] == "run-end"
     results = [(e["device"], e["test_id"]) for e in events if e["type"] == "result"]
     assert sorted(results) == sorted({(d, t) for d in got for t in got[d]})    # once each
+    # each unit is announced done once, after its last result — a dead worker's unit too
+    for d in got:
+        mine = [i for i, e in enumerate(events) if e.get("device") == d]
+        done = [i for i in mine if events[i]["type"] == "unit-done"]
+        assert len(done) == 1 and done[0] == mine[-1], (d, [events[i]["type"] for i in mine])
+        assert events[done[0]]["test_cases"] == 2
