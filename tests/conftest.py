@@ -129,8 +129,12 @@ def reset_guards(units=None) -> None:
         time.sleep(0.1)
 
 
+MATRIX_SELECTED = pytest.StashKey[bool]()
+
+
 def _matrix_selected(session) -> bool:
-    return os.geteuid() == 0 and any("test_matrix.py" in i.nodeid for i in session.items)
+    """Whether this session runs the matrix (decided once, at collection)."""
+    return session.config.stash.get(MATRIX_SELECTED, False)
 
 
 def _units_done(journal: Path) -> set[str]:
@@ -156,11 +160,17 @@ def _module_units_free(request):
     the harness: they too wait until the matrix is done with those units (this autouse
     fixture is set up before them)."""
     mark = request.node.get_closest_marker("units")
-    if mark is not None and "tests/lab" in str(request.node.fspath) \
-            and _matrix_selected(request.session):
-        wait_until_matrix_is_done_with(request, mark.args)
-        reset_guards(mark.args)
+    if mark is not None and os.geteuid() == 0 and "tests/lab" in str(request.node.fspath):
+        _units_free(request, mark.args)
     yield
+
+
+def _units_free(request, units) -> None:
+    """A test marked `units(...)`: once the matrix (when the session runs it) is done with
+    those units, their guards reset — only theirs."""
+    if _matrix_selected(request.session):
+        wait_until_matrix_is_done_with(request, units)
+    reset_guards(units)
 
 
 @pytest.fixture(autouse=True)
@@ -177,9 +187,7 @@ def _no_lockout_from_earlier_tests(request):
         if mark is None:
             reset_guards()
         else:
-            if _matrix_selected(request.session):
-                wait_until_matrix_is_done_with(request, mark.args)
-            reset_guards(mark.args)
+            _units_free(request, mark.args)
     yield
 
 
@@ -191,6 +199,7 @@ def verdicts(run: dict) -> dict[str, dict[str, str]]:
     return {d["name"]: {r["test_id"]: r["verdict"] for r in d["results"]} for d in run["devices"]}
 
 
+@pytest.hookimpl(trylast=True)       # after -k/-m deselection
 def pytest_collection_modifyitems(config, items):
     """Tests marked `exclusive_lab` bring emulated devices up and down themselves: run them
     before anything starts the session-wide lab. Then the unit tests, during which the
@@ -211,6 +220,8 @@ def pytest_collection_modifyitems(config, items):
             return 2, max(taken.get(u, len(taken)) for u in mark.args)   # what it frees first
         return (3 if "test_matrix.py" in item.nodeid else 4), 0
     items.sort(key=order)
+    config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and any(
+        "test_matrix.py" in i.nodeid for i in items)
 
 
 def lab_leftovers() -> list[str]:
