@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     vuln_cli.add_parser(sub)
     from harness.report import cli as report_cli
     report_cli.add_parsers(sub)
+    from harness.discover import cli as discover_cli
+    discover_cli.add_parsers(sub)
     return p
 
 
@@ -317,6 +319,11 @@ def _report_cmd(args) -> int:
     return report_cli.run(args)
 
 
+def _discover(args) -> int:
+    from harness.discover import cli as discover_cli
+    return discover_cli.run(args)
+
+
 def _vulndb(args) -> int:
     from harness.vuln import cli as vuln_cli
     return vuln_cli.run(args)
@@ -324,5 +331,6 @@ def _vulndb(args) -> int:
 
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
             "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema,
-            "emulate": _emulate, "vulndb": _vulndb, **{c: _report_cmd for c in (
+            "emulate": _emulate, "vulndb": _vulndb, "probe-login": _discover,
+            "discover": _discover, **{c: _report_cmd for c in (
                 "bundle", "verify", "keygen", "diff")}}

@@ -45,6 +45,11 @@ class WatchdogExpired(BaseException):
     it and go on to a verdict."""
 
 
+class Throttled(DeviceError):
+    """The device said "slow down" (HTTP 429/503, a refused or unanswered connection while
+    it still answers elsewhere): back off and try again, within a bounded time."""
+
+
 class DeviceUnreachable(DeviceError):
     """Nothing on the device answers any more; later tests on it become ERROR."""
 

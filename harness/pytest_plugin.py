@@ -71,6 +71,8 @@ def pytest_configure(config):
         writer.start(ctx)
     from harness import places
     places.acquire_all(ctx)              # before the device workers fork: they inherit it
+    from harness.lab import ipv6
+    ipv6.discover(ctx)                   # units' IPv6 addresses found on the lab link
     config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
     workers = config.getoption("device_workers")
     if workers > 1:

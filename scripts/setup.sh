@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-clients
           lighttpd lighttpd-mod-openssl busybox vsftpd socat inetutils-telnetd iproute2
           nftables openssl procps ca-certificates ser2net
+          motion tftpd-hpa snmpd snmp     # third-party IoT software of the emulated units
           chromium chromium-driver)   # the last two: the report is checked in a real browser
+NODE_RED="node-red@4.1.8"             # the emulated hubs' web UI (from the npm registry)
 # As root, run the package manager directly; otherwise through sudo. An array, so that an
 # empty prefix is no word at all (a bare "$SUDO -E" as root ran "-E").
 AS_ROOT=()
@@ -19,6 +21,10 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+# Node.js 18.5 or newer with npm, for Node-RED: Debian's when the machine has none
+if ! { command -v npm >/dev/null && node -e 'process.exit(process.versions.node.split(".")[0] < 18)' 2>/dev/null; }; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
@@ -45,6 +51,15 @@ if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m p
   cat .venv/pip.log >&2
   echo "setup: pip install failed (log above)" >&2
   exit 1
+fi
+if [ ! -f .node-red/node_modules/node-red/red.js ]; then
+  mkdir -p .node-red
+  if ! npm install --prefix .node-red --no-audit --no-fund --omit=optional "$NODE_RED" \
+       > .node-red/npm.log 2>&1; then
+    cat .node-red/npm.log >&2
+    echo "setup: npm install $NODE_RED failed (log above)" >&2
+    exit 1
+  fi
 fi
 # labgrid (the shared-lab backend) in a venv of its own: it replaces pyserial with a fork
 # that installs the same module, so it must not share the harness's venv.

@@ -1,36 +1,45 @@
 """Access control: unauthenticated access, debug interfaces, information before login."""
 from harness import applicability as a
-from harness.errors import DeviceError, Inconclusive
+from harness.errors import DeviceError, Inconclusive, NotRun
 from harness.model import testcase
 from harness.probe import bootloader, exposure, unauthenticated
 
 
 @testcase("TC-AUTH-01", "Configuration, control and data need authentication",
           ["ETSI-5.5-5", "ETSI-5.5-4", "JCSTAR-S1.1-01"],
-          steps=["request each admin path without credentials",
-                 "RTSP DESCRIBE without credentials", "anonymous FTP login",
+          steps=["request each admin path without credentials (status and headers decide; "
+                 "an endless stream is read only at its start)",
+                 "RTSP DESCRIBE without credentials", "anonymous FTP login (also on 21)",
+                 "TFTP reads of documented and common file names (also on udp/69)",
                  "two anonymous MQTT clients: one subscribes, one publishes a nonce",
                  "telnet: a shell without login, proved by a command's output",
-                 "SSH: the 'none' method for the lab's account and root"],
+                 "SSH: the 'none' method for the lab's account and root",
+                 "positive control for each refusal: the same request answers with the "
+                 "lab's credential, else that surface is not tested (NOT_RUN)"],
           applies=[a.network])
 def test_no_unauthenticated_access(device, evidence):
-    seen = (unauthenticated.web_admin(device) + unauthenticated.rtsp(device)
-            + unauthenticated.ftp_anonymous(device) + unauthenticated.mqtt_anonymous(device)
-            + unauthenticated.telnet_shell(device) + unauthenticated.ssh_none(device))
+    seen = unauthenticated.gather(device)
     for s in seen:
         evidence.record(s["surface"], s)
     if not seen:
         raise Inconclusive("no surface could be checked (no SSH, web admin path, RTSP, FTP, "
-                           "MQTT or telnet answered)")
+                           "TFTP, MQTT or telnet answered)")
     open_ = [s["surface"] for s in seen if s["open"]]
     evidence.expect("nothing reachable without authentication", not open_, "all refused",
                     open_, reason="reachable without authentication: " + ", ".join(open_))
+    untested = list(dict.fromkeys(s["control"]["why"] for s in seen
+                                  if not s["open"] and not s["control"]["passed"]))
+    evidence.expect("every refusal has its positive control", True, "controls passed",
+                    {"controls failed": untested})
+    if untested:
+        raise NotRun("not run on part of the unit: " + "; ".join(untested))
 
 
 @testcase("TC-DEBUG-01", "The serial console requires authentication",
           ["ETSI-5.6-4"],
           steps=["open the console, press Enter", "a login prompt must come; a shell "
-                 "(proved by a command's output) without login is a FAIL"],
+                 "(proved by a command's output) without login is a FAIL",
+                 "positive control: the lab's console account logs in"],
           applies=[a.serial])
 def test_console_requires_login(device, evidence):
     console = device.console()
@@ -45,6 +54,21 @@ def test_console_requires_login(device, evidence):
     evidence.expect("an unknown account is refused", outcome in ("rejected", "closed"),
                     "rejected", outcome,
                     reason=f"console login with an unknown account: {outcome}")
+    # the positive control: the same login succeeds with the lab's account on this console
+    s = device.profile.serial
+    if not (s.username and s.password and s.password.get_secret_value()):
+        raise NotRun("not run: the console refused an unknown account, but the lab gave no "
+                     "console account to show that a login there can succeed "
+                     "(serial.username, serial.password)")
+    console = device.console()
+    try:
+        control = console.login(s.username, s.password.get_secret_value())
+    finally:
+        console.close()
+    evidence.record("positive control: the lab's console account", control)
+    if control != "accepted":
+        raise NotRun(f"not run: the lab's own console login gave '{control}', so the refusal "
+                     "of an unknown account proves nothing")
 
 
 @testcase("TC-DEBUG-02", "No bootloader break-in on the serial console",

@@ -3,7 +3,6 @@ from harness import applicability as a
 from harness.errors import DeviceError, Inconclusive, NotApplicable
 from harness.model import testcase
 from harness.probe import ssh_algorithms, tls, tls_client
-from harness.transport import http
 
 OLD_VERSIONS = {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"}
 WEAK_SUITE_MARKERS = ("RC4", "_DES_", "3DES", "NULL", "EXPORT", "anon", "_MD5")
@@ -120,41 +119,24 @@ def test_ssh_algorithms(device, evidence):
 @testcase("TC-COMM-01", "No credentials cross the network in plaintext",
           ["ETSI-5.5-1", "ETSI-5.5-6", "ETSI-5.5-7", "ETSI-5.8-1", "ETSI-5.1-3",
            "JCSTAR-S1.1-12"],
-          steps=["each web login surface without TLS: does it ask for credentials?",
-                 "MQTT without TLS: does the broker take a connection?",
-                 "telnet: does it offer a login?"],
+          steps=["each login surface: does its declared login run over an encrypted "
+                 "channel? (web logins without TLS, MQTT without TLS, telnet, FTP, SNMP "
+                 "v1/v2c communities)"],
           applies=[a.network])
 def test_no_plaintext_credentials(device, evidence):
-    p, found, checked = device.profile, [], 0
-    for web in p.web:
-        if web.auth == "none":
+    from harness import surfaces
+    found, checked = [], 0
+    for s in surfaces.of(device.profile):
+        k = surfaces.kind(s)
+        c = k.cleartext(device, s) if k.cleartext else None
+        if c is None:
             continue
-        r = http.request(device.wire, p.address, web.port, web.admin_paths[0], tls=web.tls)
         checked += 1
-        if web.tls:
-            evidence.record(f"https:{web.port}{web.admin_paths[0]}",
-                            {"status": r.status, "over": "TLS"})
-            continue
-        challenge = r.headers.get("www-authenticate", "")
-        evidence.record(f"http:{web.port}{web.admin_paths[0]}", {"status": r.status,
-                                                                 "challenge": challenge})
-        if r.status == 401 or web.auth == "form":
-            found.append(f"http:{web.port} asks for credentials without TLS ({challenge})")
-    if p.mqtt and not p.mqtt.tls:
-        from harness.transport.mqtt import MQTTSession
-        s = MQTTSession(device.wire, p.mqtt.host, p.mqtt.port, False,
-                        p.mqtt.username, p.mqtt.password.get_secret_value()
-                        if p.mqtt.password else None)
-        s.close()
-        evidence.record(f"mqtt:{p.mqtt.port}", {"tls": False, "connack": s.reason})
-        found.append(f"mqtt:{p.mqtt.host}:{p.mqtt.port} without TLS")
-    if p.telnet:
-        from harness.transport import net
-        greeting = net.banner(device.wire, p.address, p.telnet.port, limit=512)
-        evidence.record(f"telnet:{p.telnet.port}", {"answers": bool(greeting)})
-        found.append(f"telnet:{p.telnet.port} login in plaintext")
-    if not checked and not found:
+        evidence.record(c["surface"], {k_: v for k_, v in c.items() if k_ != "surface"})
+        if c["finding"]:
+            found.append(c["finding"])
+    if not checked:
         raise NotApplicable("the profile declares no credential surface on the network "
-                            "(web, MQTT or telnet)")
+                            "(web login, MQTT, telnet, FTP or SNMP)")
     evidence.expect("credentials only over encrypted channels", not found, "none in plaintext",
                     found, reason="; ".join(found))

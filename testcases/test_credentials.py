@@ -17,8 +17,13 @@ from harness.probe import bruteforce, credentials, identity_keys, password_polic
                  "whole known-credential list and the password policy (" + password_policy.POLICY
                  + ")",
                  "calibrate each login surface with one wrong password",
+                 "positive control: the lab's own credential must log in with the same "
+                 "procedure (else that surface is not tested: NOT_RUN)",
                  "try the vendor's documented defaults, then the known-credential list "
-                 "(at most N per account; stop at the first hit)"],
+                 "(at most N per account; stop at the first hit); a throttling device is "
+                 "waited out within a bounded time",
+                 "login services the port scan finds outside the profile are listed as not "
+                 "tested"],
           applies=[a.login_surface])
 def test_no_default_credentials(device, evidence, run_context):
     entries = credentials.load_list()
@@ -29,8 +34,10 @@ def test_no_default_credentials(device, evidence, run_context):
             for o in offline if o["breaks"]]
     evidence.expect("no lab-given password breaks the policy", not weak, "none", weak,
                     reason="; ".join(weak))
-    per_account = run_context.lab.rate_limits.credential_tries_per_account
-    results = credentials.try_known(device, entries, per_account)
+    lab = run_context.lab
+    per_account = lab.rate_limits.credential_tries_per_account
+    results = credentials.try_known(device, entries, per_account,
+                                    budget=lab.rate_limits.backoff_budget)
     for r in results:
         evidence.record(f"surface {r.surface}", {
             **{k: v for k, v in r.to_dict().items() if k != "hit"},
@@ -40,12 +47,23 @@ def test_no_default_credentials(device, evidence, run_context):
             for r in results if r.hit]
     evidence.expect("no known credential accepted", not hits, "none", hits,
                     reason="known credential accepted: " + "; ".join(hits))
-    # a surface stopped part-way (lockout, hang-up, timeout) was not tried with the rest of
-    # its list: the verdict cannot speak for it
-    untested = [f"{r.surface}: {r.stopped}" for r in results if r.stopped]
-    if untested or not any(r.tried or r.calibrated.startswith("accepts") for r in results):
+    # a surface stopped part-way (lockout that did not let up, hang-up) was not tried with
+    # the rest of its list: the verdict cannot speak for it
+    stopped = [f"{r.surface}: {r.stopped}" for r in results if r.stopped]
+    if stopped:
         raise Inconclusive("login surfaces not tried with their whole list: "
-                           + ("; ".join(untested) or "none answered"))
+                           + "; ".join(stopped))
+    untested = [r.untested for r in results if r.untested]
+    if device.profile.address:
+        from harness.probe import ports
+        scans = device.cached("scan", lambda: ports.scan(device, lab))
+        untested += credentials.seen_not_in_profile(device.profile, scans)
+    evidence.expect("every login surface tested with its positive control", True,
+                    "all tested", {"not tested": untested})
+    if untested:
+        raise NotRun("not run on part of the unit: " + "; ".join(untested))
+    if not any(r.tried or r.calibrated.startswith("accepts") for r in results):
+        raise Inconclusive("no login surface was tried")
 
 
 def _needs_two(device) -> tuple:
@@ -144,44 +162,70 @@ def test_keys_unique(device, evidence):
           applies=[a.login_surface], destructive=True, disrupts="lockout")
 def test_brute_force_resistance(device, evidence, run_context):
     from harness import surfaces as registry
-    p, w = device.profile, device.wire
-    n = run_context.lab.rate_limits.brute_force_attempts
-    attempts, surfaces = credentials.surfaces(device), {}
-    # the network password logins with the lab's credentials (consoles are local access)
-    for s in registry.logins(p):
-        if s.kind in ("ssh", "web") and s.has_credentials:
-            f, good = attempts[s.name], s.password.get_secret_value()
-            surfaces[s.name] = (lambda pw, f=f, u=s.username: f(u, pw),
-                                lambda f=f, u=s.username, g=good: f(u, g))
-    if not surfaces:
-        raise Inconclusive("no password login surface with lab credentials to test")
-    def one(item):
-        name, (wrong, valid) = item
-        curve = bruteforce.burst(wrong, n, w.connect_timeout)
-        judged = bruteforce.throttled(curve, base=0.5)
-        ok, waited, locked = bruteforce.recovers(valid, window=90.0)
-        judged = {**judged, "locked_out": locked, "throttled": judged["throttled"] or locked}
-        return name, curve, judged, ok, waited
+    from harness.probe.patience import Patience
+    p, w, lab = device.profile, device.wire, run_context.lab
+    n = lab.rate_limits.brute_force_attempts
+    chosen, untested = [], []
+    for s in registry.logins(p):      # every network password login of the unit itself
+        why = registry.brute_exclusion(device, s)
+        if why:
+            evidence.record(f"{s.name}: not in the burst", why)
+        elif not registry.kind(s).attempt or not s.has_credentials:
+            untested.append(registry.control(device, s)["why"])
+        else:
+            chosen.append(s)
+    if not chosen and not untested:
+        raise Inconclusive("no network password login surface on the unit")
+
+    def one(s):
+        attempt = registry.kind(s).attempt(device, s)
+        user, good = s.lab_credential()
+        patience = Patience(lab.rate_limits.backoff_budget)
+        if patience.call(attempt, user, "hx-wrong-" + secrets.token_hex(6)):
+            return s, "open", None                         # TC-AUTH-01's finding
+        if not patience.call(attempt, user, good):         # the positive control
+            return s, "untested", registry.control(device, s)["why"] or \
+                f"{s.name}: the lab's own credential was refused before the burst"
+        curve = bruteforce.burst(lambda pw: attempt(user, pw), n, w.connect_timeout)
+        judged = bruteforce.throttled(curve, base=0.5,
+                                      silent=registry.kind(s).silent_refusal(s))
+        ok, waited, locked = bruteforce.recovers(lambda: attempt(user, good), window=90.0)
+        judged = {**judged, "locked_out": locked, "throttled": judged["throttled"] or locked,
+                  "valid_login_after_s": waited, "valid_login_works_again": ok}
+        return s, "burst", (curve, judged)
 
     from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=len(surfaces)) as pool:   # independent services
-        outcomes = list(pool.map(one, surfaces.items()))
+    outcomes = []
+    if chosen:
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:   # independent services
+            outcomes = list(pool.map(one, chosen))
     unthrottled, stuck = [], []
-    for name, curve, judged, ok, waited in outcomes:
-        evidence.record(f"{name} timing curve", curve)
-        evidence.record(f"{name} throttling", {**judged, "valid_login_after_s": waited,
-                                               "valid_login_works_again": ok})
+    for s, how, data in outcomes:
+        if how == "open":
+            evidence.record(f"{s.name}: not in the burst", "accepts a wrong password: it "
+                            "authenticates nothing (TC-AUTH-01's finding)")
+            continue
+        if how == "untested":
+            untested.append(data)
+            continue
+        curve, judged = data
+        evidence.record(f"{s.name} timing curve", curve)
+        evidence.record(f"{s.name} throttling seen", judged)
         if any(c["outcome"] == "accepted" for c in curve):
-            unthrottled.append(f"{name}: a random wrong password was accepted")
+            unthrottled.append(f"{s.name}: a random wrong password was accepted")
         elif not judged["throttled"]:
-            unthrottled.append(f"{name}: {n} wrong passwords refused without delay or lockout")
-        if not ok:
-            stuck.append(f"{name}: the valid login did not work again within {waited}s")
-    if stuck and not unthrottled:
-        raise Inconclusive("; ".join(stuck) + " (permanent lockout or the device stopped "
-                           "answering)")
+            unthrottled.append(f"{s.name}: {n} wrong passwords refused without delay or "
+                               "lockout")
+        if not judged["valid_login_works_again"]:
+            stuck.append(f"{s.name}: the valid login did not work again within "
+                         f"{judged['valid_login_after_s']}s")
     evidence.expect("every surface throttles a burst", not unthrottled, "throttled",
                     unthrottled, reason="; ".join(unthrottled))
+    if stuck:
+        raise Inconclusive("; ".join(stuck) + " (permanent lockout or the device stopped "
+                           "answering)")
+    if untested:
+        raise NotRun("not run on part of the unit: " + "; ".join(untested))
 
 
 @testcase("TC-PWCHG-01", "The authentication value can be changed, on every surface",
@@ -192,35 +236,51 @@ def test_brute_force_resistance(device, evidence, run_context):
           applies=[a.password_change], destructive=True,
           disrupts="credentials")
 def test_password_can_be_changed(device, evidence, run_context):
+    from harness import surfaces as registry
+    from harness.probe.patience import Patience
     p = device.profile
     old = (p.ssh or p.telnet or p.serial).password.get_secret_value()
     user = (p.ssh or p.telnet or p.serial).username
     new = "Hx-" + secrets.token_urlsafe(12)
     device.wire.transcript.redact.add(new)
-    surfaces = {k: f for k, f in credentials.surfaces(device).items()
-                if not k.startswith(("mqtt", "rtsp", "ftp"))}
-    for name, attempt in list(surfaces.items()):      # a surface that takes any password
-        if attempt(user, "hx-wrong-" + secrets.token_hex(6)):   # is TC-DEBUG/TC-AUTH's finding
-            evidence.record(f"{name} skipped", "accepts a wrong password")
-            del surfaces[name]
+    patience = Patience(run_context.lab.rate_limits.backoff_budget)
+    surfaces, untested = {}, []          # the logins of the device's own account
+    for s in registry.logins(p):
+        k = registry.kind(s)
+        if s.kind in ("mqtt", "rtsp", "ftp", "snmp") or not k.attempt:
+            continue                      # accounts of their own, not this command's
+        attempt = k.attempt(device, s)
+        u = s.username or user
+        if patience.call(attempt, u, "hx-wrong-" + secrets.token_hex(6)):
+            evidence.record(f"{s.name} skipped", "accepts a wrong password (TC-DEBUG/TC-AUTH's "
+                            "finding)")
+        elif not patience.call(attempt, u, old):           # the positive control
+            untested.append(f"{s.name}: the current password is refused before the change "
+                            "(the login procedure cannot be shown to work)")
+        else:
+            surfaces[s.name] = (attempt, u)
     results, problems = {}, []
     try:
         status, out = _change(device, user, new)
         evidence.record("change command", {"status": status, "output": out[-200:]})
         if status != 0:
             raise DeviceError(f"the password change command failed ({status})")
-        for name, attempt in surfaces.items():
-            u = next((wb.username for wb in p.web if name.endswith(f":{wb.port}")), user)
-            old_ok, new_ok = attempt(u, old), attempt(u, new)
+        for name, (attempt, u) in surfaces.items():   # a service may restart to apply it
+            old_ok, new_ok = patience.call(attempt, u, old), patience.call(attempt, u, new)
             results[name] = {"old_accepted": old_ok, "new_accepted": new_ok}
             if old_ok or not new_ok:
                 problems.append(f"{name}: old {'accepted' if old_ok else 'refused'}, "
                                 f"new {'accepted' if new_ok else 'refused'}")
     finally:
         # always, also when the change failed or raised half-way: it may have applied
-        _restore(device, user, new, old, surfaces, evidence, run_context)
+        _restore(device, user, new, old, {n: a for n, (a, _) in surfaces.items()}, evidence,
+                 run_context)
+    if patience.events:
+        evidence.record("waited for the device", patience.to_dict())
     evidence.expect("old refused and new accepted everywhere", not problems,
                     "old refused, new accepted", results, reason="; ".join(problems))
+    if untested:
+        raise NotRun("not run on part of the unit: " + "; ".join(untested))
 
 
 def _change(device, user, password, shell=None) -> tuple[int, str]:

@@ -20,13 +20,19 @@ def _scans(device, run_context, evidence):
 
 def _ipv6_tested(device, evidence, ipv4_finding: str) -> None:
     """A device may listen on IPv6 where an IPv4 scan never looks: without its address6
-    (and no statement that the product has no IPv6) this test is not complete."""
-    p = device.profile
+    (given, or found on the lab link) and no statement that the product has no IPv6, this
+    test is not complete."""
+    p, found = device.profile, device.identity.get("ipv6_discovery")
+    if found and found.get("address6"):
+        evidence.record("IPv6 address found on the lab link", found)
     if p.address6 or p.has_ipv6 is False or not p.address or ":" in p.address:
         return
-    evidence.record("IPv6 side", "not tested: the profile gives no address6")
+    why = found["why_none"] if found else "the profile gives no MAC to look for"
+    evidence.record("IPv6 side", {"not tested": "no address6 in the profile, none found",
+                                  "discovery": found or why})
     raise NotRun(f"not run on IPv6: {ipv4_finding} (IPv4), but the profile gives no address6 "
-                 "(has_ipv6: false in the device type when the product has no IPv6)")
+                 f"and none was found on the lab link ({why}; has_ipv6: false in the device "
+                 "type when the product has no IPv6)")
 
 
 @testcase("TC-SURF-01", "Only the services the vendor declares are open",

@@ -40,6 +40,7 @@ class Agent(Heater):
         self.local_at = -1e9            # when the local button was last pressed
         self.link_ok = True
         self.master = None
+        self.fails: dict[tuple, list[float]] = {}      # the brute-force guard's counts
 
     # ------------------------------------------------------------ firmware state
     def version(self) -> str:
@@ -232,14 +233,15 @@ class Agent(Heater):
                     headers = dict(l.split(":", 1) for l in lines[1:] if ":" in l)
                     headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
                     cseq = headers.get("cseq", "0")
-                    self.wfile.write(agent.rtsp_reply(method, headers, cseq).encode())
+                    self.wfile.write(agent.rtsp_reply(method, headers, cseq,
+                                                      self.client_address[0]).encode())
 
         class S(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
         S((self.cfg["address"], 554), H).serve_forever()
 
-    def rtsp_reply(self, method: str, headers: dict, cseq: str) -> str:
+    def rtsp_reply(self, method: str, headers: dict, cseq: str, source: str = "") -> str:
         if method == "OPTIONS":
             return f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n"
         if method != "DESCRIBE":
@@ -249,6 +251,8 @@ class Agent(Heater):
         if not ok and auth.startswith("Basic "):
             user, _, pw = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")
             ok = check_password(user, pw)
+            if not ok:
+                self.failed(source, 554)
         if not ok:
             return (f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n"
                     f"WWW-Authenticate: Basic realm=\"camera\"\r\n\r\n")
@@ -257,29 +261,51 @@ class Agent(Heater):
                 f"Content-Length: {len(sdp)}\r\n\r\n{sdp}")
 
     # ------------------------------------------------------------ brute-force throttle
+    GUARD_LIMIT, GUARD_WINDOW, GUARD_BAN = 8, 60, 20
+
+    def failed(self, source: str, port: int) -> None:
+        """One failed login from `source` on `port`; like fail2ban, 8 within 60 s ban the
+        source from that port for 20 s (nftables drops its packets). Called from the log
+        reader and, synchronously, by the agent's own services (RTSP): a burst faster than
+        the log is read must not slip through."""
+        if self.cfg["no_throttle"]:
+            return
+        with self.lock:
+            now = time.monotonic()
+            recent = [t for t in self.fails.get((source, port), []) if now - t < 60] + [now]
+            banned = len(recent) >= self.GUARD_LIMIT
+            self.fails[(source, port)] = [] if banned else recent
+        if banned:
+            subprocess.run(["nft", "add", "element", "inet", "hxguard", "ban",
+                            f"{{ {source} . {port} timeout {self.GUARD_BAN}s }}"],
+                           capture_output=True)
+            self.console_out(f"\n[guard] {source} locked out of port {port}\n")
+
     def throttle(self) -> None:
-        """Like fail2ban: 8 failed logins on one service within 60 s ban the source from
-        that service's port for 20 s (SSH and the web UI)."""
+        """The guard: reads the logs of the unit's daemons (SSH, the web UI, ...) for failed
+        logins (the form login and RTSP report theirs directly)."""
         subprocess.run(["nft", "-f", "-"], text=True, check=True, input=(   # fresh after a reboot
             "table inet hxguard\ndelete table inet hxguard\n"
             "table inet hxguard {\n set ban { type ipv4_addr . inet_service; flags timeout; }\n"
             " chain input { type filter hook input priority 0; "
             "ip saddr . tcp dport @ban drop\n }\n}\n"))
-        logs = {self.dir / "log" / "ssh.log": 22,           # (the form login guards itself)
-                self.dir / "lighttpd-error.log": self.cfg["web_port"]}
+        # the logs of the unit's daemons -> the port each guards (lab.build lists them)
+        logs = {Path(path): port for path, port in self.cfg["guard_logs"]}
         pats = re.compile(r"(?:Bad password attempt|Login attempt for nonexistent user|"
                           r"Failed password|Invalid user|password doesn't match|"
-                          r"get_password failed|digest: auth failed)"
+                          r"get_password failed|digest: auth failed|"
+                          r"Sending CONNACK to (?=\S+ \(\d+, 5\)))"
                           r".*?(\d+\.\d+\.\d+\.\d+)")
         # from the logs' current end: a rebooted unit does not replay the failures it saw
         # before (it used to, and banned the lab right after a power cycle)
         offsets = {p: p.stat().st_size if p.exists() else 0 for p in logs}
-        fails: dict[tuple, list[float]] = {}
         forget = self.dir / "guard-forget"     # the test suite's clean slate between tests
         while True:
             time.sleep(0.2)
             if forget.exists():
-                fails.clear()
+                with self.lock:
+                    self.fails.clear()
+                (self.dir / "guard-reset").write_text(str(time.time()))   # for Node-RED's
                 forget.unlink(missing_ok=True)
             for path, port in logs.items():
                 try:
@@ -290,18 +316,31 @@ class Agent(Heater):
                 except OSError:
                     continue
                 for m in pats.finditer(data.decode("utf-8", "replace")):
-                    key, now = (m.group(1), port), time.monotonic()
-                    recent = [t for t in fails.get(key, []) if now - t < 60] + [now]
-                    fails[key] = recent
-                    if len(recent) >= 8:
-                        subprocess.run(["nft", "add", "element", "inet", "hxguard", "ban",
-                                        f"{{ {key[0]} . {port} timeout 20s }}"],
-                                       capture_output=True)
-                        self.console_out(f"\n[guard] {key[0]} locked out of port {port}\n")
-                        fails[key] = []
+                    self.failed(m.group(1), port)
+
+    # ------------------------------------------------------------ motion's configuration
+    def reload_motion(self) -> None:
+        """A password change rewrites motion.conf (the stream's login): motion reads its
+        configuration again on SIGHUP, as its documentation says."""
+        from harness.emulate.netns import _ours
+        conf = self.fs / "etc" / "motion.conf"
+        seen = conf.stat().st_mtime if conf.exists() else 0
+        while True:
+            time.sleep(0.5)
+            try:
+                now = conf.stat().st_mtime
+            except OSError:
+                continue
+            if now != seen:
+                seen = now
+                pid = _ours(self.dir / "pids" / "motion")
+                if pid:
+                    os.kill(pid, signal.SIGHUP)
 
     def start(self) -> None:
         jobs = [self.serve_update]
+        if self.cfg.get("motion"):
+            jobs.append(self.reload_motion)
         if self.cfg["kind"] == "camera":
             jobs.append(self.serve_rtsp)
         if self.cfg.get("mqtt"):

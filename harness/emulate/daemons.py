@@ -121,10 +121,11 @@ xferlog_enable=NO
 
 
 def mosquitto(d: Path, name: str, addr: str, port: int, pem: Path | None,
-              passwd: Path | None) -> list[str]:
-    """A cloud broker (runs in the cloud namespace); `passwd`: its password file (None:
-    anonymous clients welcome)."""
-    lines = [f"listener {port} {addr}", "user root", "persistence false", "log_dest stdout"]
+              passwd: Path | None, extra: list[str] = ()) -> list[str]:
+    """A broker (the cloud's, in the cloud namespace, or a hub's own); `passwd`: its
+    password file (None: anonymous clients welcome)."""
+    lines = [f"listener {port} {addr}", "user root", "persistence false", "log_dest stdout",
+             *extra]
     if passwd:
         lines += ["allow_anonymous false", f"password_file {passwd}"]
     else:

@@ -14,16 +14,16 @@ import sys
 import time
 from pathlib import Path
 
-from harness.emulate import daemons, files, guard, netns, profiles
+from harness.emulate import daemons, files, guard, netns, profiles, thirdparty
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.netns import STATE, EmulateError
 from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, SUBNET, SUBNET6,
-                                      Variant, address, address6,
+                                      Variant, address, address6, mac,
                                       select)
 
 DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
 WEAK_PASSWORD = "7ujMko0admin"      # entry 56 of the known-credential list (Mirai, 2016)
-FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0"}
+FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0", "hub": "2.0.3"}
 BOOT_DELAY = 2.0
 # Changes the password of one account everywhere the device checks it: the shadow file
 # and the web UI's user file (plain or hashed, as the variant stores it).
@@ -42,6 +42,9 @@ elif [ -f {fs}/etc/web-users ]; then
 ' "$1" "$2" > {fs}/etc/users.conf
 else
   awk -F: -v u="$1" -v h="$h" 'BEGIN{{OFS=":"}} $1==u{{$2=h}} {{print}}' {fs}/etc/web-htpasswd > $t && cat $t > {fs}/etc/web-htpasswd
+fi
+if [ -f {fs}/etc/motion.conf ]; then      # the camera stream's login (motion reloads it)
+  awk -v u="$1" -v p="$2" '/^stream_authentication /{{print "stream_authentication " u ":" p; next}} {{print}}' {fs}/etc/motion.conf > $t && cat $t > {fs}/etc/motion.conf
 fi
 rm -f $t
 echo password changed
@@ -88,6 +91,8 @@ def build(v: Variant) -> dict:
         files.write(fs / "bin" / "remote-enable",
                     f"#!/bin/sh\necho enabled > {fs}/etc/remote.conf\necho remote operation enabled\n",
                     0o755)
+    pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
+    thirdparty.prepare(v, d, password, pem)
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
     initial = d / "initial"
     shutil.copytree(fs, initial, dirs_exist_ok=True)
@@ -100,7 +105,6 @@ def build(v: Variant) -> dict:
                 f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}"
                 f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
     files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs, realm=daemons.HTPASSWD_REALM), 0o755)
-    pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
     key, pub = files.vendor_key(STATE / "_vendor")
     kind_version = FIRMWARE[v.kind]
     major, minor, patch = (int(x) for x in kind_version.split("."))
@@ -108,9 +112,13 @@ def build(v: Variant) -> dict:
         key, f"{major}.{minor}.{patch + 1}", b"new firmware " + v.name.encode()))
     (d / "update-old.img").write_bytes(files.firmware_image(
         key, f"{major}.{max(minor - 1, 0)}.0", b"old firmware"))
+    web_port = 80 if v.has("plain_http_login") else 443
+    guard_logs = [(str(d / "log" / "ssh.log"), 22)] + thirdparty.guard_logs(v, d)
+    if v.kind != "hub":                          # the hub's web UI is Node-RED's
+        guard_logs.append((str(d / "lighttpd-error.log"), web_port))
     cfg = {"name": v.name, "kind": v.kind, "dir": str(d), "address": address(v),
-           "shell": str(d / "jail-shell"),
-           "web_port": 80 if v.has("plain_http_login") else 443,
+           "shell": str(d / "jail-shell"), "web_port": web_port, "guard_logs": guard_logs,
+           "motion": v.has("mjpeg_stream"),
            "pem": str(pem), "vendor_key": pub.hex(),
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
@@ -160,12 +168,18 @@ def start_processes(v: Variant) -> None:
         if not key.exists():
             files.ssh_host_key(key, group)
         spawn(daemons.dropbear(d, addr, key, address6(v)), pids, "ssh", log / "ssh.log")
-    spawn(daemons.lighttpd(
-        d, addr, d / "server.pem", tls=not v.has("plain_http_login"), weak_tls=v.has("weak_tls"),
-        users=fs_users(d), auth=WEB_AUTH[v.kind], throttle=not v.has("no_throttle"),
-        info_leak=_wifi(d) if v.has("info_leak") else None, firmware=FIRMWARE[v.kind],
-        tag=OLD_LIGHTTPD if v.has("known_exploited_vuln") else "lighttpd"),
-        pids, "web", log / "web.log")
+    if v.kind != "hub":
+        spawn(daemons.lighttpd(
+            d, addr, d / "server.pem", tls=not v.has("plain_http_login"),
+            weak_tls=v.has("weak_tls"), users=fs_users(d), auth=WEB_AUTH[v.kind],
+            throttle=not v.has("no_throttle"), info_leak=_wifi(d) if v.has("info_leak") else None,
+            firmware=FIRMWARE[v.kind], tag=OLD_LIGHTTPD if v.has("known_exploited_vuln")
+            else "lighttpd"), pids, "web", log / "web.log")
+    password = (d / "admin.pw").read_text().strip()
+    for name, cmd in thirdparty.commands(v, d, addr, password):
+        spawn(cmd, pids, name, log / f"{name}.log")
+    if v.has("rate_limit"):
+        netns.in_ns(v.ns, "nft", "-f", "-", input=thirdparty.RATE_LIMIT)
     if v.has("telnet"):
         spawn(daemons.telnetd(d, addr, not v.has("telnet_no_login")), pids, "telnet",
               log / "telnet.log")
@@ -208,7 +222,9 @@ def _wifi(d: Path) -> str:
 
 
 def _ports(v: Variant) -> list[int]:
-    ports = [22, 80 if v.has("plain_http_login") else 443, 8443]
+    ports = [22, 8443] + thirdparty.tcp_ports(v)
+    if v.kind != "hub":
+        ports.append(80 if v.has("plain_http_login") else 443)
     if v.has("telnet"):
         ports.append(23)
     if v.has("ftp_anonymous"):
@@ -218,10 +234,11 @@ def _ports(v: Variant) -> list[int]:
     return ports
 
 
-def wait_ready(v: Variant, timeout: float = 20.0) -> None:
+def wait_ready(v: Variant, timeout: float | None = None) -> None:
     """Bounded wait until every service listens and the console exists."""
     import socket
     want = set(_ports(v))
+    timeout = timeout or (60.0 if v.kind == "hub" else 20.0)     # Node-RED starts slowly
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         for port in list(want):
@@ -266,7 +283,7 @@ def _up(names) -> list[Path]:
             build(v)
             (STATE / "_links").mkdir(exist_ok=True)
             host_if = netns.add_host(v.ns, v.index, address(v), net.prefixlen, GATEWAY,
-                                     address6(v), GATEWAY6)
+                                     address6(v), GATEWAY6, mac(v))
             (STATE / "_links" / v.name).write_text(host_if)
             if v.kind == "appliance":
                 _start_broker(v)

@@ -126,13 +126,16 @@ def ensure_bridge(gateway: str, prefixlen: int, gateway6: str | None = None) -> 
 
 
 def add_host(ns: str, index: int, address: str, prefixlen: int, gateway: str,
-             address6: str | None = None, gateway6: str | None = None) -> str:
-    """A namespace with eth0 on the bridge; returns the host-side link name."""
+             address6: str | None = None, gateway6: str | None = None,
+             mac: str | None = None) -> str:
+    """A namespace with eth0 on the bridge (its MAC `mac`, as the unit's label gives it);
+    returns the host-side link name."""
     host_if = f"{LINK_PREFIX}{index}"
     if ns in namespaces():
         raise EmulateError(f"namespace {ns} already exists; run 'harness emulate down' first")
     sh("ip", "netns", "add", ns)
-    sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    peer = ["address", mac] if mac else []
+    sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", *peer, "netns", ns)
     sh("ip", "link", "set", host_if, "master", BRIDGE, "up")
     in_ns(ns, "ip", "link", "set", "lo", "up")
     in_ns(ns, "ip", "addr", "add", f"{address}/{prefixlen}", "dev", "eth0")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.emulate.variants import CLOUD, Variant, address, address6
+from harness.emulate.variants import CLOUD, Variant, address, address6, mac
 from harness.emulate.netns import STATE
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instances" / "emulated"
 TYPES = {"router": "emulab-er100.yaml", "camera": "emulab-cam3.yaml",
-         "appliance": "emulab-heater.yaml"}
-WEB_AUTH = {"router": "basic", "camera": "digest", "appliance": "form"}   # web UI login
+         "appliance": "emulab-heater.yaml", "hub": "emulab-hb2.yaml"}
+WEB_AUTH = {"router": "basic", "camera": "digest", "appliance": "form",   # web UI login
+            "hub": "oauth2"}
 # appliance-1 and appliance-noverify are two units of one model on one vendor cloud broker
 MQTT_PORTS = {"appliance-1": 8883, "appliance-open": 1883, "appliance-noverify": 8883}
 
@@ -24,13 +25,32 @@ def mqtt_users(v: Variant) -> dict[str, str]:
 def type_file(v: Variant) -> str:
     if v.has("shared_default_password"):
         return "emulab-er90.yaml"
+    if v.has("snmp"):
+        return "emulab-er100s.yaml"
+    if v.has("mjpeg_stream"):
+        return "emulab-cam5.yaml"
     return TYPES[v.kind]
+
+
+def _web(v: Variant, secret: str) -> list[str]:
+    if v.kind == "hub":            # Node-RED's editor, as the vendor's manual describes it
+        tls = "false" if v.has("plain_http_login") else "true"
+        return [f"  - {{port: 1880, tls: {tls}, auth: oauth2, login_path: /auth/token, "
+                "client_id: node-red-admin, scope: '*', admin_paths: [/flows], "
+                f"username: admin, password: {secret}}}"]
+    web_port, tls = (80, "false") if v.has("plain_http_login") else (443, "true")
+    out = [f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "
+           + ("login_path: /login.cgi, " if v.kind == "appliance" else "")
+           + f"username: admin, password: {secret}}}"]
+    if v.has("mjpeg_stream"):      # the live stream (motion), basic authentication over TLS
+        out.append(f"  - {{port: 8081, tls: true, auth: basic, admin_paths: [/], "
+                   f"username: admin, password: {secret}}}")
+    return out
 
 
 def render(v: Variant, labgrid_place: str | None = None) -> str:
     d = STATE / v.name
     secret = f"{{file: {d}/admin.pw}}"
-    web_port, tls = (80, "false") if v.has("plain_http_login") else (443, "true")
     lines = [
         f"# Emulated device {v.name} (flaws: {', '.join(sorted(v.flaws)) or 'none'}).",
         "# Written by `harness emulate up`; the password file exists while the device is up."
@@ -39,25 +59,37 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         f"extends: ../../types/{type_file(v)}",
         f"name: {v.name}",
         f"serial_number: EMU-{v.index:04d}",
-        f"mac: 02:00:5e:00:00:{v.index:02x}",
+        f"mac: {mac(v)}",
         f"address: {address(v)}",
-        f"address6: '{address6(v)}'",
+        *([f"address6: '{address6(v)}'"] if v.profile6 else
+          ["# no address6: the harness finds it on the lab link (scope.interfaces)"]),
         f"ssh: {{port: 22, username: admin, password: {secret}}}",
-        "web:",
-        f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "
-        + ("login_path: /login.cgi, " if v.kind == "appliance" else "")
-        + f"username: admin, password: {secret}}}",
+        "web:", *_web(v, secret),
         f"serial: {{port: {'labgrid' if labgrid_place else f'{d}/console'}, baud: 115200, "
         f"username: admin, password: {secret}, survives_power_cycle: true}}",
     ]
-    if v.has("plain_http_login"):
+    if v.has("plain_http_login") and v.kind != "hub":
         lines += ["declared_services:", "  - {port: 22, service: ssh, purpose: administration}",
                   "  - {port: 80, service: http, purpose: web administration}",
                   "  - {port: 8443, service: https, purpose: firmware update}"]
+    if v.kind == "hub" and v.has("plaintext_mqtt"):
+        lines += ["declared_services:       # its firmware: plain HTTP and MQTT",
+                  "  - {port: 22, service: ssh, purpose: maintenance}",
+                  "  - {port: 1880, service: http, purpose: automation editor (Node-RED)}",
+                  "  - {port: 8443, service: https, purpose: firmware update}",
+                  "  - {port: 1883, service: mqtt, purpose: the home's sensors (MQTT)}"]
+    if v.kind == "hub":
+        port, tls_m = (1883, "false") if v.has("plaintext_mqtt") else (8883, "true")
+        lines.append(f"mqtt: {{host: {address(v)}, port: {port}, tls: {tls_m}, "
+                     f"username: admin, password: {secret}}}")
+    if v.has("snmp"):
+        lines.append("snmp: {port: 161, version: '2c', password: public}  # as configured"
+                     if v.has("snmp_public") else
+                     f"snmp: {{port: 161, version: '3', username: admin, password: {secret}}}")
     if v.has("telnet"):
         lines.append(f"telnet: {{port: 23, username: admin, password: {secret}}}")
     if v.kind == "camera":
-        lines.append("rtsp: {port: 554, path: /stream}")
+        lines.append(f"rtsp: {{port: 554, path: /stream, username: admin, password: {secret}}}")
     if v.kind == "appliance":
         tls_m = "false" if v.has("plaintext_mqtt") else "true"
         lines.append(f"mqtt: {{host: {CLOUD}, port: {MQTT_PORTS[v.name]}, tls: {tls_m}, "

@@ -51,31 +51,51 @@ FLAWS = {
     "ipv6_only_telnet": "telnet listens on IPv6 only: an IPv4 scan cannot see it",
     "known_exploited_vuln": "old firmware: its package list and web server banner report "
                             "lighttpd 1.4.59 and busybox 1.31.1, with known exploited CVEs",
+    "web_no_login": "its web UI (Node-RED) runs in its shipped configuration: no adminAuth, "
+                    "the editor and its admin API answer anyone; the login the vendor's "
+                    "manual describes does not exist (its token endpoint answers 404)",
+    "anonymous_stream": "its MJPEG stream (motion) runs with the shipped stream settings: no "
+                        "authentication",
+    "tftp_backup": "an undeclared TFTP server (tftpd-hpa) hands out the configuration backup "
+                   "to anyone",
+    "snmp_public": "SNMP v2c with the documented default community 'public' (net-snmp), "
+                   "in plaintext and without any rate limit",
+}
+
+# What a unit runs besides its kind's base (not flaws: the compliant twins have them too)
+FEATURES = {
+    "mjpeg_stream": "an MJPEG stream on 8081 (motion 4.5, still-image source)",
+    "snmp": "an SNMP agent (net-snmp snmpd): v2c, or v3 authPriv on the compliant unit",
+    "rate_limit": "new SSH connections and SNMP requests rate-limited in nftables "
+                  "(control-plane policing)",
 }
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
-    kind: str                       # router | camera | appliance
+    kind: str                       # router | camera | appliance | hub
     index: int                      # host address offset and link number
     flaws: frozenset = field(default_factory=frozenset)
     key_group: str = ""             # units with the same key_group share keys (shared_keys)
     password: str = ""              # a fixed password (else a random one per unit)
+    features: frozenset = field(default_factory=frozenset)     # keys of FEATURES
+    profile6: bool = True           # its profile gives address6 (else found on the lab link)
 
     @property
     def ns(self) -> str:
         return f"hx-{self.name}"
 
     def has(self, flaw: str) -> bool:
-        return flaw in self.flaws
+        return flaw in self.flaws or flaw in self.features
 
 
-def _v(name, kind, index, *flaws, key_group="", password=""):
-    unknown = set(flaws) - set(FLAWS)
+def _v(name, kind, index, *flaws, key_group="", password="", features=(), profile6=True):
+    unknown = (set(flaws) - set(FLAWS)) | (set(features) - set(FEATURES))
     if unknown:
-        raise ValueError(f"unknown flaws {unknown}")
-    return Variant(name, kind, index, frozenset(flaws), key_group, password)
+        raise ValueError(f"unknown flaws or features {unknown}")
+    return Variant(name, kind, index, frozenset(flaws), key_group, password,
+                   frozenset(features), profile6)
 
 
 VARIANTS = [
@@ -107,6 +127,17 @@ VARIANTS = [
     _v("router-oldfw", "router", 19, "known_exploited_vuln"),
     # the leak check also looks for a two-character secret (masked whatever its length)
     _v("router-shortpw", "router", 20, "short_password", password="]~"),
+    # units running third-party IoT software in its shipped configuration (and a hardened
+    # twin each); their profiles give no address6: the harness finds it on the lab link
+    _v("hub-1", "hub", 21, profile6=False),
+    _v("hub-open", "hub", 22, "web_no_login", "plain_http_login", "plaintext_mqtt",
+       "no_throttle", profile6=False),
+    _v("camera-mjpeg", "camera", 23, features=("mjpeg_stream",), profile6=False),
+    _v("camera-mjpeg-open", "camera", 24, "anonymous_stream", features=("mjpeg_stream",),
+       profile6=False),
+    _v("router-udp", "router", 25, "tftp_backup", "snmp_public", features=("snmp",),
+       profile6=False),
+    _v("router-snmpv3", "router", 26, features=("snmp", "rate_limit"), profile6=False),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 
@@ -124,6 +155,11 @@ def address(v: Variant) -> str:
 
 def address6(v: Variant) -> str:
     return f"2001:2::{10 + v.index}"
+
+
+def mac(v: Variant) -> str:
+    """The unit's MAC (locally administered), as its profile and label give it."""
+    return f"02:00:5e:00:00:{v.index:02x}"
 
 
 def select(names) -> list[Variant]:

@@ -2,7 +2,9 @@
 
 `/login.cgi` takes a POSTed user name and password, checks them against the device's
 crypt(3) user file and sets a session cookie; `/admin/` (index.cgi) answers only with a
-valid session and otherwise redirects to the login page. Failed logins go to an auth log,
+valid session and otherwise redirects to the login page. The companion app's API logs in
+with JSON at `/api/login.cgi` and gets a token, sent to `/api/settings.cgi` as a bearer
+header or a `token` cookie. Failed logins go to an auth log,
 and repeated ones lock the source out (unless the unit has the no_throttle flaw). Standard library only: every request is a new
 process.
 """
@@ -58,10 +60,7 @@ def login(cfg: dict) -> None:
         return reply("429 Too Many Requests", LOGIN_PAGE.format(
             msg="<p>Too many failed logins; try again later</p>"))
     if user and check(Path(cfg["users"]), user, password):
-        token = secrets.token_hex(16)
-        sessions = Path(cfg["sessions"])
-        sessions.mkdir(parents=True, exist_ok=True)
-        (sessions / token).write_text(user)
+        token = _new_session(cfg, user)
         secure = "; Secure" if cfg["tls"] else ""
         return reply("302 Found", headers=(f"Set-Cookie: session={token}; HttpOnly{secure}; "
                                            "Path=/", "Location: /admin/"))
@@ -96,6 +95,60 @@ def _count_failure(guard: Path, source: str) -> None:
     log.write_text(" ".join(f"{t:.3f}" for t in recent))
 
 
+def _new_session(cfg: dict, user: str) -> str:
+    token = secrets.token_hex(16)
+    sessions = Path(cfg["sessions"])
+    sessions.mkdir(parents=True, exist_ok=True)
+    (sessions / token).write_text(user)
+    return token
+
+
+def _session_ok(token: str | None, cfg: dict) -> bool:
+    session = Path(cfg["sessions"]) / token if token and re.fullmatch(r"[0-9a-f]{32}", token) \
+        else None
+    return bool(session and session.exists()
+                and time.time() - session.stat().st_mtime < SESSION_SECONDS)
+
+
+def _json(status: str, doc: dict) -> None:
+    sys.stdout.write(f"Status: {status}\r\nContent-Type: application/json\r\n\r\n"
+                     + json.dumps(doc))
+    sys.stdout.flush()
+
+
+def api_login(cfg: dict) -> None:
+    """The app's JSON login: {"username", "password"} -> {"token": ...} (the same accounts,
+    sessions and brute-force guard as the form login)."""
+    if os.environ.get("REQUEST_METHOD") != "POST":
+        return _json("405 Method Not Allowed", {"error": "POST a JSON login"})
+    size = min(int(os.environ.get("CONTENT_LENGTH") or 0), 4096)
+    try:
+        doc = json.loads(sys.stdin.read(size) or "{}")
+        user, password = str(doc.get("username", "")), str(doc.get("password", ""))
+    except (ValueError, AttributeError):
+        return _json("400 Bad Request", {"error": "not JSON"})
+    source = os.environ.get("REMOTE_ADDR", "")
+    if cfg["throttle"] and _banned(Path(cfg["guard"]), source):
+        return _json("429 Too Many Requests", {"error": "too many failed logins"})
+    if user and check(Path(cfg["users"]), user, password):
+        return _json("200 OK", {"token": _new_session(cfg, user), "expires_in": SESSION_SECONDS})
+    with open(cfg["auth_log"], "a") as fh:
+        fh.write(f"api login failed for {user[:32]!r} from {source}\n")
+    if cfg["throttle"]:
+        _count_failure(Path(cfg["guard"]), source)
+    _json("401 Unauthorized", {"error": "invalid credentials"})
+
+
+def api_settings(cfg: dict) -> None:
+    """Settings for the app: the token as a bearer header or a `token` cookie."""
+    auth = os.environ.get("HTTP_AUTHORIZATION", "")
+    token = auth[7:].strip() if auth.startswith("Bearer ") else None
+    m = re.search(r"(?:^|;\s*)token=([0-9a-f]{32})\b", os.environ.get("HTTP_COOKIE", ""))
+    if _session_ok(token, cfg) or _session_ok(m.group(1) if m else None, cfg):
+        return _json("200 OK", {"wifi": "configured", "accounts": 1, "firmware": "current"})
+    _json("401 Unauthorized", {"error": "log in first"})
+
+
 def admin(cfg: dict) -> None:
     m = re.search(r"(?:^|;\s*)session=([0-9a-f]{32})\b", os.environ.get("HTTP_COOKIE", ""))
     session = Path(cfg["sessions"]) / m.group(1) if m else None
@@ -108,7 +161,9 @@ def admin(cfg: dict) -> None:
 def main(config: str) -> None:
     cfg = json.loads(Path(config).read_text())
     script = os.environ.get("SCRIPT_NAME", "")
-    (login if script.endswith("login.cgi") else admin)(cfg)
+    handler = {"/api/login.cgi": api_login, "/api/settings.cgi": api_settings}.get(script) \
+        or (login if script.endswith("login.cgi") else admin)
+    handler(cfg)
 
 
 def install(d: Path, docs: Path, users: Path, tls: bool, throttle: bool) -> list[str]:
@@ -122,5 +177,7 @@ def install(d: Path, docs: Path, users: Path, tls: bool, throttle: bool) -> list
             f"from harness.emulate.webui import main\nmain({str(cfg)!r})\n")
     write(docs / "login.cgi", stub)
     write(docs / "admin" / "index.cgi", stub)
+    write(docs / "api" / "login.cgi", stub)         # the app's JSON login (token)
+    write(docs / "api" / "settings.cgi", stub)
     return [f'cgi.assign = (".cgi" => "{sys.executable}")',
             'index-file.names = ("index.html", "index.cgi")']

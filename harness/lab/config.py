@@ -51,6 +51,9 @@ class ScopeConfig(_Strict):
 class RateLimits(_Strict):
     credential_tries_per_account: int = Field(3, ge=1, le=20)
     brute_force_attempts: int = Field(12, ge=3, le=200)
+    backoff_budget: float = Field(90.0, ge=0, le=900, description="seconds a probe waits out "
+                                  "a throttling device on one surface (growing pauses) "
+                                  "before it gives up on that surface")
     tls_connections: int = Field(2, ge=1, le=8)
     scan_max_rate: int = Field(300, ge=1, le=100000, description="packets per second")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from harness.errors import DeviceError, TransportTimeout
+from harness.errors import DeviceError, Throttled, TransportTimeout
 
 
 def burst(attempt, attempts: int, per_try_timeout: float) -> list[dict]:
@@ -18,8 +18,12 @@ def burst(attempt, attempts: int, per_try_timeout: float) -> list[dict]:
             outcome = "accepted" if ok else "refused"
         except TransportTimeout:
             outcome = "no answer"
+        except Throttled:
+            outcome = "told to slow down"
         except DeviceError as exc:
-            outcome = "connection refused" if "refused" in str(exc).lower() else "error"
+            said = str(exc).lower()
+            outcome = "no answer" if "timed out" in said else \
+                "connection refused" if "refused" in said or "reset" in said else "error"
         curve.append({"try": i + 1, "outcome": outcome,
                       "seconds": round(time.monotonic() - t0, 3)})
         if outcome == "accepted":
@@ -29,14 +33,26 @@ def burst(attempt, attempts: int, per_try_timeout: float) -> list[dict]:
     return curve
 
 
-def throttled(curve: list[dict], base: float) -> dict:
-    """Signs of throttling: later tries blocked, refused, or markedly slower."""
-    blocked = [c for c in curve if c["outcome"] in ("no answer", "connection refused")]
+BLOCKED = ("no answer", "connection refused", "told to slow down")
+DELAY = 1.0          # seconds: a refusal that always takes this long is a login delay
+
+
+def throttled(curve: list[dict], base: float, silent: bool = False) -> dict:
+    """Signs of throttling: later tries blocked, told to slow down, markedly slower, or
+    every refusal held back by a login delay. `silent`: the surface refuses with silence
+    (SNMP v1/v2c), so neither silence nor its time says anything — only the valid login
+    refused right after the burst (recovers) can show a lockout."""
+    refusals = [c["seconds"] for c in curve if c["outcome"] == "refused"]
+    if silent:
+        return {"blocked_tries": 0, "slowed": False, "delayed": False, "throttled": False,
+                "note": "refusals are silent here: only a lockout of the valid login counts"}
+    blocked = [c for c in curve if c["outcome"] in BLOCKED]
     first = [c["seconds"] for c in curve[:3] if c["outcome"] == "refused"]
     later = [c["seconds"] for c in curve[3:] if c["outcome"] == "refused"]
     slowed = bool(first and later and max(later) > max(base, max(first)) * 3 + 1.0)
-    return {"blocked_tries": len(blocked), "slowed": slowed,
-            "throttled": bool(blocked) or slowed}
+    delayed = len(refusals) == len(curve) and bool(refusals) and min(refusals) >= DELAY
+    return {"blocked_tries": len(blocked), "slowed": slowed, "delayed": delayed,
+            "throttled": bool(blocked) or slowed or delayed}
 
 
 def recovers(valid_attempt, window: float, step: float = 5.0) -> tuple[bool, float, bool]:

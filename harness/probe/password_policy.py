@@ -32,15 +32,9 @@ def blocklist(path: Path = BLOCKLIST) -> set[str]:
 
 def lab_passwords(profile) -> list[tuple[str, str, str]]:
     """(surface, user, password) for every password the profile gives the lab."""
-    out = []
-    sections = [("ssh", profile.ssh), ("telnet", profile.telnet), ("mqtt", profile.mqtt),
-                ("serial", profile.serial)]
-    sections += [(f"http-{w.auth}:{w.port}", w) for w in profile.web]
-    for name, section in sections:
-        pw = getattr(section, "password", None)
-        if pw is not None and pw.get_secret_value():
-            out.append((name, section.username or "", pw.get_secret_value()))
-    return out
+    from harness import surfaces
+    return [(s.name, s.username or "", s.password.get_secret_value())
+            for s in surfaces.logins(profile) if s.has_credentials]
 
 
 def derived_from_identifiers(password: str, profile) -> str | None:

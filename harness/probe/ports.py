@@ -6,9 +6,21 @@ from dataclasses import dataclass, field
 from harness.errors import Inconclusive
 from harness.transport import net
 
-UDP_PORTS = "53,67,69,123,161,500,1900,5353,5683,47808"
+# the UDP services labs meet on routers, cameras and hubs: DNS, DHCP, TFTP, NTP, SNMP and
+# its traps, IKE, syslog, RIP, IPMI, SSDP/UPnP, WS-Discovery (ONVIF cameras), NAT-PMP,
+# mDNS, CoAP, vendor discovery (Ubiquiti), BACnet
+UDP_PORTS = "53,67,69,123,161,162,500,514,520,623,1900,3702,5351,5353,5683,10001,47808"
 CLEARTEXT = {23: "telnet", 21: "ftp", 69: "tftp", 2323: "telnet (alt)", 513: "rlogin",
              514: "rsh", 512: "rexec"}
+
+
+def _tftp_answers(wire, addr: str, port: int) -> bool:
+    """A TFTP server answers a read request (a file that does not exist: an error packet)."""
+    from harness.transport import tftp
+    return tftp.read_first_block(wire, addr, port, "hx-probe-none.bin")["answer"] != "none"
+
+
+CONFIRM_UDP = {69: _tftp_answers}
 
 
 @dataclass
@@ -88,8 +100,14 @@ def scan(device, lab, udp: bool = True) -> list[Scan]:
             host, xml = net.nmap_scan(device.wire, addr,
                                       f"{six}-n -Pn -sU -p {UDP_PORTS} --max-retries 1 "
                                       f"--max-rate {rate}", lab.timeouts.scan)
-            # open|filtered is what a silent UDP port looks like: only 'open' counts
+            # open|filtered is what a silent UDP port looks like: only 'open' counts, unless
+            # a protocol the harness speaks answers it (TFTP answers from a port of its own,
+            # which nmap cannot match to its probe)
             s.udp_open = _open(host, "udp")
+            for port in _open(host, "udp", ("open|filtered",)):
+                confirm = CONFIRM_UDP.get(port)
+                if confirm and confirm(device.wire, addr, port):
+                    s.udp_open[port] = f"{CLEARTEXT.get(port, 'udp')} (answered the harness)"
             s.xml.append(xml)
         lost = [port for port in before if port not in s.tcp_open]
         if lost:

@@ -216,13 +216,30 @@ class Telnet(Strict):
     password: Secret | None = None
 
 
+def _web_styles():
+    from harness.weblogin import STYLES
+    return ("none", *STYLES)
+
+
 class Web(Strict):
+    """A web surface and how it logs in (one module per style: harness/weblogin/).
+    `harness probe-login ADDRESS PORT` tells which style a port speaks."""
     port: Port = 80
     tls: bool = False
-    auth: Literal["none", "basic", "digest", "form"] = "basic"
-    login_path: str = Field("/", description="form login: where the form is POSTed")
-    user_field: str = Field("username", description="form login: the user name field")
-    password_field: str = Field("password", description="form login: the password field")
+    auth: Literal[_web_styles()] = Field("basic", description=  # type: ignore[valid-type]
+        "none, basic, digest, form (HTML form, session cookie), token (JSON or form login "
+        "answered with a token) or oauth2 (password grant at login_path)")
+    login_path: str = Field("/", description="form, token, oauth2: where the login is POSTed")
+    user_field: str = Field("username", description="form, token: the user name field")
+    password_field: str = Field("password", description="form, token: the password field")
+    body: Literal["form", "json"] = Field("json", description="token: how the login is sent")
+    token_field: str = Field("token", description="token: where the token is in the JSON "
+                             "answer (dotted for nested objects, e.g. data.token)")
+    token_use: Literal["bearer", "cookie"] = Field("bearer", description="token, oauth2: "
+                                                   "sent as 'Authorization: Bearer' or a cookie")
+    token_cookie: str = Field("token", description="token_use cookie: the cookie's name")
+    client_id: str = Field("", description="oauth2: the client_id the UI sends")
+    scope: str = Field("", description="oauth2: the scope the UI asks for")
     admin_paths: list[str] = Field(default_factory=lambda: ["/"])
     username: str = "admin"
     password: Secret | None = None
@@ -275,13 +292,36 @@ class Serial(Strict):
     bootloader: Bootloader = Bootloader()
 
 
-class Plain(Strict):
-    port: Port
+class FTP(Strict):
+    port: Port = 21
+    username: str | None = Field(None, description="the lab's FTP account (without one, a "
+                                 "refused login proves nothing: that part is NOT_RUN)")
+    password: Secret | None = None
 
 
 class RTSP(Strict):
     port: Port = 554
     path: str = "/stream"
+    username: str | None = Field(None, description="the lab's account on the stream")
+    password: Secret | None = None
+
+
+class SNMP(Strict):
+    """An SNMP agent the vendor declares (udp)."""
+    port: Port = 161
+    version: Literal["1", "2c", "3"] = "2c"
+    username: str = Field("", description="version 3: the USM user name")
+    password: Secret | None = Field(None, description="1/2c: the lab's community string; "
+                                    "3: the user's authentication and privacy passphrase")
+    auth_protocol: Literal["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"] = "SHA"
+    priv_protocol: Literal["DES", "AES", "AES-192", "AES-256"] = "AES"
+
+
+class TFTP(Strict):
+    """A TFTP server the vendor declares (udp; it has no login at all)."""
+    port: Port = 69
+    files: list[str] = Field(default_factory=list, description="file names the vendor "
+                             "documents (each is asked for without credentials)")
 
 
 class UpdateImages(Strict):
@@ -332,8 +372,10 @@ class DeviceProfile(DeviceType):
     web: list[Web] = Field(default_factory=list)
     mqtt: MQTT | None = None
     serial: Serial | None = None
-    ftp: Plain | None = None
+    ftp: FTP | None = None
     rtsp: RTSP | None = None
+    snmp: SNMP | None = None
+    tftp: TFTP | None = None
     lab: LabWiring = LabWiring()
     tls_clients: list[TLSClient] | None = Field(None, description="outbound TLS connections; "
                                                 "[]: the device makes none; absent: unknown "
@@ -347,7 +389,7 @@ class DeviceProfile(DeviceType):
 
     @model_validator(mode="after")
     def _reachable(self):
-        network = [self.ssh, self.telnet, self.web, self.ftp, self.rtsp]
+        network = [self.ssh, self.telnet, self.web, self.ftp, self.rtsp, self.snmp, self.tftp]
         if any(network) and not self.address:
             raise PydanticCustomError("address", "network services are configured but "
                                       "'address' is missing")
@@ -366,7 +408,8 @@ class DeviceProfile(DeviceType):
     def secrets(self) -> list[str]:
         """Every secret value in the profile, for redaction."""
         out = []
-        for section in (self.ssh, self.telnet, self.mqtt, self.serial, *self.web):
+        for section in (self.ssh, self.telnet, self.mqtt, self.serial, self.ftp, self.rtsp,
+                        self.snmp, *self.web):
             pw = getattr(section, "password", None)
             if pw is not None and pw.get_secret_value():
                 out.append(pw.get_secret_value())
@@ -374,10 +417,8 @@ class DeviceProfile(DeviceType):
 
     def targets(self) -> list[str]:
         """Every network address this profile would make the harness touch."""
-        out = [a for a in (self.address, self.address6) if a]
-        if self.mqtt:
-            out.append(self.mqtt.host)
-        return out
+        from harness import surfaces
+        return [a for a in (self.address, self.address6) if a] + surfaces.targets(self)
 
     def declared_ports(self, proto: str = "tcp") -> set[int]:
         return {s.port for s in self.declared_services if s.proto == proto}

@@ -9,13 +9,15 @@ import re
 import secrets
 import socket
 import ssl
-import urllib.parse
 from dataclasses import dataclass, field
 
 from harness.transport import deadline
 from harness.errors import DeviceError, TransportTimeout
 
-MAX_BODY = 2 << 20
+MAX_BODY = 256 << 10
+BODY_SECONDS = 5.0
+# bodies that never end by design: a camera's MJPEG stream, server-sent events
+ENDLESS = ("multipart/x-mixed-replace", "text/event-stream", "video/", "audio/")
 
 
 @dataclass
@@ -25,9 +27,14 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     cookies: dict[str, str] = field(default_factory=dict)
+    truncated: str = ""        # why the body was not read to its end ("" when it was)
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def _context() -> ssl.SSLContext:
@@ -40,10 +47,18 @@ def _context() -> ssl.SSLContext:
 def request(wire, host: str, port: int, path: str, method: str = "GET", tls: bool = False,
             headers: dict | None = None, body: bytes | None = None,
             basic: tuple[str, str] | None = None, digest: tuple[str, str] | None = None,
-            timeout: float | None = None) -> Response:
-    """One request; with digest=(user, password) a second one answers the challenge."""
+            timeout: float | None = None, max_body: int = MAX_BODY,
+            body_seconds: float = BODY_SECONDS, log_body: bool = True) -> Response:
+    """One request; with digest=(user, password) a second one answers the challenge.
+
+    The status line and headers must arrive within `timeout` (else TransportTimeout). The
+    body is read for at most `body_seconds` and `max_body` bytes: an endless stream (a
+    camera's MJPEG feed) or a large download is normal, not an error — the response then
+    says `truncated` and why. Decisions rest on the status, headers and the body's start.
+    `log_body=False`: the transcript gets the answer's size only (a login's token)."""
     if digest:
-        first = request(wire, host, port, path, method, tls, headers, body, timeout=timeout)
+        first = request(wire, host, port, path, method, tls, headers, body, timeout=timeout,
+                        max_body=4096, body_seconds=1.0)
         challenge = first.headers.get("www-authenticate", "")
         if first.status != 401 or not challenge.lower().startswith("digest"):
             return first
@@ -59,23 +74,23 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
     cls = http.client.HTTPSConnection if tls else http.client.HTTPConnection
     kwargs = {"context": _context()} if tls else {}
     conn = cls(ip, port, timeout=wire.connect_timeout, **kwargs)
-    shown = {k: ("<secret>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+    shown = {k: ("<secret>" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
     wire.transcript.sent(channel, f"{method} {path} {shown}" + (f" body={len(body)}B" if body else ""))
     g = None
     try:
         conn.connect()                       # connect (and TLS handshake) within connect_timeout
-        conn.sock.settimeout(timeout)        # then the whole reply within the command timeout
+        conn.sock.settimeout(timeout)        # then status line and headers within the timeout
         with deadline.guard(conn.sock, timeout) as g:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
-            data = resp.read(MAX_BODY)
+        data, truncated = _body(resp, conn.sock, method, max_body, body_seconds)
     except (socket.timeout, TimeoutError):
         raise TransportTimeout(f"{channel}: {method} {path} got no answer in {timeout:.0f}s") \
             from None
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         if g is not None and g.fired:
-            raise TransportTimeout(f"{channel}: {method} {path}: the reply did not finish in "
-                                   f"{timeout:.0f}s") from None
+            raise TransportTimeout(f"{channel}: {method} {path}: no status line and headers "
+                                   f"within {timeout:.0f}s") from None
         raise DeviceError(f"{channel}: {method} {path}: {exc}") from None
     finally:
         conn.close()
@@ -84,10 +99,41 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
         name, _, value = line.split(";", 1)[0].partition("=")
         cookies[name.strip()] = value.strip()
     out = Response(resp.status, resp.reason, {k.lower(): v for k, v in resp.getheaders()}, data,
-                   cookies)
-    wire.transcript.received(channel, f"{out.status} {out.reason} {len(data)}B "
-                                      + out.text()[:300].replace("\n", " "))
+                   cookies, truncated)
+    cut = f" (body cut: {truncated})" if truncated else ""
+    shown = out.text()[:300].replace("\n", " ") if log_body else "(body not logged: a login answer)"
+    wire.transcript.received(channel, f"{out.status} {out.reason} {len(data)}B{cut} {shown}")
     return out
+
+
+SECRET_HEADERS = ("authorization", "cookie", "x-auth-token", "x-api-key")
+
+
+def _body(resp, sock, method: str, limit: int, seconds: float) -> tuple[bytes, str]:
+    """The body's first `limit` bytes within `seconds`; (data, why it was cut or "")."""
+    if method == "HEAD" or resp.status in (204, 304):
+        return b"", ""
+    kind = (resp.getheader("Content-Type") or "").lower()
+    if any(kind.startswith(e) for e in ENDLESS):
+        limit, seconds = min(limit, 64 << 10), min(seconds, 2.0)
+    chunks, size, why = [], 0, ""
+    with deadline.guard(sock, seconds) as g:
+        try:
+            while size < limit:
+                chunk = resp.read1(min(65536, limit - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            else:
+                why = f"read the first {limit} bytes" + (f" of a {kind.split(';')[0]} stream"
+                                                         if kind else "")
+        except (OSError, http.client.HTTPException, ValueError):
+            if not g.fired:
+                why = "the device closed the connection mid-body"
+    if g.fired:
+        why = f"still sending after {seconds:.0f}s ({size} bytes read)"
+    return b"".join(chunks), why
 
 
 def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str,
@@ -116,26 +162,3 @@ def digest_authorization(challenge: str, method: str, uri: str, user: str, passw
     if "opaque" in params:
         out += f', opaque="{params["opaque"]}"'
     return out
-
-
-def login(wire, host: str, web, user: str, password: str) -> bool:
-    """Log in to a web surface as the profile describes it (basic, digest or form) and
-    prove it: the first admin path must then answer 2xx. A form login's session cookie is
-    sent with that request; a login that sets no cookie is a refusal."""
-    path = web.admin_paths[0]
-    if web.auth == "basic":
-        r = request(wire, host, web.port, path, tls=web.tls, basic=(user, password))
-    elif web.auth == "digest":
-        r = request(wire, host, web.port, path, tls=web.tls, digest=(user, password))
-    elif web.auth == "form":
-        form = urllib.parse.urlencode({web.user_field: user, web.password_field: password})
-        posted = request(wire, host, web.port, web.login_path, "POST", tls=web.tls,
-                         headers={"Content-Type": "application/x-www-form-urlencoded"},
-                         body=form.encode())
-        if not posted.cookies:
-            return False
-        cookie = "; ".join(f"{k}={v}" for k, v in posted.cookies.items())
-        r = request(wire, host, web.port, path, tls=web.tls, headers={"Cookie": cookie})
-    else:
-        raise ValueError(f"no login on a web surface with auth '{web.auth}'")
-    return 200 <= r.status < 300

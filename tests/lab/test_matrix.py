@@ -42,11 +42,22 @@ DETECTED_BY = {
     "short_password": {"TC-CRED-01"},
     "ipv6_only_telnet": {"TC-SURF-01", "TC-SURF-02"},
     "known_exploited_vuln": {"TC-VULN-01"},
+    "web_no_login": {"TC-AUTH-01"},
+    "anonymous_stream": {"TC-AUTH-01"},
+    "tftp_backup": {"TC-AUTH-01", "TC-SURF-01", "TC-SURF-02"},
+    "snmp_public": {"TC-CRED-01", "TC-COMM-01", "TC-BRUTE-01"},
 }
 
 # what cannot run on a unit of the built-in lab, and why (every other test case must run)
 EXPECTED_NOT_RUN = {
     ("appliance-open", "TC-SMARK-05"): "second unit",   # the only unit on its broker
+    # the login the vendor's manual describes does not exist (Node-RED as shipped): no
+    # positive control, so that surface is not tested — never PASS
+    ("hub-open", "TC-CRED-01"): "http-oauth2:1880: the lab's own credential was refused",
+    ("hub-open", "TC-PWCHG-01"): "http-oauth2:1880: the current password is refused",
+    # services the scan sees outside the profile: no lab account proves a login there
+    ("router-ipv6telnet", "TC-CRED-01"): "telnet on 2001:2::27 tcp/23: not in the profile",
+    ("camera-open", "TC-CRED-01"): "ftp on 198.18.0.21 tcp/21: not in the profile",
 }
 
 
@@ -64,7 +75,7 @@ def start_matrix(emulated_lab, out: Path) -> BackgroundRun:
     imp = harness("vulndb", "import", "--lab", lab,
                   *sorted((REPO / "tests" / "data" / "vulnfeeds").glob("*.json")))
     assert imp.returncode == 0, imp.stderr
-    args = ["run", "--allow-destructive", "--lab", lab, "--out", out, "--workers", "12"]
+    args = ["run", "--allow-destructive", "--lab", lab, "--out", out, "--workers", "14"]
     for path in emulated_lab.values():
         args += ["--profile", path]
     return BackgroundRun(args, out.parent / "matrix-output", timeout=3000)
@@ -194,6 +205,40 @@ def test_html_report(matrix_run):
     html = (out / "report.html").read_text()
     assert "router-legacy-1" in html and "JC-STAR" in html and "provisional" in html
     assert "Traceback" not in html
+
+
+def test_positive_controls_and_discovered_ipv6(matrix_run):
+    """No PASS of a test case that concludes an absence lacks its positive control; the
+    third-party units' IPv6 addresses were found on the lab link (their profiles give
+    none) and scanned; a throttling unit is waited out, its throttle reported."""
+    out, _ = matrix_run
+    run = load_run(out)
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in run["devices"]}
+    for name, results in res.items():
+        for tid in ("TC-CRED-01", "TC-AUTH-01"):
+            r = results[tid]
+            if r["verdict"] != "PASS":
+                continue
+            checks = {e["check"]: e for e in r["evidence"]}
+            key = ("every login surface tested with its positive control" if tid == "TC-CRED-01"
+                   else "every refusal has its positive control")
+            assert checks[key]["ok"] and not list(checks[key]["observed"].values())[0], (name, tid)
+            if tid == "TC-CRED-01":
+                for check, e in checks.items():
+                    if check.startswith("surface ") and "accepts" not in e["observed"].get(
+                            "calibrated", ""):
+                        assert e["observed"]["control"].startswith("the lab's credential logs "
+                                                                   "in"), (name, check)
+    ids = {d["name"]: d["identity"] for d in run["devices"]}
+    for v in VARIANTS:
+        if not v.profile6:
+            found = ids[v.name]["ipv6_discovery"]
+            assert found["address6"] == f"2001:2::{10 + v.index}", found
+            surf = {e["check"]: e for e in res[v.name]["TC-SURF-01"]["evidence"]}
+            assert f"open ports on {found['address6']}" in surf
+    brute = {e["check"]: e["observed"] for e in res["router-snmpv3"]["TC-BRUTE-01"]["evidence"]}
+    assert brute["ssh:22 throttling seen"]["throttled"]
+    assert brute["snmp-v3:161 throttling seen"]["throttled"]
 
 
 def test_remote_operation_timelines(matrix_run):

@@ -6,6 +6,7 @@ import pytest
 
 from harness.lab.scope import Scope
 from harness.profile.loader import load_profile
+from harness import weblogin
 from harness.transport import http
 from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
@@ -23,8 +24,8 @@ def test_login_kinds(emulated_lab, tmp_path, name):
     good = web.password.get_secret_value()
     anonymous = http.request(wire, profile.address, web.port, "/admin/", tls=web.tls)
     assert anonymous.status in (302, 401)
-    assert http.login(wire, profile.address, web, "admin", good + "x") is False
-    assert http.login(wire, profile.address, web, "admin", good) is True
+    assert weblogin.login(wire, profile.address, web, "admin", good + "x") is False
+    assert weblogin.login(wire, profile.address, web, "admin", good) is True
     assert good not in (tmp_path / "t.log").read_text()      # the form body is not logged
 
 

@@ -132,7 +132,7 @@ def test_credential_candidates_capped_per_account():
 
     class P:
         default_credentials = [KnownCredential(username="admin", password="v3ndor", source="doc")]
-        ssh = telnet = serial = mqtt = ftp = rtsp = remote_control = None
+        ssh = telnet = serial = mqtt = ftp = rtsp = snmp = tftp = remote_control = None
         web = []
     c = candidates(P, load_list(), per_account=2)
     assert c[0].password == "v3ndor"                            # vendor default first

@@ -23,10 +23,12 @@ BODIES = {
     "tee": "cat >/dev/null",
     "chmod": "exit 0",
     "rm": "exit 0",
+    "node": "exit 0",
+    "npm": "exit 0",
 }
 
 
-def _machine(tmp: Path, uid: int) -> tuple[Path, dict]:
+def _machine(tmp: Path, uid: int, **override) -> tuple[Path, dict]:
     repo = tmp / "repo"
     (repo / "scripts").mkdir(parents=True)
     shutil.copy(REPO / "scripts" / "setup.sh", repo / "scripts" / "setup.sh")
@@ -34,7 +36,8 @@ def _machine(tmp: Path, uid: int) -> tuple[Path, dict]:
     venv_bin.mkdir(parents=True)
     stubs = tmp / "stubs"
     stubs.mkdir()
-    bodies = {**BODIES, "id": f'[ "$1" = "-u" ] && echo {uid} && exit 0; exec /usr/bin/id "$@"'}
+    bodies = {**BODIES, "id": f'[ "$1" = "-u" ] && echo {uid} && exit 0; exec /usr/bin/id "$@"',
+              **override}
     for name, body in bodies.items():
         (stubs / name).write_text(STUB.format(name=name, body=body))
         (stubs / name).chmod(0o755)
@@ -51,7 +54,8 @@ def _machine(tmp: Path, uid: int) -> tuple[Path, dict]:
 
 
 def _run(tmp_path, uid):
-    repo, env = _machine(tmp_path, uid)
+    # no Node.js on this machine either: Debian's is installed, then Node-RED with npm
+    repo, env = _machine(tmp_path, uid, node="exit 1")
     proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
                           capture_output=True, text=True, timeout=60)
     calls = (tmp_path / "calls.log").read_text().splitlines()
@@ -67,11 +71,15 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
     installs = [c for c in calls if c.startswith("apt-get") and " install " in c]
     assert len(installs) == 1, calls
     for package in ("nmap", "dropbear-bin", "openssh-server", "mosquitto", "lighttpd",
-                    "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables", "ser2net"):
+                    "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables", "ser2net",
+                    "motion", "tftpd-hpa", "snmpd", "snmp", "nodejs", "npm"):
         assert f" {package}" in installs[0], (package, installs[0])
     assert any(c.startswith("apt-get update") for c in calls)
     # labgrid in its own venv (it brings a pyserial fork), pinned
     assert "labgrid-python -m pip install -q labgrid==26.0.1" in calls, calls
+    # the emulated hubs' Node-RED, pinned, into the checkout (not the system)
+    assert any(c.startswith("npm install --prefix .node-red") and c.endswith("node-red@4.1.8")
+               for c in calls), calls
     sudo = [c for c in calls if c.startswith("sudo ")]
     if uid == 0:
         assert not sudo, "root runs apt-get directly"

@@ -1,0 +1,21 @@
+"""An HTML form POSTed to `login_path`, answered with a session cookie. A login that sets
+no cookie is a refusal."""
+import urllib.parse
+
+from harness.transport import http
+from harness.weblogin._common import check_throttle
+
+NAME = "form"
+
+
+def fetch(wire, host, web, path, user, password):
+    body = urllib.parse.urlencode({web.user_field: user, web.password_field: password})
+    posted = check_throttle(http.request(
+        wire, host, web.port, web.login_path, "POST", tls=web.tls, body=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        f"POST {web.login_path}")
+    if not posted.cookies:
+        return posted
+    cookie = "; ".join(f"{k}={v}" for k, v in posted.cookies.items())
+    return check_throttle(http.request(wire, host, web.port, path, tls=web.tls,
+                                       headers={"Cookie": cookie}), f"GET {path}")
