@@ -22,7 +22,7 @@ for p in "${PACKAGES[@]}"; do
 done
 python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 # Node.js 18.5 or newer with npm, for Node-RED: Debian's when the machine has none
-if ! { command -v npm >/dev/null && node -e 'process.exit(process.versions.node.split(".")[0] < 18)' 2>/dev/null; }; then
+if ! { command -v npm >/dev/null && node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' 2>/dev/null; }; then
   missing+=(nodejs npm)
 fi
 
