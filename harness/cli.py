@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from harness.errors import InputError
+from harness.termsafe import clean
 
 EPILOG = """exit codes:
   0  no verdict is FAIL, ERROR or INCONCLUSIVE
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.cmd](args)
     except InputError as exc:
-        print(f"harness: {exc.render()}", file=sys.stderr)
+        print(f"harness: {clean(exc.render())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("harness: interrupted; results gathered so far are in the run's journal",
@@ -253,7 +254,8 @@ def _report_exit(run_json: Path) -> int:
     for d in run["devices"]:          # what the device showed first, then the paperwork
         found, owed = views.findings(d), views.documents_owed(d)
         shown = ", ".join(f"{r['test_id']} {r['verdict']}" for r in found)
-        print(f"{d['name']}: device findings {len(found)}" + (f" ({shown})" if found else ""))
+        print(clean(f"{d['name']}: device findings {len(found)}" + (f" ({shown})" if found
+                                                                     else "")))
         if owed:
             print(f"  documents the vendor still owes: {len(owed)} "
                   f"({', '.join(o['field'].removeprefix('declarations.') for o in owed[:6])}"

@@ -11,6 +11,9 @@ as separate interpreters (pytest-xdist) do: ≈63 MiB per worker before any prob
 A worker that dies (killed, crashed) costs its device the test case it was running —
 ERROR, with how it died — and a new worker takes the device's remaining test cases.
 Workers die with the owner (PR_SET_PDEATHSIG): a killed run leaves no worker probing on.
+A run stopped by SIGTERM or SIGINT (to its process or its group) tells every worker once;
+each puts its device back (the running test case's restores) within a shared grace, then
+what is left of the workers' process groups is killed.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from multiprocessing.connection import Pipe, wait
 
 import pytest
 
-from harness.isolate import die_with, how_it_ended
+from harness.isolate import die_with, how_it_ended, stop_on_sigterm
 
 PRELOAD = ("paramiko", "sslyze")     # imported once, shared with every worker
 STOP_GRACE = 60.0                    # seconds a worker gets to put its device back
@@ -62,9 +65,8 @@ class ForkPool:
                         rest = w.finish(self.config, self.lost)
                         if rest:                   # the device's remaining test cases
                             queue = {w.key: rest, **queue}
-        except BaseException as exc:    # the run stops early (Ctrl-C, an error in the owner)
-            for w in running.values():
-                w.stop(STOP_GRACE, interrupt=not isinstance(exc, KeyboardInterrupt))
+        except BaseException:           # the run stops early (a signal, an error in the owner)
+            stop_all(list(running.values()), STOP_GRACE)
             raise
         finally:
             gc.unfreeze()
@@ -85,6 +87,8 @@ class Worker:
             try:
                 self.reader.close()
                 die_with(owner)
+                os.setpgid(0, 0)        # a group of its own: what it starts goes with it
+                stop_on_sigterm()
                 code = _run(session, items, writer)
             except BaseException:        # noqa: B036 - nothing may escape into the owner's code
                 pass
@@ -133,22 +137,42 @@ class Worker:
         config.hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return self.items[self.finished + 1:]
 
-    def stop(self, grace: float, interrupt: bool) -> None:
-        """The run stops early: the worker is interrupted (Ctrl-C reached it already) and
-        has `grace` seconds to put its device back, then it is killed."""
-        deadline = time.monotonic() + grace
+    def reaped(self) -> bool:
         try:
-            if interrupt:
-                os.kill(self.pid, signal.SIGINT)
-            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
-                if time.monotonic() > deadline:
-                    os.kill(self.pid, signal.SIGKILL)
-                    os.waitpid(self.pid, 0)
-                    break
-                time.sleep(0.1)
-        except (ProcessLookupError, ChildProcessError):
+            return os.waitpid(self.pid, os.WNOHANG) != (0, 0)
+        except ChildProcessError:
+            return True
+
+    def kill_group(self) -> None:
+        """What is left of the worker's process group (its nmap, say): killed."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
-        self.reader.close()
+
+
+def stop_all(workers: list, grace: float) -> None:
+    """The run stops early: every worker is told at once (SIGTERM, once: it puts its device
+    back — the test case's restores — and ends) and has `grace` seconds in all, not each;
+    then whatever is left of the workers' process groups is killed."""
+    for w in workers:
+        try:
+            os.kill(w.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    waiting = list(workers)
+    while waiting and time.monotonic() < deadline:
+        waiting = [w for w in waiting if not w.reaped()]
+        time.sleep(0.1)
+    for w in workers:
+        w.kill_group()
+        if w in waiting:
+            try:
+                os.waitpid(w.pid, 0)
+            except ChildProcessError:
+                pass
+        w.reader.close()
 
 
 class _Forward:
@@ -184,8 +208,8 @@ def _run(session, items, writer) -> int:
         for i, item in enumerate(items):
             nextitem = items[i + 1] if i + 1 < len(items) else None
             config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    except KeyboardInterrupt:          # Ctrl-C reaches the workers too: the device is put
-        session._setupstate.teardown_exact(None)      # back (fixtures' restores), then out
+    except KeyboardInterrupt:          # the owner stops the run (SIGTERM, once): the device
+        session._setupstate.teardown_exact(None)      # is put back (fixtures' restores)
         return 130
     writer.send(("done",))
     writer.close()

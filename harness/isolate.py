@@ -26,6 +26,19 @@ def die_with(owner: int) -> None:
         os._exit(1)
 
 
+def stop_on_sigterm(ignore_sigint: bool = True) -> None:
+    """SIGTERM ends the process the way Ctrl-C does (KeyboardInterrupt: the test case's
+    restores run), once: a second signal while it puts the device back is ignored, so a
+    restore is never interrupted twice. A device worker ignores the terminal's SIGINT: its
+    owner tells it (SIGTERM)."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else handler)
+
+
 def how_it_ended(status: int) -> str:
     """A wait status in words: "signal SIGKILL", "exit status 1"."""
     if os.WIFSIGNALED(status):

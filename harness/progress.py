@@ -7,6 +7,8 @@ Library code: the pytest plugin feeds it, nothing here imports pytest.
 """
 from __future__ import annotations
 
+from harness.termsafe import clean
+
 import os
 import time
 from collections import Counter
@@ -89,7 +91,8 @@ class Progress:
         (d.documents if test_id.startswith("TC-DECL-") else d.counts)[verdict] += 1
         if d.done >= d.total:
             d.finished = self.clock()
-        why = f" — {reason[:120]}" if reason and verdict not in ("PASS", "DECLARED") else ""
+        why = f" — {clean(reason[:120])}" if reason and verdict not in ("PASS", "DECLARED") \
+            else ""
         line = (f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} "
                 f"{duration:6.1f}s  [{d.done}/{d.total}: {d.tally()}]{why}")
         if self._live is None:
@@ -104,7 +107,8 @@ class Progress:
         if d.counts["OBSERVED"]:
             d.counts["OBSERVED"] -= 1
         d.counts[verdict] += 1
-        why = f" — {reason[:120]}" if reason and verdict not in ("PASS", "DECLARED") else ""
+        why = f" — {clean(reason[:120])}" if reason and verdict not in ("PASS", "DECLARED") \
+            else ""
         line = (f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} (decided over all "
                 f"units) [{d.tally()}]{why}")
         if self._live is None:

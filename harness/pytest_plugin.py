@@ -62,6 +62,9 @@ def pytest_configure(config):
         raise pytest.UsageError(exc.render()) from None
     ctx.suite_dir = _suite_dir(config)
     config.stash[CTX] = ctx
+    config.option.showlocals = False          # a local may hold a password (redacted anyway)
+    from harness.isolate import stop_on_sigterm
+    stop_on_sigterm(ignore_sigint=False)      # SIGTERM stops the run as Ctrl-C does
     from harness.pytest_progress import ProgressReporter
     from harness.report import writer
     if config.getoption("resume_run"):
@@ -281,7 +284,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     ctx = _ctx(item.config)
-    if ctx is None or not hasattr(item, "callspec"):
+    if ctx is None:
+        return
+    _redact_report(rep, ctx.redactor)
+    if not hasattr(item, "callspec"):
         return
     if call.when == "teardown" or (call.when == "setup" and rep.passed):
         return
@@ -315,6 +321,17 @@ def pytest_runtest_makereport(item, call):
         "duration_s": result.duration_s, "reason": result.reason}))
 
 
+def _redact_report(rep, redact) -> None:
+    """What pytest prints of a test (its traceback, locals, captured output) through the
+    run's redactor: the plain `pytest testcases/ --profile ...` path shows no password
+    either."""
+    if rep.longrepr is not None and not isinstance(rep.longrepr, tuple):
+        rep.longrepr = redact(str(rep.longrepr))
+    elif isinstance(rep.longrepr, tuple):                # a skip: (file, line, reason)
+        rep.longrepr = tuple(redact(x) if isinstance(x, str) else x for x in rep.longrepr)
+    rep.sections = [(title, redact(text)) for title, text in rep.sections]
+
+
 def pytest_sessionfinish(session, exitstatus):
     ctx = _ctx(session.config)
     if ctx is None:
@@ -330,7 +347,11 @@ def pytest_sessionfinish(session, exitstatus):
     places.release_all(ctx)
     if reporter is not None:
         reporter.close(decided)
-    writer.finish(ctx)
+    stopped = None
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        stopped = ("stopped early (a signal or Ctrl-C): the test cases under way were put "
+                   "back and are interrupted; harness run --resume finishes the run")
+    writer.finish(ctx, stopped)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -42,7 +42,7 @@ class Journal:
         """One line, written whole: device workers (processes) append to the same journal,
         so the line goes out in a single write under an exclusive lock, then fsync."""
         data = (json.dumps(event, sort_keys=True, default=str) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             view = memoryview(data)

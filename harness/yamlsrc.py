@@ -21,7 +21,18 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-def _construct(node, file: str, path: tuple, origins: Origins) -> Any:
+# libyaml's parser when PyYAML has it (some fifty times faster than the pure-Python one);
+# the constructor stays the safe Python one
+_Fast = getattr(yaml, "CSafeLoader", _Loader)
+
+
+def _construct(node, file: str, path: tuple, origins: Origins, loader=None) -> Any:
+    if loader is None:
+        loader = _Loader("")
+        try:
+            return _construct(node, file, path, origins, loader)
+        finally:
+            loader.dispose()
     origins[path] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out = {}
@@ -34,16 +45,16 @@ def _construct(node, file: str, path: tuple, origins: Origins) -> Any:
                 raise InputError("duplicate key", file, key_node.start_mark.line + 1,
                                  ".".join(map(str, path + (key,))))
             origins[path + (key,)] = (file, key_node.start_mark.line + 1)
-            out[key] = _construct(value_node, file, path + (key,), origins)
+            out[key] = _construct(value_node, file, path + (key,), origins, loader)
             origins[path + (key,)] = (file, key_node.start_mark.line + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, file, path + (i,), origins) for i, v in enumerate(node.value)]
-    return _scalar(node)
+        return [_construct(v, file, path + (i,), origins, loader)
+                for i, v in enumerate(node.value)]
+    return _scalar(node, loader)
 
 
-def _scalar(node) -> Any:
-    loader = _Loader("")
+def _scalar(node, loader) -> Any:
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError:
@@ -53,12 +64,11 @@ def _scalar(node) -> Any:
             None, None, f"cannot read this value as {node.tag} (not shown: it may be "
             f"a secret): "
             f"{type(exc).__name__}", node.start_mark) from None
-    finally:
-        loader.dispose()
 
 
 MAX_BYTES = 1 << 20          # profiles, lab configs and credential lists are small
 MAX_DEPTH = 32
+MAX_NODES = 50_000           # values: the largest shipped file has a few thousand
 
 
 def _read(path: Path, file: str) -> str:
@@ -87,8 +97,13 @@ def _read(path: Path, file: str) -> str:
 def _screen(text: str, file: str) -> None:
     """Refuse aliases (an alias bomb expands a few hundred bytes into gigabytes; our files
     need none) and nesting deeper than MAX_DEPTH, from the event stream alone."""
-    depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=_Fast):
+        if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise InputError(f"more than {MAX_NODES} values: not a profile, lab config or "
+                                 "credential list", file, event.start_mark.line + 1)
         if isinstance(event, yaml.AliasEvent):
             raise InputError("YAML aliases (*name) are not accepted in this file", file,
                              event.start_mark.line + 1)
@@ -107,7 +122,7 @@ def load(path: str | Path) -> tuple[Any, Origins]:
     text = _read(Path(path), file)
     try:
         _screen(text, file)
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Fast)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

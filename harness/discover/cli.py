@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import DeviceError, InputError, ScopeError
+from harness.termsafe import clean
 
 
 def add_parsers(sub) -> None:
@@ -60,23 +61,23 @@ def run(args) -> int:
                 proof = login.prove(wire, args.address, args.port, found, args.username,
                                     os.environ[args.password_env])
         except DeviceError as exc:
-            print(f"harness: {args.address}:{args.port}: {exc}", file=sys.stderr)
+            print(clean(f"harness: {args.address}:{args.port}: {exc}"), file=sys.stderr)
             return 1
-        print(login.snippet(args.port, found, proof), end="")
+        print(clean(login.snippet(args.port, found, proof)), end="")
         return 0 if found["auth"] and (proof is None or proof["proven"]) else 1
     try:
         facts = draft.gather(wire, args.address, lab.scope.interfaces, lab.timeouts.scan)
     except DeviceError as exc:
-        print(f"harness: {args.address}: {exc}", file=sys.stderr)
+        print(clean(f"harness: {args.address}: {exc}"), file=sys.stderr)
         return 1
     type_text, instance_text = draft.render(facts, args.name)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"{args.name}.type.yaml").write_text(type_text)
-        (out / f"{args.name}.yaml").write_text(instance_text.replace(
+        (out / f"{args.name}.type.yaml").write_text(clean(type_text))
+        (out / f"{args.name}.yaml").write_text(clean(instance_text).replace(
             "extends: CHANGE-ME.type.yaml", f"extends: {args.name}.type.yaml"))
         print(f"draft written: {out / (args.name + '.type.yaml')}, {out / (args.name + '.yaml')}")
     else:
-        print(type_text + "---\n" + instance_text, end="")
+        print(clean(type_text + "---\n" + instance_text), end="")
     return 0

@@ -46,9 +46,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from harness.emulate import lab
-    from harness.emulate.netns import EmulateError, STATE_PROBLEM
+    from harness.emulate.netns import EmulateError, STATE_PROBLEM, check_state
     if STATE_PROBLEM:
         raise InputError(STATE_PROBLEM, None, None, "HARNESS_EMULATE_STATE")
+    try:
+        check_state()                # someone else's directory: bad input, before anything
+    except EmulateError as exc:
+        raise InputError(str(exc), None, None, "HARNESS_EMULATE_STATE") from None
     try:
         if args.emulate_cmd == "up":
             for path in lab.up(args.names):

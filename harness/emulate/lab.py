@@ -270,7 +270,7 @@ def _up(names) -> list[Path]:
     variants = select(names)
     net = netns.check_subnet(SUBNET)
     netns.check_subnet(SUBNET6)
-    STATE.mkdir(parents=True, exist_ok=True)
+    netns.make_state()
     netns.ensure_bridge(GATEWAY, net.prefixlen, GATEWAY6)
     started = []
     try:

@@ -43,9 +43,36 @@ class EmulateError(Exception):
     pass
 
 
+MARKER = ".made-by-harness-emulate"     # in the state directory the tool made: its licence
+#                                        to fill it and to remove it again
+
+
 def check_state() -> None:
+    """The state directory is the tool's own: absent, empty, or marked as made by it. An
+    existing directory of someone else's (HARNESS_EMULATE_STATE=/var/lib) is never used,
+    and `emulate down` never removes it."""
     if STATE_PROBLEM:
         raise EmulateError(STATE_PROBLEM)
+    if STATE.is_symlink() or STATE.exists() and not STATE.is_dir():
+        raise EmulateError(f"{STATE} is not a directory of ours (a link or a file): "
+                           "refusing to use or remove it (HARNESS_EMULATE_STATE)")
+    if STATE.is_dir() and not (STATE / MARKER).is_file() and not _older_state_of_ours():
+        raise EmulateError(f"{STATE} exists and was not made by `harness emulate` (no "
+                           f"{MARKER} in it): refusing to use or remove it; choose another "
+                           "HARNESS_EMULATE_STATE")
+
+
+def _older_state_of_ours() -> bool:
+    """Empty, or a state directory an earlier version made (before the marker): only our
+    units' directories and our `_` entries in it."""
+    from harness.emulate.variants import BY_NAME
+    return all(p.name in BY_NAME or p.name.startswith("_") for p in STATE.iterdir())
+
+
+def make_state() -> None:
+    check_state()
+    STATE.mkdir(parents=True, exist_ok=True)
+    (STATE / MARKER).write_text("made by harness emulate; removed by harness emulate down\n")
 
 
 def need_root() -> None:

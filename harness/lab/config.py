@@ -5,7 +5,8 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from harness import yamlsrc
 from harness.errors import InputError
@@ -27,8 +28,10 @@ class Identity(_Strict):
 
 class ScopeConfig(_Strict):
     allow: list[str] = Field(min_length=1)
-    interfaces: list[str] = Field(default_factory=list, description="interfaces an IPv6 "
-                                  "link-local address may name as its zone (fe80::1%eth1)")
+    interfaces: list[str] = Field(default_factory=list, description="the lab's own links: "
+                                  "an IPv6 link-local address may name one as its zone "
+                                  "(fe80::1%eth1), units' IPv6 addresses are looked for "
+                                  "there, and this host's addresses on them may lie in allow")
 
     @field_validator("allow")
     @classmethod
@@ -38,14 +41,27 @@ class ScopeConfig(_Strict):
                 net = ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"'{item}' is not an address or CIDR") from None
-            if net.prefixlen == 0:
-                raise ValueError(f"'{item}' is every address: name the lab's device networks")
-            if net.network_address.is_unspecified or net.is_multicast:
-                raise ValueError(f"'{item}' is not a device address or network")
-            if net.is_loopback:
-                raise ValueError(f"'{item}' is this machine's loopback: its services are "
-                                 "not devices under test")
+            from harness.lab.scope import entry_problem
+            why = entry_problem(net, {})        # this host's own addresses: see below
+            if why:
+                raise ValueError(f"'{item}' is not a device network: {why}")
         return v
+
+    @model_validator(mode="after")
+    def _no_own_address_in_scope(self):
+        """A range holding one of this machine's own addresses (other than those on the
+        lab's own link, `interfaces`) would let a typo reach this host's services."""
+        import ipaddress
+        from harness.lab.scope import entry_problem, own_addresses
+        own = own_addresses()
+        exempt = {a for a, iface in own.items() if iface in self.interfaces}
+        for item in self.allow:
+            why = entry_problem(ipaddress.ip_network(item, strict=False), own, exempt)
+            if why:
+                raise ValueError(f"'{item}' is not a device network: {why}; if that is this "
+                                 "host's address on the lab's link, name the link "
+                                 "(scope.interfaces)")
+        return self
 
 
 class RateLimits(_Strict):
@@ -158,6 +174,9 @@ class LabConfig(_Strict):
     signing_key: str | None = Field(None, description="the lab's Ed25519 private key (PEM) "
                                     "that signs evidence bundles, relative to this file "
                                     "(harness keygen PATH makes one)")
+    trusted_keys: list[str] = Field(default_factory=list, description="fingerprints "
+                                    "(SHA256:...) of the keys whose evidence bundles "
+                                    "`harness verify --lab` accepts")
     harness_address: str | None = Field(None, description="this host's address on the device "
                                         "network, where the harness plays servers")
 

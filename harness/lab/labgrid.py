@@ -128,14 +128,32 @@ class Client:
                              f"{exc}") from None
 
 
+MAX_SHOW = 1 << 20          # a place's `show` is a few kB
+MAX_ENTRY = 64 << 10        # one resource's literal
+
+
 def parse_show(text: str) -> dict[str, list[dict]]:
-    """The acquired resources' parameters from `labgrid-client show`, by class."""
+    """The acquired resources' parameters from `labgrid-client show`, by class. What a
+    coordinator answers is not trusted: an answer too large, an entry nested too deep or
+    too large is the place's error (PlaceError naming the entry), never the run's."""
+    if len(text) > MAX_SHOW:
+        raise PlaceError(f"labgrid-client show answered {len(text)} bytes (more than "
+                         f"{MAX_SHOW}): not a place's resources")
     out: dict[str, list[dict]] = {}
-    for match in RESOURCE.finditer(text):
+    for n, match in enumerate(RESOURCE.finditer(text)):
+        literal = match.group(2).strip()
+        if len(literal) > MAX_ENTRY:
+            raise PlaceError(f"labgrid-client show: resource {match.group(1)!r} (entry {n}) "
+                             f"is {len(literal)} bytes, more than {MAX_ENTRY}")
         try:
-            data = ast.literal_eval(match.group(2).strip())
-        except (ValueError, SyntaxError):
+            data = ast.literal_eval(literal)
+        except (ValueError, SyntaxError, TypeError):
             continue
+        except (RecursionError, MemoryError):
+            raise PlaceError(f"labgrid-client show: resource {match.group(1)!r} (entry {n}) "
+                             "is nested too deeply to read") from None
         if isinstance(data, dict) and isinstance(data.get("params"), dict):
-            out.setdefault(str(data.get("cls")), []).append(data["params"])
+            params = {str(k): v for k, v in data["params"].items()
+                      if isinstance(v, (str, int, float, bool, type(None)))}
+            out.setdefault(str(data.get("cls"))[:80], []).append(params)
     return out

@@ -68,7 +68,8 @@ class Evidence:
         self._artifact_dir.mkdir(parents=True, exist_ok=True)
         path = self._artifact_dir / name
         data = content if isinstance(content, bytes) else content.encode()
-        path.write_bytes(data)
+        from harness import safefile
+        safefile.replace(path, data)
         shown = str(path.relative_to(self._base)) if self._base else str(path)
         self.artifacts.append(shown)
         self.artifact_sha256[shown] = hashlib.sha256(data).hexdigest()

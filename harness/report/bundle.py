@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tarfile
+import zlib
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -24,7 +25,9 @@ from harness.errors import InputError
 
 FORMAT = "harness-evidence-bundle/1"
 SKIP = {".pytest-tmp", ".locks"}             # scratch space and unit locks, removed after a run
-MAX_MEMBER = 1 << 30
+# a temporary password the lab must recover by hand: it stays in the run directory (0600)
+WITHHELD = ("RECOVERY-",)
+TOP = ("MANIFEST.json", "MANIFEST.sig")
 
 
 def keygen(path: Path) -> str:
@@ -37,7 +40,8 @@ def keygen(path: Path) -> str:
         fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                    serialization.NoEncryption()))
     pub = _raw(key.public_key())
-    Path(f"{path}.pub").write_text(pub.hex() + "\n")
+    from harness import safefile
+    safefile.replace(Path(f"{path}.pub"), pub.hex() + "\n", 0o644)
     return fingerprint(pub)
 
 
@@ -63,7 +67,8 @@ def _files(run_dir: Path) -> dict[str, str]:
     out = {}
     for path in sorted(run_dir.rglob("*")):
         rel = path.relative_to(run_dir)
-        if rel.parts[0] in SKIP or not path.is_file() or path.is_symlink():
+        if rel.parts[0] in SKIP or rel.name.startswith(WITHHELD) or not path.is_file() \
+                or path.is_symlink():
             continue
         with path.open("rb") as fh:           # streamed: captures can be large
             out[rel.as_posix()] = hashlib.file_digest(fh, "sha256").hexdigest()
@@ -91,33 +96,64 @@ def create(run_dir: Path, key: Ed25519PrivateKey, out: Path) -> dict:
     return manifest
 
 
-def verify(bundle: Path, expected_key: str | None = None) -> dict:
-    """{'ok', 'signature', 'key_fingerprint', 'altered', 'missing', 'added', 'run_id'}.
-    InputError when the file is not a bundle at all."""
+def _member_problem(m: tarfile.TarInfo, seen: set[str]) -> str | None:
+    """Why a member cannot be part of a verified bundle (None: it may)."""
+    name = m.name
+    if not m.isfile():
+        kind = "a link" if m.issym() or m.islnk() else "a directory" if m.isdir() \
+            else "not a regular file"
+        return f"{name}: {kind} (a bundle holds regular files only)"
+    parts = name.split("/")
+    if name.startswith("/") or ".." in parts or "" in parts or "." in parts or "\\" in name:
+        return f"{name}: a path outside the bundle's root"
+    if name not in TOP and parts[0] != "run":
+        return f"{name}: outside run/ (only {', '.join(TOP)} stand beside it)"
+    if name in seen:
+        return f"{name}: appears twice"
+    return None
+
+
+def verify(bundle: Path, expected_keys=(), extract: Path | None = None) -> dict:
+    """{'ok', 'signature', 'signer', 'key_fingerprint', 'altered', 'missing', 'added',
+    'refused', 'run_id'}. Every member's hash is checked, whatever its size; a member that is
+    not a regular file, a duplicate or a path outside the bundle's root is refused and the
+    bundle is not verified. `expected_keys`: the signers the verifier trusts (fingerprints
+    or public keys); none: the signer is unknown and the bundle is not verified. With
+    `extract`, the verified files are written there (a new or empty directory), never
+    through a link. InputError when the file is not a bundle at all."""
     try:
         tar = tarfile.open(bundle, mode="r:gz")
     except (OSError, tarfile.TarError) as exc:
         raise InputError(f"not a readable evidence bundle: {exc}", str(bundle)) from None
-    seen, manifest_raw, sig = {}, None, None
-    with tar:
-        for m in tar:
-            if not m.isfile() or m.size > MAX_MEMBER:
-                continue
-            data = tar.extractfile(m).read()
-            if m.name == "MANIFEST.json":
-                manifest_raw = data
-            elif m.name == "MANIFEST.sig":
-                sig = data
-            elif m.name.startswith("run/"):
-                seen[m.name[4:]] = hashlib.sha256(data).hexdigest()
-            else:
-                seen[m.name] = hashlib.sha256(data).hexdigest()
+    seen, top, refused = {}, {}, []
+    try:
+        with tar:
+            for m in tar:
+                why = _member_problem(m, set(seen) | set(top))
+                if why:
+                    refused.append(why)
+                    continue
+                digest, data = hashlib.sha256(), b""
+                fh = tar.extractfile(m)
+                while chunk := fh.read(1 << 20):           # streamed, whatever its size
+                    digest.update(chunk)
+                    if m.name in TOP and len(data) < (1 << 20):
+                        data += chunk
+                if m.name in TOP:
+                    top[m.name] = data
+                else:
+                    seen[m.name[4:]] = digest.hexdigest()
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
+        raise InputError(f"a damaged evidence bundle: {exc}", str(bundle)) from None
+    manifest_raw, sig = top.get("MANIFEST.json"), top.get("MANIFEST.sig")
     if manifest_raw is None or sig is None:
         raise InputError("no MANIFEST.json/MANIFEST.sig: not an evidence bundle", str(bundle))
     try:
         manifest = json.loads(manifest_raw)
         pub = bytes.fromhex(manifest["public_key"])
         listed = manifest["files"]
+        if not isinstance(listed, dict):
+            raise TypeError
     except (ValueError, KeyError, TypeError):
         raise InputError("the manifest is damaged", str(bundle), None, "MANIFEST.json") from None
     try:
@@ -126,11 +162,61 @@ def verify(bundle: Path, expected_key: str | None = None) -> dict:
     except (InvalidSignature, ValueError):
         signature = "INVALID"
     fp = fingerprint(pub)
-    if expected_key and expected_key not in (fp, pub.hex()):
-        signature = f"valid but by another key ({fp})" if signature == "valid" else signature
-    out = {"run_id": manifest.get("run_id"), "signature": signature, "key_fingerprint": fp,
+    trusted = [k for k in expected_keys if k]
+    if not trusted:
+        signer = "unknown: no trusted key given (--key, the lab config's trusted_keys)"
+    elif fp in trusted or pub.hex() in trusted:
+        signer = "trusted"
+    else:
+        signer = f"not trusted: signed by another key ({fp})"
+    out = {"run_id": manifest.get("run_id"), "signature": signature, "signer": signer,
+           "key_fingerprint": fp,
            "altered": sorted(p for p in listed if p in seen and seen[p] != listed[p]),
            "missing": sorted(p for p in listed if p not in seen),
-           "added": sorted(p for p in seen if p not in listed), "files": len(listed)}
-    out["ok"] = signature == "valid" and not (out["altered"] or out["missing"] or out["added"])
+           "added": sorted(p for p in seen if p not in listed), "refused": refused,
+           "files": len(listed)}
+    out["ok"] = signature == "valid" and signer == "trusted" and not (
+        out["altered"] or out["missing"] or out["added"] or refused)
+    if extract is not None and out["ok"]:
+        _extract(bundle, extract, listed)
     return out
+
+
+def _extract(bundle: Path, dest: Path, listed: dict) -> None:
+    """Write the verified files under `dest` (new or empty): each created afresh
+    (O_EXCL|O_NOFOLLOW), its directories made here, and its hash checked again on the way."""
+    if dest.exists() and (dest.is_symlink() or not dest.is_dir() or any(dest.iterdir())):
+        raise InputError("must be a new or empty directory (not a link)", str(dest), None,
+                         "--extract")
+    dest.mkdir(parents=True, exist_ok=True)
+    root = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        with tarfile.open(bundle, mode="r:gz") as tar:
+            for m in tar:
+                if not m.isfile() or not m.name.startswith("run/") or m.name[4:] not in listed:
+                    continue
+                parts = m.name[4:].split("/")
+                d = os.dup(root)
+                try:
+                    for part in parts[:-1]:
+                        try:
+                            os.mkdir(part, 0o700, dir_fd=d)
+                        except FileExistsError:
+                            pass
+                        nd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                                     dir_fd=d)
+                        os.close(d)
+                        d = nd
+                    fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                                 os.O_NOFOLLOW, 0o600, dir_fd=d)
+                    digest, src = hashlib.sha256(), tar.extractfile(m)
+                    with os.fdopen(fd, "wb") as fh:
+                        while chunk := src.read(1 << 20):
+                            digest.update(chunk)
+                            fh.write(chunk)
+                    if digest.hexdigest() != listed[m.name[4:]]:
+                        raise InputError(f"{m.name} changed while extracting", str(bundle))
+                finally:
+                    os.close(d)
+    finally:
+        os.close(root)

@@ -14,8 +14,12 @@ def add_parsers(sub) -> None:
     v = sub.add_parser("verify", help="check a bundle: every hash and the signature; names "
                        "altered, missing and added files (exit 1 when anything is wrong)")
     v.add_argument("bundle", type=Path)
-    v.add_argument("--key", help="the signer's key fingerprint (SHA256:...) or public key hex "
-                   "that must have signed it")
+    v.add_argument("--key", action="append", default=[], help="a signer's key fingerprint "
+                   "(SHA256:...) or public key hex the verifier trusts (repeatable); also "
+                   "trusted: the lab config's trusted_keys and its own signing key")
+    v.add_argument("--lab", help="lab config whose trusted_keys (and signing key) to trust")
+    v.add_argument("--extract", type=Path, metavar="DIR", help="write the verified files "
+                   "here (a new or empty directory), only when everything verified")
     k = sub.add_parser("keygen", help="a new Ed25519 signing key: PATH and PATH.pub")
     k.add_argument("path", type=Path)
     d = sub.add_parser("diff", help="a re-test against a certified baseline: new open ports, "
@@ -23,6 +27,21 @@ def add_parsers(sub) -> None:
     d.add_argument("old_run", type=Path)
     d.add_argument("new_run", type=Path)
     d.add_argument("--html", type=Path, help="also write the comparison as HTML here")
+
+
+def _lab_trust(lab_arg) -> list[str]:
+    """The keys a lab config trusts: its trusted_keys and its own signing key's public key.
+    Without --lab, only a lab config the user names counts (the built-in has none)."""
+    from harness.lab.config import load_lab
+    from harness.report import bundle
+    if not lab_arg:
+        return []
+    lab, lab_path = load_lab(lab_arg)
+    keys = list(lab.trusted_keys)
+    if lab.signing_key:
+        key = bundle.load_key(Path(lab_path).resolve().parent / lab.signing_key)
+        keys.append(bundle.fingerprint(bundle._raw(key.public_key())))
+    return keys
 
 
 def run(args) -> int:
@@ -49,13 +68,17 @@ def run(args) -> int:
               f"{m['key_fingerprint']})")
         return 0
     if args.cmd == "verify":
-        r = bundle.verify(args.bundle, args.key)
-        print(f"run {r['run_id']}: {r['files']} files listed; signature {r['signature']} "
-              f"(key {r['key_fingerprint']})")
-        for what in ("altered", "missing", "added"):
+        from harness.termsafe import clean
+        r = bundle.verify(args.bundle, [*args.key, *_lab_trust(args.lab)], args.extract)
+        print(clean(f"run {r['run_id']}: {r['files']} files listed; signature "
+                    f"{r['signature']} (key {r['key_fingerprint']}); signer {r['signer']}"))
+        for what in ("refused", "altered", "missing", "added"):
             for p in r[what]:
-                print(f"  {what}: {p}")
-        print("verified: every file and the signature match" if r["ok"] else "NOT VERIFIED")
+                print(clean(f"  {what}: {p}"))
+        print("verified: every file and the signature match, by a trusted key" if r["ok"]
+              else "NOT VERIFIED")
+        if r["ok"] and args.extract:
+            print(f"extracted: {args.extract}")
         return 0 if r["ok"] else 1
     from harness.report import diff
     return diff.main(args.old_run, args.new_run, args.html)

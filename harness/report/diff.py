@@ -127,8 +127,10 @@ HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 
 def main(old_run: Path, new_run: Path, html: Path | None) -> int:
     d = compare(_load(old_run), _load(new_run))
-    print(text(d))
+    from harness.termsafe import clean
+    print(clean(text(d)))
     if html:
-        html.write_text(HTML.render(d=d), encoding="utf-8")
+        from harness import safefile
+        safefile.replace(html, HTML.render(d=d), 0o644)
         print(f"html: {html}")
     return 1 if d["regressed"] else 0

@@ -89,9 +89,12 @@ def build_run(events: list[dict]) -> dict:
             devices[e["device"]].setdefault("labgrid", []).append(
                 {k: e[k] for k in ("event", "place", "holder", "serial", "power", "cause")
                  if k in e})
-    end = next((e["ended"] for e in reversed(events) if e["type"] == "run-end"), None)
+    last = next((e for e in reversed(events) if e["type"] == "run-end"), None)
+    end = last["ended"] if last else None
+    stopped = last.get("stopped") if last else None
     run = {"schema_version": SCHEMA_VERSION, "run_id": head["run_id"],
-           "started": head["started"], "ended": end, "complete": end is not None,
+           "started": head["started"], "ended": end, "complete": end is not None and not stopped,
+           "stopped": stopped,
            "lab": head["lab"], "operator": head["operator"],
            "allow_destructive": head["allow_destructive"], "selection": head["selection"],
            "tools": head["tools"], "method": head.get("method", {}),
@@ -115,13 +118,17 @@ def summary(run: dict) -> dict:
 
 
 def write_text(ctx_or_redact, path: Path, text: str) -> None:
+    """Written whole and never through a link (harness.safefile)."""
+    from harness import safefile
     redact = getattr(ctx_or_redact, "redactor", ctx_or_redact)
-    path.write_text(redact(text), encoding="utf-8")
+    safefile.replace(path, redact(text), 0o644)
 
 
-def finish(ctx: RunContext) -> dict:
-    """After the run-level step (harness.crossunit.decide_all)."""
-    ctx.journal.append({"type": "run-end", "ended": now()})
+def finish(ctx: RunContext, stopped: str | None = None) -> dict:
+    """After the run-level step (harness.crossunit.decide_all). `stopped`: why the run ended
+    early (a signal): the run is then not complete (`harness run --resume` finishes it)."""
+    ctx.journal.append({"type": "run-end", "ended": now(),
+                        **({"stopped": stopped} if stopped else {})})
     return render_all(ctx.out_dir, ctx.redactor)
 
 

@@ -1,7 +1,10 @@
 """FTP login through ftplib, with hard timeouts and transcripts."""
 from __future__ import annotations
 
+import contextlib
 import ftplib
+import socket
+import threading
 
 from harness.errors import DeviceError, TransportTimeout
 from harness.transport.deadline import read_bounded
@@ -31,6 +34,20 @@ def login(wire, host: str, port: int, user: str, password: str,
     ip = wire.scope.check(host)
     channel = f"ftp:{ip}:{port}"
     ftp = ftplib.FTP(timeout=wire.connect_timeout)
+    # one deadline for the whole exchange (ftplib's timeouts are per read: a banner trickled
+    # a byte at a time would never end)
+    total = wire.connect_timeout + wire.command_timeout
+    fired = threading.Event()
+
+    def expire():
+        fired.set()
+        sock = getattr(ftp, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+    timer = threading.Timer(total, expire)
+    timer.daemon = True
+    timer.start()
     try:
         try:
             wire.transcript.received(channel, ftp.connect(ip, port))
@@ -48,10 +65,14 @@ def login(wire, host: str, port: int, user: str, password: str,
         wire.transcript.received(channel, f"{reply} {listing}")
         return {"accepted": True, "reply": reply[:60], "listing": listing}
     except (OSError, EOFError, ftplib.Error) as exc:
+        if fired.is_set():
+            raise TransportTimeout(f"{channel}: the exchange did not finish in {total:.0f}s "
+                                   "(a banner or reply trickled in too slowly)") from None
         if isinstance(exc, TimeoutError) or "timed out" in str(exc):
             raise TransportTimeout(f"{channel}: {exc}") from None
         raise DeviceError(f"{channel}: {exc}") from None
     finally:
+        timer.cancel()
         try:
             ftp.close()
         except OSError:

@@ -11,6 +11,23 @@ import urllib.parse
 from pathlib import Path
 
 
+def _base64_cores(secret: str) -> list[str]:
+    """The characters a secret always turns into inside base64, whatever stands before it
+    (HTTP Basic's base64 of "user:password"): for each of the three alignments, the part of
+    the encoding that depends on the secret's bytes alone. Too short a core (a secret under
+    four bytes) would mask innocent text: such a secret's base64 is left as it is."""
+    import base64
+    raw, out = secret.encode(), []
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + raw).decode()
+        start = -(-4 * k // 3)                     # characters touched by the prefix
+        end = (len(raw) + k) // 3 * 4              # the last full group
+        core = enc[start:end]
+        if len(core) >= 4:
+            out.append(core)
+    return out
+
+
 class Redactor:
     """Masks every secret in text, also in the forms it takes inside a repr(), JSON, a URL
     or a shell command line, and whatever its length (a short secret is still a secret)."""
@@ -23,7 +40,8 @@ class Redactor:
                 continue
             forms |= {s, repr(s)[1:-1], json.dumps(s)[1:-1], shlex.quote(s),
                       s.encode("unicode_escape").decode("ascii"),
-                      urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s)}
+                      urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s),
+                      s.encode().hex(), s.encode().hex().upper(), *_base64_cores(s)}
         # longest first, so a secret containing another is masked whole
         self.secrets = sorted((f for f in forms if f), key=len, reverse=True)
 
@@ -97,9 +115,9 @@ class Transcript:
         text = self.redact(text)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
         lines = text.splitlines() or [""]
-        with open(self.path, "a", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(f"{stamp} {channel} {direction} {line}\n")
+        from harness import safefile            # never through a link
+        safefile.append(self.path, "".join(f"{stamp} {channel} {direction} {line}\n"
+                                           for line in lines))
 
     def flush(self) -> None:
         """Write what waits for the end of its line (at the end of a test, a close)."""

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -22,48 +23,44 @@ from harness.vuln import feeds
 INDEX = "index.json"
 
 
-def _feed_date(kind: str, data) -> str:
-    if kind == "kev":
-        return str(data.get("dateReleased", ""))
-    if kind == "nvd":
-        return str(data.get("timestamp", ""))
-    items = data if isinstance(data, list) else data.get("vulns") or [data]
-    return max((str(v.get("modified", "")) for v in items if isinstance(v, dict)), default="")
-
-
 def import_files(db_dir: Path, files: list[Path]) -> list[dict]:
     """Parse and store each feed file; returns their index entries. InputError on a file
     that is not one of the known formats (nothing is stored then)."""
     parsed = []
     for path in files:
-        raw = feeds.read_bytes(path)
-        data = feeds.read_json(path, raw)
-        kind = feeds.kind_of(data)
+        feeds.check_file(path)
+        kind = feeds.kind_of_file(path)
         if not kind:
             raise InputError("not a CISA KEV catalog, an OSV advisory (list) or an NVD CVE "
                              "API 2.0 file", str(path))
-        body = {"kev": feeds.parse_kev, "osv": feeds.parse_osv,
-                "nvd": feeds.parse_nvd}[kind](data, str(path))
-        digest = hashlib.sha256(raw).hexdigest()
+        head = feeds.header(path)
+        items = feeds.entries(path, kind)                 # a stream: never the whole tree
+        body = feeds.parse_kev(items, str(path), head) if kind == "kev" else \
+            {"osv": feeds.parse_osv, "nvd": feeds.parse_nvd}[kind](items, str(path))
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
         count = len(body["cves"]) if kind == "kev" else len(body)
-        parsed.append(({"file": path.name, "kind": kind, "sha256": digest,
-                        "date": _feed_date(kind, data), "entries": count,
+        date = str(head.get("dateReleased") or "") if kind == "kev" else \
+            str(head.get("timestamp") or "") if kind == "nvd" else \
+            max((str(v.get("modified", "")) for v in body if isinstance(v, dict)), default="")
+        parsed.append(({"file": path.name, "kind": kind, "sha256": digest, "date": date,
+                        "entries": count,
                         "imported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                         "stored": f"{digest[:24]}.json"}, body))
     db_dir.mkdir(parents=True, exist_ok=True)
     with open(db_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         index = _index(db_dir)
+        ours = {e["stored"] for e in index}          # files this tool wrote before
         for entry, body in parsed:
             _write(db_dir / entry["stored"], body)
             index = [e for e in index if not (e["file"] == entry["file"] or
                                               kind_is(e, "kev") and entry["kind"] == "kev")]
             index.append(entry)
         _write(db_dir / INDEX, {"feeds": index})
-        keep = {e["stored"] for e in index} | {INDEX, ".lock"}
-        for f in db_dir.iterdir():
-            if f.name not in keep and f.suffix == ".json":
-                f.unlink()
+        # only the stored feeds an import replaced: never a file this tool did not write
+        for name in ours - {e["stored"] for e in index}:
+            (db_dir / name).unlink(missing_ok=True)
     return [e for e, _ in parsed]
 
 
@@ -77,12 +74,21 @@ def _write(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+STORED = re.compile(r"^[0-9a-f]{24}\.json$")
+
+
 def _index(db_dir: Path) -> list[dict]:
+    """The index, each entry naming a stored file of ours (a name of our own form: an
+    edited index cannot point the tool at another file)."""
     try:
-        return json.loads((db_dir / INDEX).read_text())["feeds"]
+        feeds_ = json.loads((db_dir / INDEX).read_text())["feeds"]
+        if not all(isinstance(e, dict) and STORED.match(str(e.get("stored", "")))
+                   for e in feeds_):
+            raise ValueError
+        return feeds_
     except FileNotFoundError:
         return []
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InputError("the vulnerability database index is damaged: import the feeds "
                          "again", str(db_dir / INDEX)) from None
 

@@ -48,7 +48,7 @@ def test_prompt_without_proof_is_inconclusive(emulated_lab, tmp_path):
 def test_cannot_watch_the_boot(emulated_lab, tmp_path, case):
     if case == "no power action":
         r = _derived(emulated_lab, tmp_path, "camera-open",
-                     lab="lab: {name: x}\nscope: {allow: [198.18.0.0/24, '2001:2::/64']}\n")
+                     lab="lab: {name: x}\nscope: {allow: [198.18.0.0/24, '2001:2::/64'], interfaces: [hxbr0]}\n")
         assert r["verdict"] == "INCONCLUSIVE" and "no power_cycle action" in r["reason"], r
     else:
         r = _derived(emulated_lab, tmp_path, "camera-open", "survives_power_cycle: false")

@@ -52,7 +52,7 @@ def test_power_cycle_and_link(emulated_lab, tmp_path):
 def test_missing_action_is_an_error(emulated_lab, tmp_path):
     import pytest
     lab_file = tmp_path / "lab.yaml"
-    lab_file.write_text("lab: {name: x}\nscope: {allow: [198.18.0.0/24]}\n")
+    lab_file.write_text("lab: {name: x}\nscope: {allow: [198.18.0.0/24], interfaces: [hxbr0]}\n")
     lab, _ = load_lab(lab_file)
     profile, _ = load_profile(emulated_lab["router-2"])
     with pytest.raises(DeviceError, match="no 'power_cycle' action"):

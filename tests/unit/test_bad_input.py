@@ -19,7 +19,7 @@ address: 198.18.0.11
 ssh: {port: 22, username: admin, password: secret-1}
 """
 LAB = """lab: {name: Test lab}
-scope: {allow: [198.18.0.0/24]}
+scope: {allow: [198.18.0.0/24], interfaces: [hxbr0]}
 """
 
 

@@ -1,0 +1,89 @@
+"""A run stopped by SIGTERM or SIGINT — to its process only, or to its whole process group
+as a terminal's Ctrl-C does — ends in bounded time with the device put back (the running
+test case's restores: the link it cut comes up again), the journal and run.json written as
+stopped, and no process of the run left; `--resume` then finishes it."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO, harness, load_run
+
+SELECTION = "TC-SMARK-02 or TC-CRED-01"
+
+
+def _ours_left(out) -> list[str]:
+    left = []
+    for proc in os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            cmdline = open(f"/proc/{proc}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if str(out).encode() in cmdline and int(proc) != os.getpid():
+            left.append(cmdline.replace(b"\0", b" ")[:120].decode(errors="replace"))
+    return left
+
+
+def _link_up(name) -> bool:
+    from harness.emulate.netns import STATE
+    link = (STATE / "_links" / name).read_text().strip()
+    out = subprocess.run(["ip", "-j", "link", "show", link], capture_output=True, text=True)
+    return "UP" in json.loads(out.stdout)[0]["flags"]
+
+
+@pytest.mark.parametrize("sig,to", [("SIGTERM", "process"), ("SIGINT", "group")])
+def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--allow-destructive", "--out", str(out),
+         "-k", SELECTION, "--workers", "2", "--progress", "plain",
+         "--profile", str(emulated_lab["appliance-1"]), "--profile", str(emulated_lab["router-1"])],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    log = out / "logs" / "appliance-1.log"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:          # until the link is cut
+            if log.exists() and "lab # action link_down: done" in log.read_text():
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the run never cut appliance-1's link")
+        assert not _link_up("appliance-1")
+        t0 = time.monotonic()
+        if to == "process":
+            os.kill(proc.pid, getattr(signal, sig))
+        else:
+            os.killpg(proc.pid, getattr(signal, sig))
+        proc.wait(timeout=120)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    printed = proc.stdout.read()
+    assert "Traceback" not in printed, printed[-2000:]
+    assert took < 90, took                       # one shared grace, not one per worker
+    assert _link_up("appliance-1"), "the cut link was not restored"
+    assert "lab # action restore: link up: done" in log.read_text()
+    assert not _ours_left(out), _ours_left(out)
+    run = load_run(out)
+    assert run["complete"] is False and "stopped early" in run["stopped"]
+    got = {(d["name"], r["test_id"]) for d in run["devices"] for r in d["results"]}
+    assert ("appliance-1", "TC-SMARK-02") not in got       # interrupted: no verdict
+    journal = [json.loads(x) for x in (out / "journal.jsonl").read_text().splitlines()]
+    assert journal[-1]["type"] == "run-end" and journal[-1]["stopped"]
+    if sig == "SIGTERM":
+        resumed = harness("run", "--resume", out, timeout=900)
+        assert resumed.returncode in (0, 1), resumed.stderr[-2000:]
+        again = load_run(out)
+        assert again["complete"] is True and not again["stopped"]
+        verdict = {(d["name"], r["test_id"]): r["verdict"] for d in again["devices"]
+                   for r in d["results"]}
+        assert verdict[("appliance-1", "TC-SMARK-02")] == "PASS"
