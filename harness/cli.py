@@ -51,9 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", action="append")
     r.add_argument("--lab")
     r.add_argument("--out")
+    r.add_argument("--order", help="the customer's order (YAML: order_id, customer {name, "
+                   "address}, items_received, sampling): the report's 17025 elements")
     r.add_argument("--resume", metavar="RUN_DIR", help="finish a run that was stopped (killed, "
                    "power loss): only the test cases without a result run, in its directory")
     r.add_argument("--allow-destructive", action="store_true")
+    r.add_argument("--no-pdf", action="store_true", help="no report.pdf (a CI run that reads "
+                   "junit.xml and run.json; `harness report RUN_DIR` makes it later)")
     r.add_argument("-k", dest="keyword", default="", help="select test cases (pytest -k)")
     r.add_argument("--only", choices=("device", "documents"), help="device: only the tests "
                    "that probe the device; documents: only the vendor-declaration checks "
@@ -158,6 +162,7 @@ def cmd_run(args) -> int:
     if args.resume:
         from harness import resume
         if args.profile or args.out or args.lab or args.keyword or args.allow_destructive \
+                or args.order \
                 or args.only:
             raise InputError("--resume takes the run's own profiles, lab config, selection and "
                              "destructive setting from its journal: give nothing else", None,
@@ -172,6 +177,9 @@ def cmd_run(args) -> int:
         only = "TC-DECL" if args.only == "documents" else "not TC-DECL"
         args.keyword = f"({args.keyword}) and ({only})" if args.keyword else only
     # validate everything (profiles, lab, scope) before pytest starts: bad input → exit 2
+    if args.order:
+        from harness.lab.order import load_order
+        load_order(args.order)
     ctx = build_context(args.profile, args.lab, args.out, resuming and resuming.run_id,
                         args.allow_destructive, args.keyword, fresh=resuming is None)
     suite = Path(args.suite) if args.suite else SUITE_DIR
@@ -188,8 +196,12 @@ def cmd_run(args) -> int:
         pytest_args += ["--profile", prof]
     if args.lab:
         pytest_args += ["--lab", args.lab]
+    if args.order:
+        pytest_args += ["--order", str(Path(args.order).resolve())]
     if args.allow_destructive:
         pytest_args.append("--allow-destructive")
+    if args.no_pdf:
+        pytest_args.append("--no-pdf")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     workers = device_workers(args.workers, ctx.lab.device_workers, len(ctx.devices))
@@ -335,4 +347,4 @@ COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
             "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema,
             "emulate": _emulate, "vulndb": _vulndb, "probe-login": _discover,
             "discover": _discover, **{c: _report_cmd for c in (
-                "bundle", "verify", "keygen", "diff")}}
+                "bundle", "verify", "keygen", "diff", "approve")}}

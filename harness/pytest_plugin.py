@@ -35,12 +35,16 @@ def pytest_addoption(parser):
     g.addoption("--lab", default=None, help="lab config (default: lab_config/emulated.yaml)")
     g.addoption("--out", default=None, help="report directory (default: reports/<run-id>)")
     g.addoption("--run-id", default=None)
+    g.addoption("--order", default=None, help="the customer's order (YAML: order_id, customer, "
+                "items_received, sampling): the report names it")
     g.addoption("--out-prepared", action="store_true", default=False,
                 help=argparse.SUPPRESS)     # `harness run` made and checked --out already
     g.addoption("--resume-run", action="store_true", default=False,
                 help=argparse.SUPPRESS)     # `harness run --resume`: --out holds the run
     g.addoption("--device-workers", type=int, default=1, metavar="N",
                 help="test up to N devices at once, each in a worker forked from this process")
+    g.addoption("--no-pdf", action="store_true", default=False,
+                help="no report.pdf at the end (`harness report RUN_DIR` makes it later)")
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="run destructive test cases (password change, updates, resets, bursts)")
     g.addoption("--progress", choices=("auto", "live", "plain"), default="auto",
@@ -58,6 +62,9 @@ def pytest_configure(config):
                             config.getoption("keyword") or "",
                             fresh=not config.getoption("out_prepared")
                             and not config.getoption("resume_run"))
+        if config.getoption("order"):
+            from harness.lab.order import load_order
+            ctx.order = load_order(config.getoption("order"))
     except InputError as exc:
         raise pytest.UsageError(exc.render()) from None
     ctx.suite_dir = _suite_dir(config)
@@ -202,6 +209,7 @@ def pytest_runtest_setup(item):
     # a kill from here on leaves this test "interrupted" (a resumed run runs it again)
     ctx.journal.append({"type": "test-start", "device": device.name, "test_id": spec.id,
                         "started": item.stash[STARTED][0]})
+    device.wire.transcript.note("test", f"{spec.id} begins")   # the report links here
     why = spec.not_applicable_reason(device.profile)
     skipped = None
     if isinstance(why, Missing):
@@ -303,6 +311,7 @@ def pytest_runtest_makereport(item, call):
                                           "case recorded no observation")
         deferred = False
     device.wire.transcript.flush()
+    device.wire.transcript.note("test", f"{spec.id} ends: {verdict.value}")
     started, t0 = item.stash.get(STARTED, (now(), time.monotonic()))
     result = Result(test_id=spec.id, device=device.name, requirements=list(spec.requirements),
                     verdict=verdict, reason=ctx.redactor(reason) if reason else "",
@@ -340,7 +349,9 @@ def pytest_sessionfinish(session, exitstatus):
     from harness.report import writer
     from harness.suite import SUITE_DIR, load_specs
     reporter = session.config.pluginmanager.get_plugin("harness-progress")
-    decided = decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    # cross-unit verdicts need every unit done: a stopped run leaves them to its resumption
+    decided = [] if interrupted else decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
     ctx.units.release_all()
     shutil.rmtree(ctx.out_dir / LOCKS, ignore_errors=True)
     from harness import places
@@ -348,10 +359,10 @@ def pytest_sessionfinish(session, exitstatus):
     if reporter is not None:
         reporter.close(decided)
     stopped = None
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
+    if interrupted:
         stopped = ("stopped early (a signal or Ctrl-C): the test cases under way were put "
                    "back and are interrupted; harness run --resume finishes the run")
-    writer.finish(ctx, stopped)
+    writer.finish(ctx, stopped, pdf=not session.config.getoption("no_pdf"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

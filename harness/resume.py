@@ -37,7 +37,8 @@ def plan(run_dir: str | Path) -> Plan:
     head = next((e for e in events if e.get("type") == "run-start"), None)
     if head is None:
         raise InputError("the journal has no run-start event", str(journal), None, "--resume")
-    if any(e.get("type") == "run-end" for e in events):
+    last = next((e for e in reversed(events) if e.get("type") == "run-end"), None)
+    if last is not None and not last.get("stopped"):       # a stopped run goes on
         raise InputError("this run finished; nothing to resume (rebuild its reports with "
                          "`harness report`)", str(out), None, "--resume")
     from harness.profile.loader import load_profile

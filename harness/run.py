@@ -76,6 +76,7 @@ class RunContext:
     suite_dir: Path | None = None
     started: str = field(default_factory=now)
     redactor: Redactor = field(default_factory=Redactor)
+    order: dict | None = None        # the customer's order (harness.lab.order)
     _units: object = None
 
     @property

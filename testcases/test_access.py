@@ -49,8 +49,11 @@ def test_console_requires_login(device, evidence):
         console.close()
     if outcome == "unknown":
         raise Inconclusive("a shell prompt appeared but no command output proved a shell")
-    evidence.expect("console asks for a login", outcome != "no-login", "login prompt",
-                    outcome, reason="the serial console gives a root shell without login")
+    evidence.expect("the console asks for a login before any shell", outcome != "no-login",
+                    "a login prompt, no shell without it",
+                    "a shell without login" if outcome == "no-login" else
+                    f"a login prompt (the unknown account: {outcome})",
+                    reason="the serial console gives a root shell without login")
     evidence.expect("an unknown account is refused", outcome in ("rejected", "closed"),
                     "rejected", outcome,
                     reason=f"console login with an unknown account: {outcome}")

@@ -83,7 +83,9 @@ def _decide_passwords(device, observation, peers):
     ev = [{"check": "password differs from the other units of the model in the run",
            "expected": "unique per unit", "observed": {"compared with": [d.name for d, _ in peers],
                                                        "same password as": same},
-           "ok": not same}]
+           "ok": not same}] if peers else [
+        {"check": "other units of the model in the run", "observed": "none: decided by the "
+         f"vendor's comparison data ({observation['vendor_units']} unit(s))"}]
     if same:
         return Verdict.FAIL, f"same password as {', '.join(same)}", ev
     return Verdict.PASS, "", ev
@@ -106,10 +108,14 @@ def test_passwords_unique(device, evidence):
     vendor = [u for u in device.profile.comparison_units if u.password_sha256]
     digests = {hashlib.sha256(s.encode()).hexdigest() for s in mine}
     same = [u.name for u in vendor if u.password_sha256 in digests]
-    evidence.expect("password differs from the vendor's other units", not same,
-                    "unique per unit", {"compared with": [u.name for u in vendor],
-                                        "same password as": same},
-                    reason=f"same password as {', '.join(same)} (vendor comparison data)")
+    if vendor:
+        evidence.expect("password differs from the vendor's other units", not same,
+                        "unique per unit", {"compared with": [u.name for u in vendor],
+                                            "same password as": same},
+                        reason=f"same password as {', '.join(same)} (vendor comparison data)")
+    else:
+        evidence.record("vendor comparison data", "none given: the other units of the model "
+                        "in this run decide (at the end of the run)")
     evidence.observe({"vendor_units": len(vendor)})
 
 
@@ -125,7 +131,10 @@ def _decide_keys(device, observation, peers):
             shared.append(f"TLS certificate with {d.name}")
     ev = [{"check": "no key material shared with the other units of the model in the run",
            "expected": "unique per unit", "observed": {"compared with": [d.name for d, _ in peers],
-                                                       "shared": shared}, "ok": not shared}]
+                                                       "shared": shared}, "ok": not shared}] \
+        if peers else [{"check": "other units of the model in the run", "observed": "none: "
+                        f"decided by the vendor's comparison data ({observation['vendor_units']} "
+                        "unit(s))"}]
     if shared:
         return Verdict.FAIL, "shares " + "; ".join(shared), ev
     return Verdict.PASS, "", ev
@@ -147,9 +156,14 @@ def test_keys_unique(device, evidence):
               if mine["ssh"] and mine["ssh"] == u.ssh_host_key_sha256]
     shared += [f"TLS certificate with {u.name}" for u in vendor
                if set(mine["tls"].values()) & set(u.tls_cert_sha256)]
-    evidence.expect("no key material shared with the vendor's other units", not shared,
-                    "unique per unit", {"compared with": [u.name for u in vendor],
-                                        "shared": shared}, reason="shares " + "; ".join(shared))
+    if vendor:
+        evidence.expect("no key material shared with the vendor's other units", not shared,
+                        "unique per unit", {"compared with": [u.name for u in vendor],
+                                            "shared": shared},
+                        reason="shares " + "; ".join(shared))
+    else:
+        evidence.record("vendor comparison data", "none given: the other units of the model "
+                        "in this run decide (at the end of the run)")
     evidence.observe({**mine, "vendor_units": len(vendor)})
 
 

@@ -23,7 +23,9 @@ def _check(device, evidence, kind):
         missing = [] if decl.justification else ["justification"]
     if missing:                                  # what the vendor still owes, for the report
         evidence.record("declaration needed", {"key": kind, "missing": missing})
-    evidence.expect(f"{kind} declared", decl is not None, "a vendor declaration", None,
+    evidence.expect(f"{kind} declared", decl is not None, "a vendor declaration",
+                    {"document": decl.document, "url": decl.url} if decl is not None
+                    else "none in the profile",
                     reason=f"the profile has no '{kind}' declaration")
     if not decl.applies:
         evidence.expect("justification given", bool(decl.justification), "a justification",

@@ -15,6 +15,9 @@ def add_parser(sub) -> None:
     up = es.add_parser("up", help="start devices (all when none named); prints their profiles")
     up.add_argument("names", nargs="*")
     es.add_parser("down", help="stop everything and remove leftovers, also after a crash")
+    fd = es.add_parser("found", help="per emulated unit of a run and planted flaw: was it "
+                       "found? (exit 1 when one was missed)")
+    fd.add_argument("run_dir")
     st = es.add_parser("status")
     st.add_argument("--json", action="store_true")
     pc = es.add_parser("power-cycle", help="stop a device's processes and boot it again")
@@ -44,7 +47,28 @@ def add_parser(sub) -> None:
     rd.add_argument("--clear", action="store_true")
 
 
+def _found(run_dir: str) -> int:
+    import json
+    from pathlib import Path
+    from harness.emulate.variants import found
+    path = Path(run_dir) / "run.json"
+    try:
+        run = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a run's run.json: {exc}", str(path)) from None
+    rows = found(run)
+    for r in rows:
+        how = f"found by {', '.join(r['by'])}" if r["found"] else \
+            "MISSED: " + ", ".join(f"{t} {v}" for t, v in r["missed"].items())
+        print(f"{r['unit']:<20} {r['flaw']:<24} {how}  ({r['what']})")
+    missed = [r for r in rows if not r["found"]]
+    print(f"planted flaws: {len(rows)}, found {len(rows) - len(missed)}, missed {len(missed)}")
+    return 1 if missed else 0
+
+
 def run(args) -> int:
+    if args.emulate_cmd == "found":
+        return _found(args.run_dir)
     from harness.emulate import lab
     from harness.emulate.netns import EmulateError, STATE_PROBLEM, check_state
     if STATE_PROBLEM:

@@ -62,6 +62,49 @@ FLAWS = {
                    "in plaintext and without any rate limit",
 }
 
+# Which test cases each planted flaw must FAIL (and no other): the detection matrix
+# (tests/lab/test_matrix.py) asserts it, `harness emulate found RUN_DIR` reports it
+DETECTED_BY = {
+    "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01"},
+    "shared_keys": {"TC-UNIQ-02"},
+    "telnet": {"TC-SURF-01", "TC-SURF-02", "TC-COMM-01"},
+    "telnet_no_login": {"TC-AUTH-01"},
+    "plain_http_login": {"TC-COMM-01"},
+    "weak_tls": {"TC-TLS-01"},
+    "weak_ssh": {"TC-SSH-01"},
+    "no_throttle": {"TC-BRUTE-01"},
+    "plaintext_storage": {"TC-STORE-01"},
+    "root_console": {"TC-DEBUG-01"},
+    "info_leak": {"TC-INFO-01"},
+    "anonymous_rtsp": {"TC-AUTH-01"},
+    "ftp_anonymous": {"TC-AUTH-01", "TC-SURF-01", "TC-SURF-02"},
+    "anonymous_mqtt": {"TC-AUTH-01"},
+    "plaintext_mqtt": {"TC-COMM-01"},
+    "unsigned_update": {"TC-UPD-02"},
+    "downgrade_update": {"TC-UPD-02"},
+    "reset_keeps_wifi": {"TC-DEL-01"},
+    "unsafe_on_link_loss": {"TC-SMARK-02"},
+    "queued_commands": {"TC-SMARK-03"},
+    "malformed_on": {"TC-SMARK-03"},
+    "tls_client_noverify": {"TC-TLS-02"},
+    "stale_state_report": {"TC-SMARK-04"},
+    "remote_on_at_shipment": {"TC-SMARK-09"},
+    "remote_overrides_local": {"TC-SMARK-07"},
+    "obeys_sibling_commands": {"TC-SMARK-05"},
+    "retained_commands": {"TC-SMARK-03P"},
+    "reconnect_storm": {"TC-SMARK-05R"},
+    "bootloader_break_in": {"TC-DEBUG-02"},
+    "weak_password": {"TC-CRED-01"},
+    "short_password": {"TC-CRED-01"},
+    "ipv6_only_telnet": {"TC-SURF-01", "TC-SURF-02"},
+    "known_exploited_vuln": {"TC-VULN-01"},
+    "web_no_login": {"TC-AUTH-01"},
+    "anonymous_stream": {"TC-AUTH-01"},
+    "tftp_backup": {"TC-AUTH-01", "TC-SURF-01", "TC-SURF-02"},
+    "snmp_public": {"TC-CRED-01", "TC-COMM-01", "TC-BRUTE-01"},
+}
+
+
 # What a unit runs besides its kind's base (not flaws: the compliant twins have them too)
 FEATURES = {
     "mjpeg_stream": "an MJPEG stream on 8081 (motion 4.5, still-image source)",
@@ -169,3 +212,22 @@ def select(names) -> list[Variant]:
     if unknown:
         raise KeyError(", ".join(unknown))
     return [BY_NAME[n] for n in names]
+
+
+def found(run: dict) -> list[dict]:
+    """Per emulated unit in a run and planted flaw: whether the run found it (every test
+    case the flaw must FAIL did FAIL on that unit)."""
+    out = []
+    for d in run["devices"]:
+        v = BY_NAME.get(d["name"])
+        if v is None:
+            continue
+        verdicts = {r["test_id"]: r["verdict"] for r in d["results"]}
+        for flaw in sorted(v.flaws):
+            want = DETECTED_BY[flaw]
+            failed = sorted(t for t in want if verdicts.get(t) == "FAIL")
+            out.append({"unit": v.name, "flaw": flaw, "what": FLAWS[flaw],
+                        "found": failed == sorted(want), "by": failed,
+                        "missed": {t: verdicts.get(t, "not run") for t in sorted(want)
+                                   if t not in failed}})
+    return out

@@ -24,6 +24,9 @@ class Identity(_Strict):
     address: str = Field("", description="the laboratory's postal address (test reports name it)")
     accreditation_id: str = ""
     operator: str = ""
+    method_validation: str | None = Field(None, description="run.json of the run that "
+                                          "validated the method (the detection matrix), "
+                                          "relative to this file: reports cite it by hash")
 
 
 class ScopeConfig(_Strict):

@@ -13,16 +13,28 @@ SCHEME = "jcstar-l1"
 # requirement verdict → (English, Japanese) status in the checklist
 STATUS = {
     "PASS": ("verified on the device", "機器で検証済み"),
-    "DECLARED": ("declared by the vendor (evaluated from documents)", "製造者の文書で宣言（文書評価）"),
+    "DECLARED": ("declared by the manufacturer, with the document named (evaluated from "
+                 "documents)", "製造業者が文書で宣言（文書評価）"),
     "FAIL": ("not met", "不適合"),
     "ERROR": ("not decided: a test could not run to the end", "判定不能（試験エラー）"),
     "INCONCLUSIVE": ("not decided: the evidence is incomplete", "判定保留（証拠不十分）"),
-    "NOT_RUN": ("not fully tested", "未試験の部分あり"),
+    "NOT_RUN": ("owed: not yet fully tested", "未完了：試験されていない部分があります"),
     "NOT_APPLICABLE": ("not applicable", "該当なし"),
-    "UNCONFIRMED": ("topic not confirmed by any public source: not assessed",
-                    "要求内容を公開情報で確認できないため評価対象外"),
-    "UNCOVERED": ("no test case", "試験項目なし"),
+    "UNCONFIRMED": ("owed: the manufacturer answers this item on IPA's checklist (its topic "
+                    "is not confirmed by a public source, so no test case covers it)",
+                    "製造業者が回答：IPAのチェックリストで回答してください（要求内容を公開"
+                    "情報で確認できないため、試験項目はありません）"),
+    "UNCOVERED": ("owed: the manufacturer answers this item (no test case)",
+                  "製造業者が回答：試験項目がありません"),
 }
+# how each item is answered in the filing: verified on the device, declared (with the
+# document), or still owed by the manufacturer (every item must be answered)
+ANSWER = {"PASS": ("device-verified", "実機で検証"), "FAIL": ("device-verified", "実機で検証"),
+          "DECLARED": ("declared", "文書で宣言"), "NOT_APPLICABLE": ("not applicable", "該当なし")}
+OWED = ("owed", "未回答（要対応）")
+VERDICT_JA = {"PASS": "合格", "FAIL": "不適合", "ERROR": "エラー", "INCONCLUSIVE": "判定保留",
+              "NOT_RUN": "未実施", "NOT_APPLICABLE": "該当なし", "DECLARED": "宣言済み"}
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 EVALUATED_BY = {"device": ("on the device", "実機"), "documents": ("from documents", "文書"),
                 "both": ("documents and device", "文書及び実機")}
 
@@ -37,12 +49,40 @@ def _item(q: dict, device: dict, owed: list[dict]) -> dict:
     missing += [f"{o['field']}: {', '.join(o['missing']) or o['reason']}" for o in owed
                 if q["id"] in o["requirements"]]
     en, ja = STATUS.get(v, (v, v))
+    answer = ANSWER.get(v, OWED)
+    declared = [{**e, "document": _document(r)} for e, r in zip(ref, tests)
+                if from_documents(r)]
+    on_device = [e for e, r in zip(ref, tests) if not from_documents(r)]
     return {"id": q["id"].removeprefix("JCSTAR-"), "title": q["title"],
             "title_ja": q["title_ja"], "provisional": q["provisional"],
             "evaluated_by": q["evaluated_by"], "verdict": v, "status": en, "status_ja": ja,
-            "on_device": [e for e, r in zip(ref, tests) if not from_documents(r)],
-            "declared": [e for e, r in zip(ref, tests) if from_documents(r)],
-            "missing": missing}
+            "answer": answer[0], "answer_ja": answer[1],
+            "on_device": on_device, "declared": declared,
+            # the Japanese columns carry Japanese: test ids and verdicts; the English
+            # columns carry the reasons as the tests gave them
+            "on_device_ja": [f"{e['test_id']}：{VERDICT_JA.get(e['verdict'], e['verdict'])}"
+                             for e in on_device],
+            "declared_ja": [f"{e['test_id']}：{VERDICT_JA.get(e['verdict'], e['verdict'])}"
+                            + (f"（文書：{e['document']}）" if e["document"] else "")
+                            for e in declared],
+            "missing": missing,
+            "missing_ja": [f"未試験または未提出：{m.split(':')[0]}" for m in missing]}
+
+
+def _document(result: dict) -> str:
+    """The document a declaration names (from its evidence), or ""."""
+    for e in result.get("evidence", []):
+        obs = e.get("observed")
+        if isinstance(obs, dict) and (obs.get("document") or obs.get("url")):
+            return obs.get("document") or obs.get("url")
+    return ""
+
+
+def safe_cell(value) -> str:
+    """A spreadsheet never evaluates a cell the harness writes: text that would start a
+    formula (=, +, -, @, tab, CR) gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA) else text
 
 
 def build(run: dict) -> dict | None:
@@ -66,15 +106,26 @@ def to_csv(checklist: dict) -> str:
     opens the Japanese text as such."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["device", "id", "要求事項", "requirement", "評価方法", "evaluated",
-                "状態", "status", "verdict", "verified on the device", "declared",
-                "still missing", "provisional"])
+    w.writerow(["device", "製造業者", "vendor", "型番", "model", "ファームウェア（申告）",
+                "firmware (declared)", "ファームウェア（読取）", "firmware (read)",
+                "id", "要求事項", "requirement", "評価方法", "evaluated", "回答",
+                "answer", "状態", "status", "verdict", "実機での検証", "verified on the device",
+                "宣言", "declared", "不足", "still missing", "provisional"])
     for d in checklist["devices"]:
         for i in d["items"]:
             ev_en, ev_ja = EVALUATED_BY[i["evaluated_by"]]
-            w.writerow([d["device"], i["id"], i["title_ja"], i["title"], ev_ja, ev_en,
-                        i["status_ja"], i["status"], i["verdict"],
-                        "; ".join(f"{e['test_id']} {e['verdict']}" for e in i["on_device"]),
-                        "; ".join(f"{e['test_id']} {e['verdict']}" for e in i["declared"]),
-                        "; ".join(i["missing"]), "yes" if i["provisional"] else ""])
+            w.writerow([safe_cell(x) for x in (
+                d["device"], d["vendor"], d["vendor"], d["model"], d["model"],
+                d["declared_firmware"], d["declared_firmware"], d["firmware_read"] or "",
+                d["firmware_read"] or "", i["id"], i["title_ja"], i["title"], ev_ja, ev_en,
+                i["answer_ja"], i["answer"], i["status_ja"], i["status"], i["verdict"],
+                "; ".join(i["on_device_ja"]),
+                "; ".join(f"{e['test_id']} {e['verdict']}: {e['reason']}" for e in
+                          i["on_device"]),
+                "; ".join(i["declared_ja"]),
+                "; ".join(f"{e['test_id']} {e['verdict']}" + (f" ({e['document']})" if
+                                                              e["document"] else "")
+                          for e in i["declared"]),
+                "; ".join(i["missing_ja"]), "; ".join(i["missing"]),
+                "yes" if i["provisional"] else "")])
     return "\ufeff" + buf.getvalue()

@@ -20,6 +20,13 @@ def add_parsers(sub) -> None:
     v.add_argument("--lab", help="lab config whose trusted_keys (and signing key) to trust")
     v.add_argument("--extract", type=Path, metavar="DIR", help="write the verified files "
                    "here (a new or empty directory), only when everything verified")
+    a = sub.add_parser("approve", help="authorise a finished run's report: who, their role "
+                       "and when, signed with the lab's key (until then it says DRAFT)")
+    a.add_argument("run_dir", type=Path)
+    a.add_argument("--name", required=True, help="the person authorising the report")
+    a.add_argument("--role", required=True, help="their role (e.g. technical manager)")
+    a.add_argument("--lab", help="lab config naming signing_key (default: the built-in)")
+    a.add_argument("--key", type=Path, help="the Ed25519 private key (instead of the lab's)")
     k = sub.add_parser("keygen", help="a new Ed25519 signing key: PATH and PATH.pub")
     k.add_argument("path", type=Path)
     d = sub.add_parser("diff", help="a re-test against a certified baseline: new open ports, "
@@ -27,6 +34,19 @@ def add_parsers(sub) -> None:
     d.add_argument("old_run", type=Path)
     d.add_argument("new_run", type=Path)
     d.add_argument("--html", type=Path, help="also write the comparison as HTML here")
+
+
+def _key_path(args) -> Path:
+    """--key, else the lab config's signing_key."""
+    from harness.errors import InputError
+    if args.key is not None:
+        return args.key
+    from harness.lab.config import load_lab
+    lab, lab_path = load_lab(args.lab)
+    if not lab.signing_key:
+        raise InputError("the lab config names no signing_key (or give --key)", lab_path,
+                         None, "signing_key")
+    return Path(lab_path).resolve().parent / lab.signing_key
 
 
 def _lab_trust(lab_arg) -> list[str]:
@@ -51,15 +71,17 @@ def run(args) -> int:
         print(f"key: {args.path} (public: {args.path}.pub), fingerprint "
               f"{bundle.keygen(args.path)}")
         return 0
+    if args.cmd == "approve":
+        from harness.report import approval, writer
+        from harness.transport.transcript import Redactor
+        record = approval.approve(args.run_dir, bundle.load_key(_key_path(args)), args.name,
+                                  args.role)
+        writer.render_all(args.run_dir, Redactor())
+        print(f"approved: run {record['run_id']} by {record['name']} ({record['role']}) at "
+              f"{record['approved_at']}, key {record['key_fingerprint']}; reports rendered again")
+        return 0
     if args.cmd == "bundle":
-        key_path = args.key
-        if key_path is None:
-            from harness.lab.config import load_lab
-            lab, lab_path = load_lab(args.lab)
-            if not lab.signing_key:
-                raise InputError("the lab config names no signing_key (or give --key)",
-                                 lab_path, None, "signing_key")
-            key_path = Path(lab_path).resolve().parent / lab.signing_key
+        key_path = _key_path(args)
         out = args.out or Path(f"{str(args.run_dir).rstrip('/')}.bundle.tar.gz")
         if out.exists():
             raise InputError("exists already", str(out), None, "--out")

@@ -46,8 +46,12 @@ def timeline(result: dict) -> dict | None:
 _ENV.globals.update(vulnerabilities=vulnerabilities, views=views, timeline=timeline)
 
 
-def render(run: dict) -> str:
-    return _ENV.get_template("report.html.j2").render(run=run)
+def render(run: dict, approval: dict | None = None, issued: str = "") -> str:
+    """The report; `approval` (harness.report.approval.status): without a valid one the
+    report says DRAFT at its top and on every printed page."""
+    approval = approval or {"approved": False, "why": "not approved"}
+    return _ENV.get_template("report.html.j2").render(run=run, approval=approval,
+                                                      issued=issued)
 
 
 def render_checklist(checklist: dict) -> str:

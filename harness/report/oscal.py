@@ -45,13 +45,24 @@ def _observation(run: dict, device: dict, subject: str, r: dict) -> dict:
             "collected": r.get("started") or run["started"]}
 
 
+REMARKS = {"DECLARED": "declared by the manufacturer: evaluated from documents (observation "
+                        "method EXAMINE), not tested on the device",
+           "NOT_APPLICABLE": "not applicable to this product (with the reason recorded)"}
+
+
 def _finding(run: dict, device: dict, scheme: dict, q: dict, obs: dict[str, str]) -> dict:
+    """The status in OSCAL's own fields: `pass` only for a requirement the device passed
+    under test; a declaration (EXAMINE) or a non-applicability is satisfied with reason
+    `other` and says which in its remarks."""
     v = q["verdicts"].get(device["name"], "NOT_RUN")
     status = {"state": "satisfied" if v in SATISFIED else "not-satisfied",
-              "reason": "pass" if v in SATISFIED else ("fail" if v == "FAIL" else "other")}
+              "reason": "pass" if v == "PASS" else ("fail" if v == "FAIL" else "other")}
     why = q["not_tested"].get(device["name"], [])
+    remarks = [REMARKS[v]] if v in REMARKS else []
     if why:
-        status["remarks"] = "; ".join(why)
+        remarks += why
+    if remarks:
+        status["remarks"] = "; ".join(remarks)
     f = {"uuid": _uuid(run["run_id"], device["name"], "finding", scheme["scheme"], q["id"]),
          "title": f"{q['id']} {q['title']}",
          "description": f"{scheme['title']} {q['id']} on {device['name']}: {v}",

@@ -113,3 +113,58 @@ def deviations(run: dict) -> list[str]:
     if not run["complete"]:
         out.append("the run did not finish: results are those gathered before it stopped")
     return out
+
+
+# ---- for a reviewer: a sentence per finding, key evidence per row, compact values
+def compact(value, limit: int = 600) -> str:
+    """A value as a short line (JSON for structures), cut at `limit` characters with a note
+    that run.json holds it whole."""
+    import json
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           sort_keys=False, default=str)
+    if len(text) > limit:
+        text = text[:limit] + f" … ({len(text)} characters; whole in run.json)"
+    # break opportunities in long tokens (a page lays out faster than with break-anywhere)
+    return text.replace(",", ",\u200b").replace("/", "/\u200b")
+
+
+def summary_sentence(result: dict) -> str:
+    """What was tried and what was seen, in one sentence."""
+    steps = result.get("steps") or []
+    tried = steps[0].rstrip(".") if steps else result.get("title", "")
+    more = f" (and {len(steps) - 1} more step{'s' if len(steps) > 2 else ''})" \
+        if len(steps) > 1 else ""
+    seen = result.get("reason") or "every check held"
+    return f"Tried: {tried}{more}; seen: {seen}."
+
+
+def key_evidence(result: dict, limit: int = 3) -> list[dict]:
+    """The checks with an expectation (what the verdict rests on), first `limit`."""
+    return [e for e in result.get("evidence", []) if "expected" in e][:limit]
+
+
+def scheme_rollup(scheme: dict, devices: list[str]) -> list[dict]:
+    """Per requirement: its verdicts over the devices, counted, naming the devices where it
+    is not PASS/DECLARED/NOT_APPLICABLE (a table that fits a page, whatever the units)."""
+    out = []
+    for q in scheme["requirements"]:
+        counts: dict[str, list[str]] = {}
+        for d in devices:
+            counts.setdefault(q["verdicts"].get(d, "NOT_RUN"), []).append(d)
+        cells = [{"verdict": v, "n": len(names),
+                  "devices": names if v not in ("PASS", "DECLARED", "NOT_APPLICABLE") else []}
+                 for v, names in sorted(counts.items(), key=lambda kv: _rank(kv[0]))]
+        out.append({**q, "cells": cells})
+    return out
+
+
+def device_requirements(run: dict, device: str) -> list[dict]:
+    """Per scheme: the device's requirement ids grouped by verdict, weakest first."""
+    out = []
+    for s in ordered_schemes(run):
+        groups: dict[str, list[str]] = {}
+        for q in s["requirements"]:
+            groups.setdefault(q["verdicts"].get(device, "NOT_RUN"), []).append(q["id"])
+        out.append({"scheme": s["scheme"], "title": s["title"],
+                    "groups": sorted(groups.items(), key=lambda kv: _rank(kv[0]))})
+    return out

@@ -57,12 +57,31 @@ def environment() -> dict:
             "python": platform.python_version()}
 
 
+def method_validation(ctx: RunContext) -> dict | None:
+    """The run that validated the method, cited by its run.json's SHA-256."""
+    ref = ctx.lab.lab.method_validation
+    if not ref:
+        return None
+    import hashlib
+    path = Path(ctx.lab_path).resolve().parent / ref
+    try:
+        data = path.read_bytes()
+        run = json.loads(data)
+    except (OSError, ValueError):
+        return {"reference": ref, "sha256": None, "note": "the record cannot be read"}
+    return {"reference": ref, "run_id": run.get("run_id"), "sha256": "sha256:" +
+            hashlib.sha256(data).hexdigest(), "ended": run.get("ended"),
+            "summary": run.get("summary")}
+
+
 def start(ctx: RunContext) -> None:
     lab = ctx.lab.lab
     ctx.journal.append({
         "type": "run-start", "run_id": ctx.run_id, "started": ctx.started,
         "lab": {"name": lab.name, "address": lab.address,
-                "accreditation_id": lab.accreditation_id, "config": ctx.lab_path},
+                "accreditation_id": lab.accreditation_id, "config": ctx.lab_path,
+                "method_validation": method_validation(ctx)},
+        "order": ctx.order,
         "operator": lab.operator or getpass.getuser(),
         "allow_destructive": ctx.allow_destructive, "selection": ctx.selection,
         "tools": tool_versions(), "method": method_versions(), "environment": environment(),
@@ -95,7 +114,7 @@ def build_run(events: list[dict]) -> dict:
     run = {"schema_version": SCHEMA_VERSION, "run_id": head["run_id"],
            "started": head["started"], "ended": end, "complete": end is not None and not stopped,
            "stopped": stopped,
-           "lab": head["lab"], "operator": head["operator"],
+           "lab": head["lab"], "operator": head["operator"], "order": head.get("order"),
            "allow_destructive": head["allow_destructive"], "selection": head["selection"],
            "tools": head["tools"], "method": head.get("method", {}),
            "environment": head.get("environment", {}), "devices": list(devices.values()),
@@ -124,23 +143,32 @@ def write_text(ctx_or_redact, path: Path, text: str) -> None:
     safefile.replace(path, redact(text), 0o644)
 
 
-def finish(ctx: RunContext, stopped: str | None = None) -> dict:
+def finish(ctx: RunContext, stopped: str | None = None, pdf: bool = True) -> dict:
     """After the run-level step (harness.crossunit.decide_all). `stopped`: why the run ended
     early (a signal): the run is then not complete (`harness run --resume` finishes it)."""
     ctx.journal.append({"type": "run-end", "ended": now(),
                         **({"stopped": stopped} if stopped else {})})
-    return render_all(ctx.out_dir, ctx.redactor)
+    return render_all(ctx.out_dir, ctx.redactor, pdf)
 
 
-def render_all(out_dir: Path, redact) -> dict:
+def render_all(out_dir: Path, redact, pdf: bool = True) -> dict:
     """run.json, then every view of it: junit.xml, report.html, the JC-STAR ★1 checklist
     (HTML, CSV, JSON) and the OSCAL assessment results."""
-    from harness.report import checklist, html, junit, oscal
+    from harness.report import approval, checklist, html, junit, oscal, transcripts
+    from harness.report import pdf as pdf_out
     from harness.run import Journal
     run = build_run(Journal(out_dir / "journal.jsonl").events())
     write_text(redact, out_dir / "run.json", json.dumps(run, indent=2, sort_keys=False))
     write_text(redact, out_dir / "junit.xml", junit.render(run))
-    write_text(redact, out_dir / "report.html", html.render(run))
+    for d in run["devices"]:                    # the transcripts a finding links into
+        log = out_dir / "logs" / f"{d['name']}.log"
+        if log.is_file():
+            write_text(redact, log.with_suffix(".html"), transcripts.render(log))
+    redact_ = getattr(redact, "redactor", redact)
+    page = redact_(html.render(run, approval.status(out_dir), now()))
+    write_text(redact, out_dir / "report.html", page)
+    if pdf:
+        pdf_out.render(page, out_dir / "report.pdf", out_dir)
     jc = checklist.build(run)
     if jc is not None:
         write_text(redact, out_dir / "jcstar-checklist.html", html.render_checklist(jc))

@@ -5,6 +5,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 import shlex
 import threading
 import urllib.parse
@@ -26,6 +27,22 @@ def _base64_cores(secret: str) -> list[str]:
         if len(core) >= 4:
             out.append(core)
     return out
+
+
+# Secrets a device discloses (a status page showing the Wi-Fi passphrase, a private key
+# served without login): the finding names the kind, the transcript never spells the value
+DISCLOSED = [
+    (re.compile(r"(?i)\b(psk|passphrase|wpa[_ -]?key|wpa_passphrase|wifi[_ -]?password)"
+                r"(\s*[:=]\s*)(\S{6,})"), "Wi-Fi passphrase"),
+    (re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE "
+                r"KEY-----|$)"), "private key"),
+]
+
+
+def mask_disclosed(text: str) -> str:
+    text = DISCLOSED[0][0].sub(lambda m: f"{m.group(1)}{m.group(2)}***(Wi-Fi passphrase)",
+                               text)
+    return DISCLOSED[1][0].sub("***(private key)***", text)
 
 
 class Redactor:
@@ -52,7 +69,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for s in self.secrets:
             text = text.replace(s, self.MASK)
-        return text
+        return mask_disclosed(text)
 
     def obj(self, value):
         """Redact every string inside a JSON-like structure."""

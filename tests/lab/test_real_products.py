@@ -138,7 +138,7 @@ def test_probe_login_tells_the_style_and_proves_it(emulated_lab):
                     "--password-env", "HX_TEST_PW", env={"HX_TEST_PW": "hx-not-it"})
     assert wrong.returncode == 1 and "NOT proven" in wrong.stdout
     outside = harness("probe-login", "127.0.0.1", "22")
-    assert outside.returncode == 2 and "outside the lab's scope" in outside.stderr
+    assert outside.returncode == 2 and "refusing to send anything" in outside.stderr
 
 
 @pytest.mark.units("router-udp")

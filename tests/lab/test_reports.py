@@ -89,9 +89,60 @@ def test_html_as_rendered_by_chromium(paperless_run):
     assert section.index("Findings on the device (2)") < section.index("TC-SURF-02") < \
         section.index("Documents the vendor still owes (")
     assert "declarations.vulnerability_disclosure contact, timelines" in section
+    # the evidence a reviewer follows: the finding links to its transcript lines
+    assert "Tried: " in section and "transcript" in section
     # the checklist in both languages, S1.1-13 not met on router-telnet because of telnet
     ctext = checklist["text"]
-    assert "不適合" in ctext and "not met" in ctext and "製造者の文書で宣言" in ctext
+    assert "不適合" in ctext and "not met" in ctext and "製造業者が文書で宣言" in ctext
+
+
+def test_html_fits_1280_and_every_link_resolves(paperless_run):
+    """At 1280 px no horizontal scroll bar; every link of the report (and of the transcript
+    pages it links to) leads to an existing file or anchor."""
+    from urllib.parse import unquote, urlsplit
+    out, _, run = paperless_run
+    with browser.browser() as b:
+        b.set_window_size(1280, 1000)
+        pages = [out / "report.html"] + sorted((out / "logs").glob("*.html"))
+        for page in pages:
+            browser.render(b, page)
+            browser.open_all(b)
+            width = b.execute_script("return [document.documentElement.scrollWidth, "
+                                     "window.innerWidth]")
+            assert width[0] <= width[1], (page.name, width)
+            links = b.execute_script(
+                "return [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+            for href in links:
+                parts = urlsplit(href)
+                assert not parts.scheme, href             # nothing leaves the run directory
+                target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+                assert target.exists(), (page.name, href)
+                if parts.fragment and target.suffix == ".html":
+                    text = target.read_text()
+                    assert f'id="{parts.fragment}"' in text, (page.name, href)
+    assert any(h.startswith("logs/router-telnet.html#TC-SURF-02")
+               for h in _hrefs(out / "report.html"))
+
+
+def _hrefs(page):
+    import re
+    return re.findall(r'href="([^"]+)"', page.read_text())
+
+
+def test_pdf_has_every_device_and_scheme_on_numbered_pages(paperless_run):
+    import pypdfium2 as pdfium
+    out, _, run = paperless_run
+    pdf = pdfium.PdfDocument(str(out / "report.pdf"))
+    pages = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    for i, text in enumerate(pages, 1):
+        assert f"Report {run['run_id']}" in text and f"page {i} of {len(pages)}" in text
+        assert "DRAFT" in text
+    whole = "\n".join(pages)
+    for d in run["devices"]:
+        assert f"Device {d['name']}" in whole
+    for s in run["schemes"]:
+        assert s["title"].split(" (")[0].split(",")[0] in whole.replace("\n", " "), s["title"]
+    assert f"End of report {run['run_id']}" in pages[-1]
 
 
 def test_checklist_oscal_junit_carry_the_fail(paperless_run):
@@ -110,7 +161,7 @@ def test_checklist_oscal_junit_carry_the_fail(paperless_run):
     rows = list(csv.DictReader(io.StringIO((out / "jcstar-checklist.csv")
                                            .read_text(encoding="utf-8-sig"))))
     assert {(r["device"], r["id"], r["状態"]) for r in rows} >= {
-        ("router-telnet", "S1.1-13", "不適合"), ("router-1", "S1.1-05", "製造者の文書で宣言（文書評価）")}
+        ("router-telnet", "S1.1-13", "不適合"), ("router-1", "S1.1-05", "製造業者が文書で宣言（文書評価）")}
 
     doc = json.loads((out / "oscal-assessment-results.json").read_text())
     model = AssessmentResults.model_validate(doc["assessment-results"])   # the OSCAL schema
@@ -125,7 +176,8 @@ def test_checklist_oscal_junit_carry_the_fail(paperless_run):
     assert {m for o in result.observations for m in o.methods} == {"TEST", "EXAMINE"}
 
     root = ET.parse(out / "junit.xml").getroot()
-    assert [s.get("name") for s in root.iter("testsuite")] == ["router-1", "router-telnet"]
+    assert [s.get("name") for s in root.iter("testsuite")] == [
+        "router-1", "router-1 declarations", "router-telnet", "router-telnet declarations"]
     suite = next(s for s in root.iter("testsuite") if s.get("name") == "router-telnet")
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert "TC-SURF-02 FAIL" in props["device findings"]

@@ -164,17 +164,30 @@ def test_same_verdicts_with_one_and_several_workers(emulated_lab, tmp_path):
 
 @pytest.mark.units("router-ipv6telnet")
 def test_ipv6_only_service_needs_address6(emulated_lab, tmp_path):
-    """router-ipv6telnet's telnet listens on IPv6 only. With address6 the scan FAILs it (the
-    matrix); without, the IPv4 scan finds nothing and the result says the IPv6 side was not
-    tested: NOT_RUN, never a silent PASS."""
-    profile = _derived(emulated_lab, tmp_path, "router-ipv6telnet",
-                       lambda t: "".join(l + "\n" for l in t.splitlines()
-                                         if not l.startswith("address6")))
-    out = tmp_path / "out"
-    proc = harness("run", "--profile", profile, "-k", "TC-SURF-01", "--out", out)
+    """router-ipv6telnet's telnet listens on IPv6 only. Without address6 in its profile the
+    run finds the unit's IPv6 address on the lab link from its MAC, scans it and FAILs the
+    telnet there; without the MAC either, the IPv4 scan finds nothing and the result says
+    the IPv6 side was not tested: NOT_RUN, never a silent PASS."""
+    found = _derived(emulated_lab, tmp_path, "router-ipv6telnet",
+                     lambda t: "".join(l + "\n" for l in t.splitlines()
+                                       if not l.startswith("address6")))
+    out = tmp_path / "found"
+    proc = harness("run", "--profile", found, "-k", "TC-SURF-01", "--out", out)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    dev = load_run(out)["devices"][0]
+    r = dev["results"][0]
+    assert r["verdict"] == "FAIL" and "2001:2::27 tcp/23" in r["reason"]
+    assert dev["identity"]["ipv6_discovery"]["address6"] == "2001:2::27"
+    (tmp_path / "nomac").mkdir()
+    blind = _derived(emulated_lab, tmp_path / "nomac", "router-ipv6telnet",
+                     lambda t: "".join(l + "\n" for l in t.splitlines()
+                                       if not l.startswith(("address6", "mac"))))
+    out = tmp_path / "blind"
+    proc = harness("run", "--profile", blind, "-k", "TC-SURF-01", "--out", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
     r = load_run(out)["devices"][0]["results"][0]
     assert r["verdict"] == "NOT_RUN" and "IPv6" in r["reason"] and "address6" in r["reason"]
+    assert "no MAC" in r["reason"]
     jc = {q["id"]: q for v in load_run(out)["schemes"] if v["scheme"] == "jcstar-l1"
           for q in v["requirements"]}
     assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-ipv6telnet"] == "NOT_RUN"

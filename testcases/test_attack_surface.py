@@ -1,4 +1,7 @@
-"""Attack surface: only the declared services are open; no cleartext admin protocols."""
+"""Attack surface: only the declared services are open; no cleartext admin protocols.
+First of the test cases that probe the network (the file sorts before the others): the
+port scan it makes is the one the later test cases read (TC-CRED-01: login services seen
+outside the profile)."""
 from harness import applicability as a
 from harness.errors import DeviceError, NotRun
 from harness.model import testcase

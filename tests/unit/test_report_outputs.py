@@ -1,0 +1,171 @@
+"""Every output of a run rendered from a journal written here (no device): a hostile device
+string (markup, a spreadsheet formula, terminal escapes) stays inert in the HTML, the PDF,
+the CSVs, JUnit, OSCAL and on the terminal; the PDF carries the report id, "page x of y" and
+DRAFT on every page until the report is approved; the JC-STAR checklist answers every item
+in IPA's terms; JUnit keeps declarations out of the passed tests."""
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.conftest import harness
+
+HOSTILE = "=HYPERLINK(\"http://x\")<script>alert(1)</script>\x1b]0;pwned\x07\x1b[2J"
+
+
+def _journal(out, n_devices=2):
+    from harness.report.writer import method_versions
+    out.mkdir(parents=True)
+    (out / "logs").mkdir()
+    events = [{"type": "run-start", "run_id": "rpt-1", "started": "2026-12-01T10:00:00+00:00",
+               "lab": {"name": "Test lab", "address": "1 Lab Street", "accreditation_id": "A-1",
+                       "config": "lab.yaml", "method_validation": None},
+               "order": {"order_id": "O-7", "customer": {"name": "Acme", "address": "2 Road"},
+                         "items_received": "2026-11-30", "sampling": "none"},
+               "operator": "tester", "allow_destructive": True, "selection": "",
+               "tools": {"harness": "0.1.0"}, "method": method_versions(),
+               "environment": {"host": "h"},
+               "devices": [{"name": f"dev-{i}", "profile": "p.yaml", "profile_sha256": "sha256:0",
+                            "vendor": "V", "model": "M", "category": "router",
+                            "declared_firmware": "1.0"} for i in range(n_devices)]}]
+    for i in range(n_devices):
+        name = f"dev-{i}"
+        (out / "logs" / f"{name}.log").write_text(
+            f"10:00:00.000 test # TC-SURF-01 begins\n10:00:01.000 tcp:x < {HOSTILE}\n"
+            "10:00:02.000 test # TC-SURF-01 ends: FAIL\n")
+        events += [
+            {"type": "identity", "device": name, "identity": {"firmware_version": HOSTILE}},
+            {"type": "result", "device": name, "test_id": "TC-SURF-01", "title": "Only declared",
+             "requirements": ["ETSI-5.6-1", "JCSTAR-S1.1-13"], "verdict": "FAIL",
+             "reason": f"undeclared open ports: tcp/23 ({HOSTILE})",
+             "steps": ["scan every port"], "evidence": [
+                 {"check": "no undeclared open port", "expected": {"tcp": [22]},
+                  "observed": [HOSTILE], "ok": False}],
+             "artifacts": [], "artifact_sha256": {}, "destructive": False,
+             "started": "2026-12-01T10:00:00+00:00", "duration_s": 1.0},
+            {"type": "result", "device": name, "test_id": "TC-CRED-01", "title": "No defaults",
+             "requirements": ["ETSI-5.1-1", "JCSTAR-S1.1-02"], "verdict": "PASS", "reason": "",
+             "steps": ["calibrate"], "evidence": [{"check": "no known credential accepted",
+                                                   "expected": "none", "observed": [], "ok": True}],
+             "artifacts": [], "artifact_sha256": {}, "destructive": False, "started": "",
+             "duration_s": 1.0},
+            {"type": "result", "device": name, "test_id": "TC-DECL-01", "title": "Disclosure",
+             "requirements": ["ETSI-5.2-1", "JCSTAR-S1.1-05"], "verdict": "DECLARED",
+             "reason": "declared by the vendor (policy v1)", "steps": [], "evidence": [
+                 {"check": "declared", "expected": "a vendor declaration",
+                  "observed": {"document": "policy v1", "url": ""}, "ok": True}],
+             "artifacts": [], "artifact_sha256": {}, "destructive": False, "started": "",
+             "duration_s": 0.0}]
+    events.append({"type": "run-end", "ended": "2026-12-01T11:00:00+00:00"})
+    (out / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = _journal(tmp_path_factory.mktemp("rpt") / "run")
+    proc = harness("report", out)
+    assert proc.returncode == 1, proc.stderr[-2000:]      # FAILs in it
+    return out, proc
+
+
+def _pdf_pages(path):
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(str(path))
+    return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+
+
+def test_a_hostile_device_string_stays_inert_everywhere(rendered):
+    out, proc = rendered
+    assert "\x1b" not in proc.stdout + proc.stderr
+    page = (out / "report.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    for log in (out / "logs").glob("*.html"):
+        assert "<script>" not in log.read_text()
+    for name in ("jcstar-checklist.csv",):
+        rows = list(csv.reader(io.StringIO((out / name).read_text(encoding="utf-8-sig"))))
+        cells = [c for row in rows for c in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))], name
+        assert any(c.startswith("'=HYPERLINK") for c in cells)
+    ET.parse(out / "junit.xml")                      # still well-formed XML
+    json.loads((out / "oscal-assessment-results.json").read_text())
+    assert any("HYPERLINK" in p for p in _pdf_pages(out / "report.pdf"))
+
+
+def test_pdf_pages_carry_id_page_and_draft_until_approved(rendered, tmp_path):
+    out, _ = rendered
+    pages = _pdf_pages(out / "report.pdf")
+    assert len(pages) >= 3
+    for i, text in enumerate(pages, 1):
+        assert "Report rpt-1" in text and f"page {i} of {len(pages)}" in text, (i, text[-200:])
+        assert "DRAFT" in text, i
+    whole = "\n".join(pages)
+    for needle in ("dev-0", "dev-1", "JC-STAR", "ETSI EN 303 645", "EN 18031-1", "Acme",
+                   "1 Lab Street", "O-7", "2026-11-30", "End of report rpt-1"):
+        assert needle in whole, needle
+    key = tmp_path / "lab.key"
+    assert harness("keygen", key).returncode == 0
+    proc = harness("approve", out, "--key", key, "--name", "Dr. Ada Lovelace",
+                   "--role", "technical manager")
+    assert proc.returncode == 0, proc.stderr
+    pages = _pdf_pages(out / "report.pdf")
+    assert not [i for i, p in enumerate(pages) if "DRAFT" in p]
+    assert "Dr. Ada Lovelace, technical manager" in "\n".join(pages).replace("\n", " ")
+    # run.json edited after the approval: the report is a draft again
+    run = out / "run.json"
+    run.write_text(run.read_text().replace('"FAIL"', '"PASS"', 1))
+    from harness.report import approval
+    assert approval.status(out)["approved"] is False
+
+
+def test_checklist_answers_every_item_in_ipas_terms(rendered):
+    out, _ = rendered
+    jc = json.loads((out / "jcstar-checklist.json").read_text())
+    items = {i["id"]: i for i in jc["devices"][0]["items"]}
+    assert len(items) == 16 and all(i["answer"] for i in items.values())
+    assert items["S1.1-09"]["answer"] == "owed" and "製造業者が回答" in items["S1.1-09"]["status_ja"]
+    assert items["S1.1-05"]["answer"] == "declared"
+    assert items["S1.1-05"]["declared"][0]["document"] == "policy v1"
+    assert items["S1.1-13"]["answer"] == "device-verified"
+    text = (out / "jcstar-checklist.html").read_text()
+    assert "デフォルトパスワード" in text and "製造業者" in text and "初期パスワード" not in text
+    assert "製造者の" not in text
+    rows = list(csv.DictReader(io.StringIO((out / "jcstar-checklist.csv")
+                                           .read_text(encoding="utf-8-sig"))))
+    assert {"製造業者", "vendor", "型番", "model", "firmware (declared)", "回答"} <= set(rows[0])
+    # Japanese columns carry Japanese (the reasons in English stay in the English column)
+    r13 = next(r for r in rows if r["id"] == "S1.1-13")
+    assert r13["実機での検証"] == "TC-SURF-01：不適合" and "undeclared" in r13["verified on the device"]
+
+
+def test_junit_keeps_declarations_apart_with_consistent_counts(rendered):
+    out, _ = rendered
+    root = ET.parse(out / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"dev-0", "dev-1", "dev-0 declarations", "dev-1 declarations"}
+    decl = suites["dev-0 declarations"]
+    assert decl.get("tests") == "1" and decl.get("skipped") == "1"
+    assert "DECLARED" in decl.find("testcase/skipped").get("message")
+    dev = suites["dev-0"]
+    assert (dev.get("tests"), dev.get("failures"), dev.get("skipped")) == ("2", "1", "0")
+    for attr in ("tests", "failures", "errors", "skipped"):
+        assert int(root.get(attr)) == sum(int(s.get(attr)) for s in suites.values()), attr
+
+
+def test_oscal_tells_declarations_apart_in_standard_fields(rendered):
+    out, _ = rendered
+    doc = json.loads((out / "oscal-assessment-results.json").read_text())
+    result = doc["assessment-results"]["results"][0]
+    obs = {o["uuid"]: o for o in result["observations"]}
+    f05 = next(f for f in result["findings"] if f["target"]["target-id"] == "JCSTAR-S1.1-05")
+    assert f05["target"]["status"] == {"state": "satisfied", "reason": "other", "remarks":
+                                       f05["target"]["status"]["remarks"]}
+    assert "EXAMINE" in f05["target"]["status"]["remarks"]
+    assert [obs[r["observation-uuid"]]["methods"] for r in f05["related-observations"]] == \
+        [["EXAMINE"]]
+    for f in result["findings"]:               # "pass" only for a requirement passed on test
+        verdict = next(p["value"] for p in f["props"] if p["name"] == "verdict")
+        assert (f["target"]["status"]["reason"] == "pass") == (verdict == "PASS"), f["title"]
+    assert any(f["target"]["status"]["reason"] == "pass" for f in result["findings"])
