@@ -115,3 +115,70 @@ def test_cli_arguments(argv):
             code = exc.code
     assert code in (0, 1, 2, None), (argv, code)
     assert "Traceback" not in err.getvalue()
+
+
+# ---- bundles, feeds, orders: hostile files never crash a command and never verify
+FEED_KEYS = ["vulnerabilities", "cve", "id", "catalogVersion", "cveID", "configurations",
+             "nodes", "cpeMatch", "criteria", "vulnerable", "affected", "package", "name",
+             "ranges", "events", "introduced", "fixed", "aliases", "vulns", "metrics",
+             "descriptions", "severity", "score", "type", "versions"]
+
+
+@SOME
+@given(_tree(FEED_KEYS))
+def test_vulnerability_feed_import(data):
+    import json
+    from harness.vuln import db
+    d = Path(tempfile.mkdtemp(prefix="hx-fuzz-"))
+    try:
+        (d / "feed.json").write_text(json.dumps(data, allow_nan=True))
+        try:
+            db.import_files(d / "db", [d / "feed.json"])
+        except InputError as exc:
+            assert "feed.json" in exc.render()
+    finally:
+        import shutil
+        shutil.rmtree(d)
+
+
+MEMBERS = st.lists(st.tuples(
+    st.sampled_from(["run/run.json", "run/x", "MANIFEST.json", "MANIFEST.sig", "../evil",
+                     "/abs", "run//y", "run/./z", "other", "run/logs/a.log"]),
+    st.sampled_from(["file", "dir", "sym", "hard"]),
+    st.binary(max_size=64)), max_size=8)
+
+
+@SOME
+@given(MEMBERS)
+def test_bundle_verify(members):
+    """Any tar of hostile members: verify ends in a verdict or an InputError, never a
+    traceback, and never verifies (no trusted key can have signed it)."""
+    import io as _io
+    import tarfile
+    from harness.report import bundle
+    d = Path(tempfile.mkdtemp(prefix="hx-fuzz-"))
+    try:
+        path = d / "b.tgz"
+        with tarfile.open(path, "w:gz") as t:
+            for name, kind, data in members:
+                info = tarfile.TarInfo(name)
+                info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE,
+                             "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE}[kind]
+                info.linkname = "run/run.json" if kind in ("sym", "hard") else ""
+                info.size = len(data) if kind == "file" else 0
+                t.addfile(info, _io.BytesIO(data) if kind == "file" else None)
+        try:
+            r = bundle.verify(path, ["SHA256:" + "0" * 32], extract=d / "out")
+            assert r["ok"] is False and not (d / "out").exists()
+        except InputError as exc:
+            assert exc.render()
+    finally:
+        import shutil
+        shutil.rmtree(d)
+
+
+@SOME
+@given(_tree(["order_id", "customer", "name", "address", "items_received", "sampling"]))
+def test_order_loader(data):
+    from harness.lab.order import load_order
+    _only_input_errors(load_order, yaml.safe_dump(data, allow_unicode=True))

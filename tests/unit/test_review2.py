@@ -330,3 +330,41 @@ def test_a_large_alias_free_yaml_list_is_refused_quickly(tmp_path):
         yamlsrc.load(big)
     assert time.monotonic() - t0 < 10
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 << 10   # KiB
+
+
+def test_a_trickled_ftp_banner_ends_at_the_whole_deadline(monkeypatch, tmp_path):
+    """One byte of banner every 0.2 s never ends a line: ftplib's per-read timeouts never
+    fire, the whole-exchange deadline does (socketpair: no network)."""
+    import socket
+    import threading
+    import ftplib
+    from harness.errors import TransportTimeout
+    from harness.transport import ftp
+    from harness.transport.transcript import Transcript
+    from harness.transport.wire import Wire
+    a, b = socket.socketpair()
+    stop = threading.Event()
+
+    def trickle():
+        for _ in range(200):                      # at most 40 s
+            if stop.is_set():
+                return
+            try:
+                b.send(b"2")
+            except OSError:
+                return
+            time.sleep(0.2)
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    monkeypatch.setattr(ftplib.socket, "create_connection", lambda *args, **kw: a)
+    wire = Wire(Scope(["198.18.0.0/24"], own={}), Transcript(tmp_path / "t.log"), 1, 2)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(TransportTimeout, match="did not finish"):
+            ftp.login(wire, "198.18.0.77", 21, "anonymous", "x")
+        assert time.monotonic() - t0 < 8
+    finally:
+        stop.set()
+        t.join(timeout=5)
+        a.close()
+        b.close()
