@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.emulate import lab  # noqa: E402
 from harness.probe import credentials  # noqa: E402
-from harness.run import build_context  # noqa: E402
+from harness.runner.context import build_context  # noqa: E402
 
 UNITS = {"ssh:22": "router-nothrottle", "telnet:23": "router-telnet"}
 BAN_WINDOW = 61.0          # s: the emulated unit forgets failures older than a minute

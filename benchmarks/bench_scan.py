@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.emulate import lab  # noqa: E402
 from harness.lab.config import load_lab  # noqa: E402
-from harness.run import build_context  # noqa: E402
+from harness.runner.context import build_context  # noqa: E402
 from harness.probe import ports  # noqa: E402
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlsrc
+from harness.model.verdict import WEAKEST_FIRST
 
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 
@@ -69,7 +70,18 @@ def known_requirement_ids() -> set[str]:
     return {r.id for c in catalogs() for r in c.requirements}
 
 
-WEAKEST_FIRST = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN")
+@lru_cache(maxsize=None)
+def requirements_of(test_id: str) -> tuple[str, ...]:
+    """The requirements a test case evidences: every catalog requirement that lists it.
+    The catalogs are the one source of the mapping; test cases do not repeat it."""
+    return tuple(r.id for c in catalogs() for r in c.requirements if test_id in r.test_cases)
+
+
+def declaration_requirements() -> list[str]:
+    """Requirements evaluated by a declaration check of their own (`TC-DECL-<id>` in their
+    test cases): testcases/test_declarations.py makes one per id."""
+    return [r.id for c in catalogs() for r in c.requirements
+            if f"TC-DECL-{r.id}" in r.test_cases]
 
 
 def derive(verdicts: list[str], has_tests: bool, untested_parts=(),
@@ -140,7 +152,7 @@ def not_fully_tested(views: list[dict]) -> dict[str, list[dict]]:
 def coverage(specs: dict) -> list[dict]:
     """Per scheme: requirements verified on the device, by declaration only, uncovered, and
     those whose topic is unconfirmed; provisional ones counted apart as well.
-    `specs` maps test-case id -> TestCaseSpec; a declaration check has an id TC-DECL-*."""
+    `specs` maps test-case id -> TestCaseSpec (a declaration check: evaluated documents)."""
     rows = []
     for cat in catalogs():
         probe = decl = unc = unconfirmed = provisional = provisional_probe = 0
@@ -149,7 +161,7 @@ def coverage(specs: dict) -> list[dict]:
             provisional += req.provisional
             if not req.topic_confirmed:
                 unconfirmed += 1
-            elif any(not t.startswith("TC-DECL-") for t in tests):
+            elif any(t in specs and specs[t].evaluated == "device" for t in tests):
                 probe += 1
                 provisional_probe += req.provisional
             elif tests:
@@ -166,18 +178,18 @@ def coverage(specs: dict) -> list[dict]:
 
 
 def check_consistency(specs: dict) -> list[str]:
-    """Problems between catalogs and test cases (unknown ids in either direction)."""
+    """Problems between catalogs and test cases: a test case no catalog maps (it would
+    evidence nothing), a catalog naming a test case that does not exist."""
     problems = []
-    known = known_requirement_ids()
     listed = {t for c in catalogs() for r in c.requirements for t in r.test_cases}
+    known = known_requirement_ids()
     for tid, spec in specs.items():
-        for rid in spec.requirements:
-            if rid not in known:
-                problems.append(f"{tid} names unknown requirement {rid}")
-            else:
-                req = next(r for c in catalogs() for r in c.requirements if r.id == rid)
-                if tid not in req.test_cases:
-                    problems.append(f"{tid} evidences {rid} but the catalog does not list it")
+        if not spec.requirements:
+            problems.append(f"{tid}: no catalog maps it to a requirement")
+        if spec.own_requirements and requirements_of(tid):
+            problems.append(f"{tid}: mapped by a catalog and by its decorator (one place only)")
+        problems += [f"{tid} names unknown requirement {r}" for r in spec.own_requirements
+                     if r not in known]
     for t in sorted(listed - set(specs)):
         problems.append(f"catalogs list test case {t}, which does not exist")
     return problems

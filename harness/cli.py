@@ -128,7 +128,7 @@ def cmd_validate(args) -> int:
 
 def cmd_list(args) -> int:
     from harness.profile.loader import load_profile
-    from harness.suite import load_specs, plan
+    from harness.runner.suite import load_specs, plan
     specs = load_specs()
     out = {}
     for f in args.profile:
@@ -156,11 +156,11 @@ def _plugin_args() -> list[str]:
 
 def cmd_run(args) -> int:
     import pytest
-    from harness.run import build_context
-    from harness.suite import SUITE_DIR
+    from harness.runner.context import build_context
+    from harness.runner.suite import SUITE_DIR
     resuming = None
     if args.resume:
-        from harness import resume
+        from harness.runner import resume
         if args.profile or args.out or args.lab or args.keyword or args.allow_destructive \
                 or args.order \
                 or args.only:
@@ -173,15 +173,16 @@ def cmd_run(args) -> int:
     elif not args.profile:
         raise InputError("at least one --profile is needed (or --resume RUN_DIR)", None, None,
                          "--profile")
-    if args.only:                # the declaration checks are the TC-DECL-* test cases
-        only = "TC-DECL" if args.only == "documents" else "not TC-DECL"
+    if args.only:                # by what a test case evaluates (its spec's `evaluated`)
+        only = f"evaluated_{args.only}"
         args.keyword = f"({args.keyword}) and ({only})" if args.keyword else only
-    # validate everything (profiles, lab, scope) before pytest starts: bad input → exit 2
-    if args.order:
-        from harness.lab.order import load_order
-        load_order(args.order)
+    # validate everything (profiles, lab, scope) before pytest starts: bad input → exit 2;
+    # the context built here is the run's (handed to the plugin, not built again)
     ctx = build_context(args.profile, args.lab, args.out, resuming and resuming.run_id,
                         args.allow_destructive, args.keyword, fresh=resuming is None)
+    if args.order:
+        from harness.lab.order import load_order
+        ctx.order = load_order(args.order)
     suite = Path(args.suite) if args.suite else SUITE_DIR
     if not suite.is_dir():
         raise InputError("test-case directory not found", str(suite), None, "--suite")
@@ -196,8 +197,6 @@ def cmd_run(args) -> int:
         pytest_args += ["--profile", prof]
     if args.lab:
         pytest_args += ["--lab", args.lab]
-    if args.order:
-        pytest_args += ["--order", str(Path(args.order).resolve())]
     if args.allow_destructive:
         pytest_args.append("--allow-destructive")
     if args.no_pdf:
@@ -213,7 +212,9 @@ def cmd_run(args) -> int:
     basetemp = ctx.out_dir / ".pytest-tmp"
     try:
         with _emulated_lab_in_use(args.profile, ctx.run_id):
-            code = int(pytest.main(pytest_args + ["--basetemp", str(basetemp)]))
+            from harness.pytest_plugin import Prepared
+            code = int(pytest.main(pytest_args + ["--basetemp", str(basetemp)],
+                                   plugins=[Prepared(ctx)]))
     finally:
         shutil.rmtree(basetemp, ignore_errors=True)
     if code == 5:
@@ -288,7 +289,7 @@ def _report_exit(run_json: Path) -> int:
 
 def cmd_coverage(args) -> int:
     from harness.catalog import coverage
-    from harness.suite import load_specs
+    from harness.runner.suite import load_specs
     rows = coverage(load_specs())
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -308,7 +309,7 @@ def cmd_coverage(args) -> int:
 
 def cmd_report(args) -> int:
     from harness.report.writer import render_all
-    from harness.transport.transcript import Redactor
+    from harness.redact import Redactor
     d = Path(args.run_dir)
     if not (d / "journal.jsonl").exists():
         raise InputError("no journal.jsonl in this directory", str(d), None, "run_dir")

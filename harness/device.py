@@ -28,7 +28,7 @@ class Device:
     health: Health = field(default_factory=Health)
     identity: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)      # observations shared by test cases in a run
-    place: dict | None = None       # the acquired labgrid place (harness.places), if any
+    place: dict | None = None       # the acquired labgrid place (harness.runner.places), if any
 
     def cached(self, key: str, gather):
         """Run a probe once per run and device (e.g. the port scan two test cases read)."""

@@ -2,7 +2,7 @@
 
 Active only when --profile is given. Options: --profile (repeatable), --lab, --out,
 --allow-destructive, --run-id, --device-workers N (devices tested in parallel, each in a
-worker forked from this process: harness.forkpool). Fixtures: device, evidence,
+worker forked from this process: harness.runner.forkpool). Fixtures: device, evidence,
 run_context, lifecycle.
 """
 from __future__ import annotations
@@ -20,8 +20,7 @@ from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotA
                             NotRun, ScopeError, WatchdogExpired)
 from harness.model import Evidence, Failed, Verdict, spec_of
 from harness.model.testcase import run_order
-from harness.model.verdict import Result
-from harness.run import LOCKS, build_context, now
+from harness.runner.context import LOCKS, build_context, now
 
 CTX = pytest.StashKey()
 EVIDENCE = pytest.StashKey()
@@ -52,41 +51,54 @@ def pytest_addoption(parser):
                      "(auto: live only on a TTY and not under CI=true)")
 
 
+class Prepared:
+    """The run context `harness run` already built and validated, handed to pytest as a
+    plugin object (pytest.main(..., plugins=[Prepared(ctx)])): the profiles and the lab
+    config are loaded once per run. The plain pytest path builds it here instead."""
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+
 def pytest_configure(config):
     if not config.getoption("profile"):
         return
+    prepared = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Prepared)),
+                    None)
     try:
-        ctx = build_context(config.getoption("profile"), config.getoption("lab"),
-                            config.getoption("out"), config.getoption("run_id"),
-                            config.getoption("allow_destructive"),
-                            config.getoption("keyword") or "",
-                            fresh=not config.getoption("out_prepared")
-                            and not config.getoption("resume_run"))
-        if config.getoption("order"):
-            from harness.lab.order import load_order
-            ctx.order = load_order(config.getoption("order"))
+        if prepared is not None:
+            ctx = prepared.ctx
+        else:
+            ctx = build_context(config.getoption("profile"), config.getoption("lab"),
+                                config.getoption("out"), config.getoption("run_id"),
+                                config.getoption("allow_destructive"),
+                                config.getoption("keyword") or "",
+                                fresh=not config.getoption("out_prepared")
+                                and not config.getoption("resume_run"))
+            if config.getoption("order"):
+                from harness.lab.order import load_order
+                ctx.order = load_order(config.getoption("order"))
     except InputError as exc:
         raise pytest.UsageError(exc.render()) from None
     ctx.suite_dir = _suite_dir(config)
     config.stash[CTX] = ctx
     config.option.showlocals = False          # a local may hold a password (redacted anyway)
-    from harness.isolate import stop_on_sigterm
+    from harness.runner.isolate import stop_on_sigterm
     stop_on_sigterm(ignore_sigint=False)      # SIGTERM stops the run as Ctrl-C does
-    from harness.pytest_progress import ProgressReporter
+    from harness.runner.pytest_progress import ProgressReporter
     from harness.report import writer
     if config.getoption("resume_run"):
-        from harness import resume
+        from harness.runner import resume
         resume.mark(ctx, resume.plan(ctx.out_dir))
     else:
         writer.start(ctx)
-    from harness import places
+    from harness.runner import places
     places.acquire_all(ctx)              # before the device workers fork: they inherit it
     from harness.lab import ipv6
     ipv6.discover(ctx)                   # units' IPv6 addresses found on the lab link
     config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
     workers = config.getoption("device_workers")
     if workers > 1:
-        from harness.forkpool import ForkPool
+        from harness.runner.forkpool import ForkPool
         config.pluginmanager.register(ForkPool(config, workers, _device_of, _worker_lost),
                                       "harness-forkpool")
 
@@ -107,12 +119,9 @@ def _device_of(item) -> str:
 
 
 def _worker_lost(item, why: str) -> tuple:
-    """The device worker running `item` died: ERROR with how (harness.forkpool)."""
+    """The device worker running `item` died: ERROR with how (harness.runner.forkpool)."""
     ctx, spec = _ctx(item.config), spec_of(item.function)
-    result = Result(test_id=spec.id, device=_device_of(item),
-                    requirements=list(spec.requirements), verdict=Verdict.ERROR, reason=why,
-                    title=spec.title, steps=list(spec.steps), destructive=spec.destructive,
-                    started=now())
+    result = spec.result(_device_of(item), Verdict.ERROR, why, started=now())
     ctx.record(result)
     return ("harness_result", {"device": result.device, "test_id": spec.id,
                                "verdict": "ERROR", "duration_s": 0.0, "reason": why})
@@ -134,13 +143,17 @@ def pytest_collection_modifyitems(session, config, items):
         if spec is None:
             raise pytest.UsageError(f"{item.nodeid}: not a harness test case (no @testcase)")
         item.extra_keyword_matches.add(spec.id)          # -k TC-CRED-01 selects it
+        item.extra_keyword_matches.add(f"evaluated_{spec.evaluated}")   # --only selects by it
         unknown = [r for r in spec.requirements if r not in known]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s) {unknown}")
+        if not spec.requirements:
+            raise pytest.UsageError(f"{item.nodeid}: no catalog maps {spec.id} to a requirement "
+                                    "(harness/catalogs/*.yaml), and it names none of its own")
     # state-changing test cases last, in their declared order (stable: files otherwise)
     items.sort(key=lambda i: run_order(spec_of(getattr(i, "function", None))))
     if config.getoption("resume_run"):             # what the run decided before it stopped
-        from harness import resume
+        from harness.runner import resume
         done = resume.plan(ctx.out_dir).done
         keep, skip = [], []
         for item in items:
@@ -179,7 +192,7 @@ def evidence(request, device):
 def lifecycle(device, run_context, evidence):
     """The device's lifecycle owner for this test case (lab actions, readiness, restores);
     its restores run at teardown, and a failed one marks the device suspect."""
-    from harness.lifecycle import Lifecycle
+    from harness.runner.lifecycle import Lifecycle
     lc = Lifecycle(device, run_context.lab,
                    record=lambda entry: evidence.record("lab action", entry))
     yield lc
@@ -313,12 +326,10 @@ def pytest_runtest_makereport(item, call):
     device.wire.transcript.flush()
     device.wire.transcript.note("test", f"{spec.id} ends: {verdict.value}")
     started, t0 = item.stash.get(STARTED, (now(), time.monotonic()))
-    result = Result(test_id=spec.id, device=device.name, requirements=list(spec.requirements),
-                    verdict=verdict, reason=ctx.redactor(reason) if reason else "",
-                    title=spec.title, steps=list(spec.steps) + ev.steps, evidence=ev.items,
-                    artifacts=ev.artifacts, artifact_sha256=ev.artifact_sha256,
-                    destructive=spec.destructive, started=started,
-                    duration_s=round(time.monotonic() - t0, 3))
+    result = spec.result(device.name, verdict, ctx.redactor(reason) if reason else "",
+                         steps=ev.steps, evidence=ev.items, artifacts=ev.artifacts,
+                         artifact_sha256=ev.artifact_sha256, started=started,
+                         duration_s=round(time.monotonic() - t0, 3))
     if deferred:
         ctx.observe(result, ev.observation)      # decided at the end, over every unit
     else:
@@ -345,16 +356,16 @@ def pytest_sessionfinish(session, exitstatus):
     ctx = _ctx(session.config)
     if ctx is None:
         return
-    from harness.crossunit import decide_all
+    from harness.runner.crossunit import decide_all
     from harness.report import writer
-    from harness.suite import SUITE_DIR, load_specs
+    from harness.runner.suite import SUITE_DIR, load_specs
     reporter = session.config.pluginmanager.get_plugin("harness-progress")
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     # cross-unit verdicts need every unit done: a stopped run leaves them to its resumption
     decided = [] if interrupted else decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
     ctx.units.release_all()
     shutil.rmtree(ctx.out_dir / LOCKS, ignore_errors=True)
-    from harness import places
+    from harness.runner import places
     places.release_all(ctx)
     if reporter is not None:
         reporter.close(decided)

@@ -1,12 +1,11 @@
 """Access control: unauthenticated access, debug interfaces, information before login."""
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import DeviceError, Inconclusive, NotRun
 from harness.model import testcase
 from harness.probe import bootloader, exposure, unauthenticated
 
 
 @testcase("TC-AUTH-01", "Configuration, control and data need authentication",
-          ["ETSI-5.5-5", "ETSI-5.5-4", "JCSTAR-S1.1-01"],
           steps=["request each admin path without credentials (status and headers decide; "
                  "an endless stream is read only at its start)",
                  "RTSP DESCRIBE without credentials", "anonymous FTP login (also on 21)",
@@ -36,7 +35,6 @@ def test_no_unauthenticated_access(device, evidence):
 
 
 @testcase("TC-DEBUG-01", "The serial console requires authentication",
-          ["ETSI-5.6-4"],
           steps=["open the console, press Enter", "a login prompt must come; a shell "
                  "(proved by a command's output) without login is a FAIL",
                  "positive control: the lab's console account logs in"],
@@ -75,7 +73,6 @@ def test_console_requires_login(device, evidence):
 
 
 @testcase("TC-DEBUG-02", "No bootloader break-in on the serial console",
-          ["ETSI-5.6-4"],
           steps=["keep the serial console open while the lab power-cycles the device",
                  "press the profile's break keys during the boot (bounded)",
                  "a bootloader prompt whose proof command answers is a FAIL (the device is "
@@ -116,7 +113,6 @@ def test_no_bootloader_break_in(device, evidence, lifecycle):
 
 
 @testcase("TC-INFO-01", "No security-relevant information before authentication",
-          ["ETSI-5.6-2"],
           steps=["read public web pages and service banners without credentials",
                  "look for the firmware version, Wi-Fi passphrases and private keys"],
           applies=[a.network])

@@ -2,7 +2,7 @@
 First of the test cases that probe the network (the file sorts before the others): the
 port scan it makes is the one the later test cases read (TC-CRED-01: login services seen
 outside the profile)."""
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import DeviceError, NotRun
 from harness.model import testcase
 from harness.probe import ports
@@ -39,7 +39,6 @@ def _ipv6_tested(device, evidence, ipv4_finding: str) -> None:
 
 
 @testcase("TC-SURF-01", "Only the services the vendor declares are open",
-          ["ETSI-5.6-1", "ETSI-5.6-5", "JCSTAR-S1.1-13"],
           steps=["nmap full TCP port scan (-p-) and a curated UDP list on each address, IPv4 "
                  "and IPv6 (address6)",
                  "compare each open port with the profile's declared services"],
@@ -62,7 +61,6 @@ def test_only_declared_ports(device, evidence, run_context):
 
 
 @testcase("TC-SURF-02", "No cleartext administration protocol (telnet, FTP, TFTP)",
-          ["ETSI-5.6-1", "ETSI-5.5-1", "JCSTAR-S1.1-13"],
           steps=["from the same scan, flag telnet, FTP, TFTP and the r-services"],
           applies=[a.network])
 def test_no_cleartext_protocols(device, evidence, run_context):

@@ -1,5 +1,5 @@
 """Secure communication: TLS, SSH algorithms, no credentials in plaintext."""
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import DeviceError, Inconclusive, NotApplicable
 from harness.model import testcase
 from harness.probe import ssh_algorithms, tls, tls_client
@@ -18,7 +18,6 @@ SSH_WEAK = {
 
 
 @testcase("TC-TLS-01", "TLS ports offer only TLS 1.2+ with strong cipher suites",
-          ["ETSI-5.5-1", "ETSI-5.5-7", "ETSI-5.1-3", "JCSTAR-S1.1-12"],
           steps=["sslyze: accepted suites per protocol version on every TLS port, "
                  "≤ lab-configured connections at a time",
                  "FAIL on SSLv2/3, TLS 1.0/1.1 or suites with RC4, DES, 3DES, NULL, EXPORT, "
@@ -47,7 +46,6 @@ def test_tls_configuration(device, evidence, run_context):
 
 
 @testcase("TC-TLS-02", "The device's TLS client refuses a server certificate from an untrusted CA",
-          ["ETSI-5.5-1", "ETSI-5.5-7", "JCSTAR-S1.1-12"],
           steps=["for each outbound TLS connection in the profile: the harness listens on the "
                  "lab's harness_address with a fresh certificate for the expected host name, "
                  "issued by a CA made for this run",
@@ -93,7 +91,6 @@ def test_tls_client_verification(device, evidence, run_context, lifecycle):
 
 
 @testcase("TC-SSH-01", "SSH uses best-practice key exchange, ciphers, MACs and host keys",
-          ["ETSI-5.5-1", "ETSI-5.1-3", "JCSTAR-S1.1-12"],
           steps=["ssh-audit reads the server's algorithm lists (no connection-rate test)",
                  "FAIL on 1024-bit or SHA-1 group exchange, (3)DES/RC4/Blowfish/CAST, MD5 or "
                  "truncated MACs, DSA host keys, RSA host keys under 2048 bits"],
@@ -117,8 +114,6 @@ def test_ssh_algorithms(device, evidence):
 
 
 @testcase("TC-COMM-01", "No credentials cross the network in plaintext",
-          ["ETSI-5.5-1", "ETSI-5.5-6", "ETSI-5.5-7", "ETSI-5.8-1", "ETSI-5.1-3",
-           "JCSTAR-S1.1-12"],
           steps=["each login surface: does its declared login run over an encrypted "
                  "channel? (web logins without TLS, MQTT without TLS, telnet, FTP, SNMP "
                  "v1/v2c communities)"],

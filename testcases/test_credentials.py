@@ -5,14 +5,13 @@ import os
 import secrets
 import shlex
 
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import DeviceError, Inconclusive, NotRun
 from harness.model import Verdict, testcase
 from harness.probe import bruteforce, credentials, identity_keys, password_policy
 
 
 @testcase("TC-CRED-01", "No known default or weak credential is accepted",
-          ["ETSI-5.1-1", "ETSI-5.1-2", "JCSTAR-S1.1-02", "JCSTAR-S1.1-01"],
           steps=["offline, before any packet: every password the lab was given against the "
                  "whole known-credential list and the password policy (" + password_policy.POLICY
                  + ")",
@@ -92,7 +91,6 @@ def _decide_passwords(device, observation, peers):
 
 
 @testcase("TC-UNIQ-01", "Passwords are unique per unit and not derived from identifiers",
-          ["ETSI-5.1-1", "JCSTAR-S1.1-02"],
           steps=["check the lab-given password is not derived from the serial number or MAC",
                  "compare it with the vendor's comparison data (password digests)",
                  "at the end of the run: compare it with every other unit of the same model"],
@@ -141,7 +139,6 @@ def _decide_keys(device, observation, peers):
 
 
 @testcase("TC-UNIQ-02", "SSH host keys and TLS certificates are unique per unit",
-          ["ETSI-5.1-1", "ETSI-5.4-3"],
           steps=["read the SSH host key and the TLS certificate of each TLS port",
                  "compare them with the vendor's comparison data (fingerprints)",
                  "at the end of the run: compare them with every other unit of the same model"],
@@ -168,7 +165,6 @@ def test_keys_unique(device, evidence):
 
 
 @testcase("TC-BRUTE-01", "Brute force over the network is impracticable",
-          ["ETSI-5.1-5", "JCSTAR-S1.1-04"],
           steps=["send a bounded burst of wrong passwords to each password login surface",
                  "record the timing curve; look for delay, refusal or lockout (also: the "
                  "valid login refused right after the burst)",
@@ -243,7 +239,6 @@ def test_brute_force_resistance(device, evidence, run_context):
 
 
 @testcase("TC-PWCHG-01", "The authentication value can be changed, on every surface",
-          ["ETSI-5.1-4", "JCSTAR-S1.1-03"],
           steps=["change the password over the device's own interface (profile's command)",
                  "every password surface must reject the old and accept the new one",
                  "restore the original password"],

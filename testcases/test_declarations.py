@@ -3,6 +3,7 @@ assessments, JC-STAR's document-evaluated items): the declaration must be presen
 complete → DECLARED, never PASS. A declaration with `applies: false` and a justification
 → NOT_APPLICABLE."""
 from harness.errors import NotApplicable
+from harness.catalog import declaration_requirements
 from harness.model import testcase
 
 REQUIRED = {
@@ -38,43 +39,30 @@ def _check(device, evidence, kind):
                       "evaluated from documents, not verified on the device")
 
 
-@testcase("TC-DECL-01", "A vulnerability disclosure policy with contact and timelines is published",
-          ["ETSI-5.2-1", "JCSTAR-S1.1-05"])
+@testcase("TC-DECL-01", "A vulnerability disclosure policy with contact and timelines is published", evaluated="documents")
 def test_vulnerability_disclosure_declared(device, evidence):
     _check(device, evidence, "vulnerability_disclosure")
 
 
-@testcase("TC-DECL-02", "The support period is published",
-          ["ETSI-5.3-13"])
+@testcase("TC-DECL-02", "The support period is published", evaluated="documents")
 def test_support_period_declared(device, evidence):
     _check(device, evidence, "support_period")
 
 
-@testcase("TC-DECL-03", "Users are told how to update",
-          ["ETSI-5.3-3", "ETSI-5.3-11", "JCSTAR-S1.1-07"])
+@testcase("TC-DECL-03", "Users are told how to update", evaluated="documents")
 def test_update_procedure_declared(device, evidence):
     _check(device, evidence, "update_procedure")
 
 
-@testcase("TC-DECL-04", "Users are told how to erase their data",
-          ["ETSI-5.11-1"])
+@testcase("TC-DECL-04", "Users are told how to erase their data", evaluated="documents")
 def test_data_deletion_declared(device, evidence):
     _check(device, evidence, "data_deletion")
 
 
 # Provisions no probe can decide on a device: one declaration check each, keyed by the
-# requirement id in the profile's `declarations:` (statement + document or URL).
-DOCUMENT_ONLY = [
-    "ETSI-5.1-3", "ETSI-5.2-2", "ETSI-5.2-3", "ETSI-5.3-1", "ETSI-5.3-4", "ETSI-5.3-5",
-    "ETSI-5.3-6", "ETSI-5.3-8", "ETSI-5.3-12", "ETSI-5.3-14", "ETSI-5.3-15", "ETSI-5.4-2",
-    "ETSI-5.4-4", "ETSI-5.5-2", "ETSI-5.5-3", "ETSI-5.5-8", "ETSI-5.6-3", "ETSI-5.6-6",
-    "ETSI-5.6-7", "ETSI-5.6-8", "ETSI-5.6-9", "ETSI-5.7-1", "ETSI-5.7-2", "ETSI-5.8-2",
-    "ETSI-5.8-3", "ETSI-5.9-1", "ETSI-5.9-2", "ETSI-5.9-3", "ETSI-5.10-1", "ETSI-5.11-2",
-    "ETSI-5.11-3", "ETSI-5.11-4", "ETSI-5.12-1", "ETSI-5.12-2", "ETSI-5.12-3", "ETSI-5.13-1",
-    "ETSI-6-1", "ETSI-6-2", "ETSI-6-3", "ETSI-6-4", "ETSI-6-5",
-    "SMARK-1", "SMARK-2", "SMARK-3", "SMARK-4", "SMARK-5", "SMARK-7", "SMARK-8", "SMARK-9",
-    "EN18031-NMM", "EN18031-TCM", "JCSTAR-S1.1-10", "JCSTAR-S1.1-16",
-]
+# requirement id in the profile's `declarations:` (statement + document or URL). Which ones:
+# every catalog requirement that lists its own TC-DECL-<id> (the catalogs are the source).
+DOCUMENT_ONLY = declaration_requirements()
 
 
 def _remote_operation(p):
@@ -92,7 +80,8 @@ APPLIES = {"SMARK": [_remote_operation], "EN18031-NMM": [_network_equipment],
 def _declaration_test(rid):
     applies = APPLIES.get(rid, APPLIES.get(rid.split("-")[0], []))
 
-    @testcase(f"TC-DECL-{rid}", f"Vendor declaration for {rid}", [rid], applies=applies)
+    @testcase(f"TC-DECL-{rid}", f"Vendor declaration for {rid}", applies=applies,
+              evaluated="documents")
     def test_declared(device, evidence):
         _check(device, evidence, rid)
     test_declared.__name__ = "test_declared_" + rid.replace("-", "_").replace(".", "_")

@@ -1,12 +1,11 @@
 """Identity of the unit under test, read from the device (goes into run.json)."""
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import DeviceError
 from harness.model import testcase
 from harness.probe import update
 
 
 @testcase("TC-ID-01", "The firmware version is readable and matches the declared one",
-          ["ETSI-5.3-16"],
           steps=["read the firmware version from the device's update endpoint",
                  "compare it with the profile's declared firmware version"],
           applies=[a.update])

@@ -3,7 +3,7 @@ the device reconnects in an orderly way (S-mark item 5), and after a power cycle
 out no old command the broker replays (item 3). Steps are the harness's own design."""
 import time
 
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import Inconclusive, NotRun
 from harness.model import testcase
 from harness.probe import reconnect, remote
@@ -15,7 +15,6 @@ RESEND_EVERY = 5.0            # s between ON commands while waiting for it to re
 
 
 @testcase("TC-SMARK-05", "Commands reach the right unit only",
-          ["SMARK-5"],
           steps=["find the other units of the same model on the same command channel (broker) "
                  "in this run; wait until they are between test cases and hold them",
                  "command this unit OFF and see OFF on its console (its observation channel "
@@ -72,7 +71,6 @@ def test_right_unit(device, evidence, run_context, lifecycle):
 
 
 @testcase("TC-SMARK-05R", "Orderly reconnection after a link flap (no reconnect storm)",
-          ["SMARK-5", "ETSI-5.9-2", "ETSI-5.9-3"],
           steps=["the harness stands in for the cloud endpoint (lab action redirect): it "
                  "accepts each connection and closes it at once, counting the attempts",
                  "cut the link for safe_within (the device has noticed the loss by then), "
@@ -138,7 +136,6 @@ def test_orderly_reconnection(device, evidence, run_context, lifecycle):
 
 
 @testcase("TC-SMARK-03P", "No old command is carried out after a power cycle",
-          ["SMARK-3", "ETSI-5.9-2"],
           steps=["command ON as a retained frame (an app that retains its commands leaves it "
                  "on the broker), see ON; command OFF (not retained), see OFF: the broker now "
                  "holds an old ON",

@@ -3,14 +3,13 @@ keeps a safe state when remote control is lost, and does not operate unintention
 Steps are the harness's own design."""
 import time
 
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import Inconclusive, Missing, NotRun
 from harness.model import testcase
 from harness.probe import remote
 
 
 @testcase("TC-SMARK-02", "Safe state on communication failure",
-          ["SMARK-2", "ETSI-5.9-1", "ETSI-5.9-2"],
           steps=["command the load ON over the command channel; see ON on the observation "
                  "channel (serial console)",
                  "cut the device's link (lab action link_down)",
@@ -61,7 +60,6 @@ def test_safe_state_on_link_loss(device, evidence, run_context, lifecycle):
 
 
 @testcase("TC-SMARK-03", "Unintended operation is suppressed (malformed and queued commands)",
-          ["SMARK-3", "ETSI-5.9-3"],
           steps=["positive control: command ON and OFF, both seen on the observation channel",
                  "malformed frames on the command topic, one at a time: none may switch the "
                  "load ON",
@@ -120,7 +118,6 @@ RELIABILITY_COMMANDS = 6          # ON, OFF, ON, ... : bounded
 
 @testcase("TC-SMARK-04", "Remote operation is reliable: each command is carried out and "
           "reported back",
-          ["SMARK-4"],
           steps=[f"{RELIABILITY_COMMANDS} commands, ON and OFF in turn, one at a time",
                  "each: its effect on the observation channel (serial console) within "
                  "command_within, and the state the device reports back on the command "
@@ -181,7 +178,6 @@ _shipped = _declares("enable", "how remote operation is enabled after a factory 
 
 
 @testcase("TC-SMARK-09", "Remote operation is disabled in the shipped state",
-          ["SMARK-9"],
           steps=["factory reset over the device's shell (the shipped state); the services "
                  "answer again within boot_time",
                  "command ON remotely: nothing may switch on (observation channel, "
@@ -231,7 +227,6 @@ _local = _declares("local_priority", "an arbitration rule between local and remo
 
 
 @testcase("TC-SMARK-07", "Operation from two places: conflicting commands and local priority",
-          ["SMARK-7"],
           steps=["two remote clients send ON and OFF at the same moment: the load settles in "
                  "one state (whether it is reported right is item 4, TC-SMARK-04)",
                  "the lab operates the appliance locally (lab action local_control) OFF, then "

@@ -1,14 +1,13 @@
 """Secure storage and deletion of user data."""
 import secrets
 
-from harness import applicability as a
+from harness.profile import applicability as a
 from harness.errors import DeviceError
 from harness.model import testcase
 from harness.probe import remote, storage
 
 
 @testcase("TC-STORE-01", "Passwords are stored hashed with a modern scheme, never in plaintext",
-          ["ETSI-5.4-1", "JCSTAR-S1.1-11"],
           steps=["over a shell, read the files that hold credentials (profile secret_paths)",
                  "every password hash uses a modern salted scheme",
                  "the lab's password appears in no file in plaintext"],
@@ -30,7 +29,6 @@ def test_passwords_stored_securely(device, evidence):
 
 
 @testcase("TC-DEL-01", "Factory reset erases user data, credentials and Wi-Fi settings",
-          ["ETSI-5.11-1"],
           steps=["write a marker into each user-data file named in the profile",
                  "start the factory reset over the device's shell",
                  "each file must be gone or no longer hold the marker",

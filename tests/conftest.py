@@ -6,12 +6,16 @@ fails instead.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
-import time
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -35,63 +39,188 @@ def harness(*args, timeout=1800, env=None):
 
 
 class BackgroundRun:
-    """The harness CLI started now, its result taken later (`result()`); `stop()` kills it
-    with its device workers if it is still running."""
+    """The harness CLI started now, its result taken later (`result()`), by this process or
+    another worker of the same test run (`attach(logdir)`): the pid, the deadline and, when
+    the run ends, its exit status live in files beside its output. `stop()` kills it with
+    its device workers if it is still running."""
 
-    def __init__(self, args, logdir: Path, timeout: float):
+    def __init__(self, logdir: Path):
+        self.logdir = logdir
+        meta = json.loads((logdir / "run.meta").read_text())
+        self.pid, self.deadline_at, self.args = meta["pid"], meta["deadline"], meta["args"]
+
+    @classmethod
+    def start(cls, args, logdir: Path, timeout: float) -> "BackgroundRun":
         logdir.mkdir(parents=True, exist_ok=True)
-        self.deadline = time.monotonic() + timeout
-        self._out = open(logdir / "stdout.txt", "w+", encoding="utf-8")
-        self._err = open(logdir / "stderr.txt", "w+", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "harness", *map(str, args)],
-                                     cwd=REPO, stdout=self._out, stderr=self._err, text=True,
-                                     start_new_session=True)
+        cmd = [sys.executable, "-m", "harness", *map(str, args)]
+        # a small parent writes the exit status: whichever worker started it may be gone
+        wrapper = ("import subprocess, sys\n"
+                   "rc = subprocess.call(sys.argv[2:])\n"
+                   "open(sys.argv[1] + '.tmp', 'w').write(str(rc))\n"
+                   "import os; os.replace(sys.argv[1] + '.tmp', sys.argv[1])\n")
+        with open(logdir / "stdout.txt", "w") as out, open(logdir / "stderr.txt", "w") as err:
+            proc = subprocess.Popen([sys.executable, "-c", wrapper, str(logdir / "rc"), *cmd],
+                                    cwd=REPO, stdout=out, stderr=err, start_new_session=True)
+        (logdir / "run.meta").write_text(json.dumps(
+            {"pid": proc.pid, "deadline": time.time() + timeout, "args": cmd}))
+        return cls(logdir)
+
+    @property
+    def deadline(self) -> float:
+        """As time.monotonic() reads it in this process."""
+        return time.monotonic() + (self.deadline_at - time.time())
+
+    def ended(self) -> bool:
+        return (self.logdir / "rc").exists()
 
     def result(self) -> subprocess.CompletedProcess:
-        try:
-            code = self.proc.wait(timeout=max(1.0, self.deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise
-        self._out.seek(0)
-        self._err.seek(0)
-        return subprocess.CompletedProcess(self.proc.args, code, self._out.read(),
-                                           self._err.read())
+        while not self.ended():
+            if time.time() > self.deadline_at:
+                self.stop()
+                raise TimeoutError(f"{' '.join(self.args)[:200]} still running at its deadline")
+            time.sleep(1)
+        return subprocess.CompletedProcess(
+            self.args, int((self.logdir / "rc").read_text()),
+            (self.logdir / "stdout.txt").read_text(encoding="utf-8", errors="replace"),
+            (self.logdir / "stderr.txt").read_text(encoding="utf-8", errors="replace"))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=60)
-        self._out.close()
-        self._err.close()
+        if not self.ended():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:                     # reap it if it is our child
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+# --- what the workers of one test run (pytest -n N) share -----------------------------
+# The controller (or a run without -n) makes the directory; workers inherit its path.
+COORD_ENV = "HX_TEST_COORD"
+
+
+def coord_dir() -> Path:
+    return Path(os.environ[COORD_ENV])
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and COORD_ENV not in os.environ:
+        os.environ[COORD_ENV] = tempfile.mkdtemp(prefix="hx-tests-")
+        config.stash[_OWN_COORD] = os.environ[COORD_ENV]
+
+
+def pytest_unconfigure(config):
+    own = config.stash.get(_OWN_COORD, None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
+        os.environ.pop(COORD_ENV, None)
+
+
+_OWN_COORD = pytest.StashKey[str]()
+
+
+@contextlib.contextmanager
+def _flocked(path: Path, shared: bool = False):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def shared_by_workers(name: str, up, down):
+    """A session resource every worker shares: the first to need it brings it up (`up()`
+    returns a JSON value the others get), the last to leave takes it down."""
+    state, lock = coord_dir() / f"{name}.json", coord_dir() / f"{name}.lock"
+    with _flocked(lock):
+        doc = json.loads(state.read_text()) if state.exists() else {"users": 0}
+        if doc["users"] == 0:
+            doc["value"] = up()
+        doc["users"] += 1
+        state.write_text(json.dumps(doc))
+    try:
+        yield doc["value"]
+    finally:
+        with _flocked(lock):
+            doc = json.loads(state.read_text())
+            doc["users"] -= 1
+            if doc["users"] == 0:
+                state.unlink()
+                down(doc["value"])
+            else:
+                state.write_text(json.dumps(doc))
+
+
+class _UnitHold:
+    """Which emulated units this worker's test holds: one lock file per unit, taken in name
+    order (no deadlock), re-entrant (a module holding its units, then its tests)."""
+
+    def __init__(self):
+        self.held: dict[str, tuple[int, int]] = {}      # unit -> (fd, depth)
+
+    @contextlib.contextmanager
+    def __call__(self, units):
+        taken = []
+        try:
+            for u in sorted(set(units)):
+                if u in self.held:
+                    fd, depth = self.held[u]
+                    self.held[u] = (fd, depth + 1)
+                else:
+                    fd = os.open(coord_dir() / f"unit-{u}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    self.held[u] = (fd, 1)
+                taken.append(u)
+            yield
+        finally:
+            for u in reversed(taken):
+                fd, depth = self.held[u]
+                if depth == 1:
+                    del self.held[u]
+                    os.close(fd)
+                else:
+                    self.held[u] = (fd, depth - 1)
+
+
+def all_units() -> list[str]:
+    from harness.emulate.variants import VARIANTS
+    return [v.name for v in VARIANTS]
 
 
 @pytest.fixture(scope="session")
 def emulated_lab():
-    """Every emulated device, up for the whole session; everything removed afterwards."""
+    """Every emulated device, up for the whole test run (shared by the workers of
+    `pytest -n N`); everything removed when the last worker is done with it."""
     need_root()
     from harness.emulate import guard, lab
-    lab.down()
-    paths = lab.up()
-    try:
-        with guard.using(f"test session, pytest PID {os.getpid()}"):
-            yield {p.stem: p for p in paths}
-    finally:
+
+    def up():
         lab.down()
+        return [str(p) for p in lab.up()]
+    with shared_by_workers("lab", up, lambda _: lab.down()) as paths:
+        with guard.using(f"test session, pytest PID {os.getpid()}"):
+            yield {Path(p).stem: Path(p) for p in paths}
 
 
 @pytest.fixture(scope="session")
 def matrix_in_background(emulated_lab, tmp_path_factory):
-    """The detection matrix run (tests/lab/test_matrix.py), started once: ≈7 minutes of
-    mostly waiting on emulated devices."""
+    """The detection matrix run (tests/lab/test_matrix.py), started once per test run by
+    the first worker that needs it: ≈7 minutes of mostly waiting on emulated devices."""
     from tests.lab.test_matrix import start_matrix
-    out = tmp_path_factory.mktemp("matrix")
-    reset_guards()
-    run = start_matrix(emulated_lab, out)
-    try:
-        yield out, run
-    finally:
-        run.stop()
+
+    def up():
+        out = tmp_path_factory.mktemp("matrix")
+        reset_guards()
+        return str(start_matrix(emulated_lab, out).logdir), str(out)
+
+    def down(value):
+        BackgroundRun(Path(value[0])).stop()
+    with shared_by_workers("matrix", up, down) as (logdir, out):
+        yield Path(out), BackgroundRun(Path(logdir))
 
 
 @pytest.fixture(autouse=True)
@@ -148,47 +277,61 @@ def wait_until_matrix_is_done_with(request, units) -> None:
     """Until the background matrix run has decided every test case of these units (its
     journal's unit-done events) or has ended. Bounded by the run's own deadline."""
     out, run = request.getfixturevalue("matrix_in_background")
-    while not set(units) <= _units_done(out / "journal.jsonl") and run.proc.poll() is None:
+    while not set(units) <= _units_done(out / "journal.jsonl") and not run.ended():
         if time.monotonic() > run.deadline:
             pytest.fail(f"the matrix run did not finish with {sorted(units)} in time")
         time.sleep(1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _module_units_free(request):
-    """A module marked `units(...)` (pytestmark) may have module-scoped fixtures that run
-    the harness: they too wait until the matrix is done with those units (this autouse
-    fixture is set up before them)."""
-    mark = request.node.get_closest_marker("units")
-    if mark is not None and os.geteuid() == 0 and "tests/lab" in str(request.node.fspath):
-        _units_free(request, mark.args)
-    yield
+HOLD = pytest.StashKey[_UnitHold]()
 
 
-def _units_free(request, units) -> None:
-    """A test marked `units(...)`: once the matrix (when the session runs it) is done with
-    those units, their guards reset — only theirs."""
+@contextlib.contextmanager
+def using_units(request, units):
+    """A test (or a module fixture) that drives these emulated units: once the matrix (when
+    the session runs it) is done with them, it holds them — no other worker's test drives
+    them meanwhile — and starts with their brute-force guards reset, only theirs."""
     if _matrix_selected(request.session):
         wait_until_matrix_is_done_with(request, units)
-    reset_guards(units)
+    config = request.config
+    if HOLD not in config.stash:
+        config.stash[HOLD] = _UnitHold()
+    with config.stash[HOLD](units):
+        reset_guards(units)
+        yield
+
+
+def _lab_test(request) -> bool:
+    return os.geteuid() == 0 and "tests/lab" in str(request.node.fspath)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_units(request):
+    """A module marked `units(...)` (pytestmark) may have module-scoped fixtures that run
+    the harness: the module holds its units from before them (autouse fixtures are set up
+    first) to its end."""
+    mark = request.node.get_closest_marker("units")
+    if mark is not None and _lab_test(request):
+        with using_units(request, mark.args):
+            yield
+    else:
+        yield
 
 
 @pytest.fixture(autouse=True)
-def _no_lockout_from_earlier_tests(request):
-    """Each lab test starts with no ban and no counted failure on the units it uses — except
-    the matrix's tests: they read the run the session started in the background, which may
-    still be bursting wrong passwords at a unit (a reset then made its guard forget them:
-    TC-BRUTE-01 FAILed a compliant router in CI). That run starts from a reset of its own.
-    A test marked `units(...)` goes on beside the matrix once the matrix is done with its
-    units, and resets those only."""
-    if os.geteuid() == 0 and "tests/lab" in str(request.node.fspath) \
-            and "test_matrix.py" not in request.node.nodeid:
+def _units_held(request):
+    """Each lab test holds the units it uses and starts with no ban and no counted failure
+    on them — except the matrix's tests: they only read the run the session started in the
+    background. A test marked `units(...)` goes on beside the matrix once the matrix is done
+    with its units; an unmarked one may drive any unit: it waits for the whole matrix and
+    holds every unit."""
+    if _lab_test(request) and "test_matrix.py" not in request.node.nodeid \
+            and not request.node.get_closest_marker("exclusive_lab"):
         mark = request.node.get_closest_marker("units")
-        if mark is None:
-            reset_guards()
-        else:
-            _units_free(request, mark.args)
-    yield
+        with using_units(request, mark.args if mark else all_units()):
+            yield
+    else:
+        yield
 
 
 def load_run(out: Path) -> dict:
@@ -217,9 +360,15 @@ def pytest_collection_modifyitems(config, items):
             return 1, 0
         mark = item.get_closest_marker("units")
         if mark:            # beside the matrix, once it is done with their units: first
-            return 2, max(taken.get(u, len(taken)) for u in mark.args)   # what it frees first
+            return 2, max((taken.get(u, len(taken)) for u in mark.args), default=-1)
         return (3 if "test_matrix.py" in item.nodeid else 4), 0
     items.sort(key=order)
+    if hasattr(config, "workerinput"):
+        skip = pytest.mark.skip(reason="brings the lab up and down itself: run it without -n "
+                                       "(scripts/test.sh runs these first, on their own)")
+        for item in items:
+            if item.get_closest_marker("exclusive_lab"):
+                item.add_marker(skip)
     config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and any(
         "test_matrix.py" in i.nodeid for i in items)
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.emulate.files import write
-
-HTPASSWD_REALM = "device"
+from harness.emulate.files import HTPASSWD_REALM, write  # noqa: F401 (realm: re-exported)
 
 
 def dropbear(d: Path, addr: str, key: Path, addr6: str | None = None) -> list[str]:

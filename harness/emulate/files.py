@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from harness.certs import issue_cert, pem_text
 
+HTPASSWD_REALM = "device"      # the realm of the web UIs' HTTP basic and digest logins
+
 
 def crypt_hash(password: str, scheme: str = "6") -> str:
     """A crypt(3) hash through openssl (the crypt module is gone from current Pythons)."""
@@ -53,7 +55,6 @@ def accounts(etc: Path, home: Path, password: str, weak_hash: bool,
 def htdigest(user: str, password: str) -> str:
     """A line of an htdigest file for the web UI's realm."""
     import hashlib
-    from harness.emulate.daemons import HTPASSWD_REALM
     ha1 = hashlib.md5(f"{user}:{HTPASSWD_REALM}:{password}".encode()).hexdigest()
     return f"{user}:{HTPASSWD_REALM}:{ha1}\n"
 

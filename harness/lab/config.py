@@ -217,6 +217,9 @@ class LabConfig(_Strict):
 
 
 def load_lab(path: str | Path | None = None) -> tuple[LabConfig, str]:
+    if not path and not DEFAULT_LAB.exists():
+        raise InputError("no lab config given, and the built-in emulated lab's is not here "
+                         "(an installed package): name yours with --lab", None, None, "--lab")
     path = Path(path) if path else DEFAULT_LAB
     data, origins = yamlsrc.load(path)
     if not isinstance(data, dict):

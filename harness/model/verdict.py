@@ -1,9 +1,15 @@
 """Verdicts and per-test results."""
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field, asdict
 from typing import Any
+
+
+def now() -> str:
+    """The time stamp of journal events and results (UTC, seconds)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 class Verdict(str, enum.Enum):
@@ -22,7 +28,28 @@ class Verdict(str, enum.Enum):
     @property
     def is_problem(self) -> bool:
         """Verdicts that make `harness run` exit 1."""
-        return self in (Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE)
+        return self.value in PROBLEMS
+
+
+# The one order of verdicts, most serious first: every view sorts by it, the per-requirement
+# rule takes the first of WEAKEST_FIRST it meets, the progress lines and the diff read it.
+ORDER = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN", "UNCONFIRMED", "UNCOVERED", "DECLARED",
+         "PASS", "NOT_APPLICABLE", "OBSERVED")   # OBSERVED: a cross-unit share, decided later
+PROBLEMS = ("FAIL", "ERROR", "INCONCLUSIVE")     # what makes a run exit 1
+WEAKEST_FIRST = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN")
+GOOD = ("PASS", "DECLARED", "NOT_APPLICABLE")     # nothing left to do for the lab
+
+
+def rank(verdict: str) -> int:
+    """Position in ORDER (unknown values last)."""
+    return ORDER.index(verdict) if verdict in ORDER else len(ORDER)
+
+
+def badness(verdict: str) -> int:
+    """For a regression: 0 good, 1 not decided, 2 could not decide, 3 failed."""
+    if verdict in GOOD:
+        return 0
+    return {"FAIL": 3, "ERROR": 2, "INCONCLUSIVE": 2}.get(verdict, 1)
 
 
 @dataclass
@@ -38,6 +65,7 @@ class Result:
     artifacts: list[str] = field(default_factory=list)     # relative to the run directory
     artifact_sha256: dict[str, str] = field(default_factory=dict)
     destructive: bool = False
+    evaluated: str = "device"         # or "documents": a declaration check
     started: str = ""
     duration_s: float = 0.0
 

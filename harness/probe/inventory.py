@@ -15,7 +15,7 @@ import re
 import shlex
 from pathlib import Path
 
-from harness import applicability
+from harness.profile import applicability
 from harness.errors import DeviceError, InputError
 from harness.probe import exposure, ports
 from harness.transport import net

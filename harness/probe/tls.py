@@ -81,8 +81,8 @@ def check_speaks_tls(device, ip: str, port: int) -> None:
 
 
 def scan(device, ports: list[int], connections: int = 2) -> list[TLSObservation]:
-    """sslyze's scan, in a process of its own (harness.isolate): its memory goes with it."""
-    from harness.isolate import forked
+    """sslyze's scan, in a process of its own (harness.runner.isolate): its memory goes with it."""
+    from harness.runner.isolate import forked
     bound = SCAN_BOUND_PER_PORT * max(1, len(ports))
     return forked(f"sslyze scan of {device.name}", _scan, device, ports, connections,
                   timeout=bound)

@@ -35,7 +35,13 @@ def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict, di
     if not parent or not target.is_file():
         raise InputError(f"extended profile {parent!r} not found (looked at {target})",
                          file, line, "extends")
-    return _chain(target, seen + (path,)) + [(path, data, origins)]
+    try:
+        return _chain(target, seen + (path,)) + [(path, data, origins)]
+    except InputError as exc:
+        if seen:
+            raise
+        raise InputError(f"the profile it extends is not usable: {exc.render()}",
+                         file, line, "extends") from None
 
 
 def _types_hold_no_wiring(chain) -> None:

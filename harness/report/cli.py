@@ -73,7 +73,7 @@ def run(args) -> int:
         return 0
     if args.cmd == "approve":
         from harness.report import approval, writer
-        from harness.transport.transcript import Redactor
+        from harness.redact import Redactor
         record = approval.approve(args.run_dir, bundle.load_key(_key_path(args)), args.name,
                                   args.role)
         writer.render_all(args.run_dir, Redactor())

@@ -13,10 +13,7 @@ from pathlib import Path
 import jinja2
 
 from harness.errors import InputError
-
-GOOD = {"PASS", "DECLARED", "NOT_APPLICABLE"}
-RANK = {"PASS": 0, "DECLARED": 0, "NOT_APPLICABLE": 0, "NOT_RUN": 1, "UNCOVERED": 1,
-        "UNCONFIRMED": 1, "INCONCLUSIVE": 2, "ERROR": 2, "FAIL": 3}
+from harness.model.verdict import GOOD, badness
 
 
 def _load(run_dir: Path) -> dict:
@@ -42,7 +39,7 @@ def _ports(device: dict) -> set[str]:
 
 
 def _worse(old: str, new: str) -> bool:
-    return RANK.get(new, 1) > RANK.get(old, 1)
+    return badness(new) > badness(old)
 
 
 def compare(old: dict, new: dict) -> dict:

@@ -3,26 +3,25 @@ evaluated from the vendor's documents, the overview of devices × schemes, and t
 documents a vendor still owes. Pure functions of run.json (every output renders from it)."""
 from __future__ import annotations
 
-DOCUMENT_CHECK_PREFIX = "TC-DECL-"
-PROBLEMS = ("FAIL", "ERROR", "INCONCLUSIVE")
+from harness.model.verdict import PROBLEMS, rank
+
+LEGACY_DOCUMENT_PREFIX = "TC-DECL-"     # results journaled before `evaluated` existed
 SCHEME_ORDER = ("jcstar-l1",)          # JC-STAR ★1 first, the others in catalog order
-VERDICT_ORDER = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN", "UNCONFIRMED", "UNCOVERED",
-                 "DECLARED", "PASS", "NOT_APPLICABLE", "OBSERVED")
 
 
 def from_documents(result: dict) -> bool:
-    """A declaration check: evaluated from the vendor's documents, not on the device."""
-    return result["test_id"].startswith(DOCUMENT_CHECK_PREFIX)
-
-
-def _rank(verdict: str) -> int:
-    return VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
+    """A declaration check: evaluated from the vendor's documents, not on the device (the
+    result's `evaluated` field; a result from before the field, by its id)."""
+    evaluated = result.get("evaluated")
+    if evaluated is None:
+        return result["test_id"].startswith(LEGACY_DOCUMENT_PREFIX)
+    return evaluated == "documents"
 
 
 def device_results(device: dict) -> list[dict]:
     """Results of the tests that probed the device, problems first."""
     return sorted((r for r in device["results"] if not from_documents(r)),
-                  key=lambda r: _rank(r["verdict"]))
+                  key=lambda r: rank(r["verdict"]))
 
 
 def findings(device: dict) -> list[dict]:
@@ -39,7 +38,7 @@ def documents_owed(device: dict) -> list[dict]:
             continue
         decl = next((e["observed"] for e in r.get("evidence", [])
                      if e.get("check") == "declaration needed"), None) or {}
-        key = decl.get("key", r["test_id"].removeprefix(DOCUMENT_CHECK_PREFIX))
+        key = decl.get("key", r["test_id"].removeprefix(LEGACY_DOCUMENT_PREFIX))
         out.append({"test_id": r["test_id"], "requirements": r["requirements"],
                     "field": f"declarations.{key}", "missing": decl.get("missing", []),
                     "verdict": r["verdict"], "reason": r["reason"]})
@@ -52,7 +51,7 @@ def split_counts(device: dict) -> dict[str, dict[str, int]]:
     for r in device["results"]:
         side = out["documents" if from_documents(r) else "device"]
         side[r["verdict"]] = side.get(r["verdict"], 0) + 1
-    return {k: dict(sorted(v.items(), key=lambda kv: _rank(kv[0]))) for k, v in out.items()}
+    return {k: dict(sorted(v.items(), key=lambda kv: rank(kv[0]))) for k, v in out.items()}
 
 
 def run_counts(run: dict) -> dict[str, dict[str, int]]:
@@ -62,7 +61,7 @@ def run_counts(run: dict) -> dict[str, dict[str, int]]:
         for side, counts in zip(out, split_counts(d).values()):
             for v, n in counts.items():
                 out[side][v] = out[side].get(v, 0) + n
-    return {k: dict(sorted(v.items(), key=lambda kv: _rank(kv[0]))) for k, v in out.items()}
+    return {k: dict(sorted(v.items(), key=lambda kv: rank(kv[0]))) for k, v in out.items()}
 
 
 def ordered_schemes(run: dict) -> list[dict]:
@@ -81,7 +80,7 @@ def overview(run: dict) -> dict:
             for q in s["requirements"]:
                 v = q["verdicts"].get(d["name"], "NOT_RUN")
                 counts[v] = counts.get(v, 0) + 1
-            cells.append(dict(sorted(counts.items(), key=lambda kv: _rank(kv[0]))))
+            cells.append(dict(sorted(counts.items(), key=lambda kv: rank(kv[0]))))
         rows.append({"device": d["name"], "cells": cells,
                      "findings": len(findings(d)), "owed": len(documents_owed(d))})
     return {"schemes": [{"scheme": s["scheme"], "title": s["title"]} for s in schemes],
@@ -153,7 +152,7 @@ def scheme_rollup(scheme: dict, devices: list[str]) -> list[dict]:
             counts.setdefault(q["verdicts"].get(d, "NOT_RUN"), []).append(d)
         cells = [{"verdict": v, "n": len(names),
                   "devices": names if v not in ("PASS", "DECLARED", "NOT_APPLICABLE") else []}
-                 for v, names in sorted(counts.items(), key=lambda kv: _rank(kv[0]))]
+                 for v, names in sorted(counts.items(), key=lambda kv: rank(kv[0]))]
         out.append({**q, "cells": cells})
     return out
 
@@ -166,5 +165,5 @@ def device_requirements(run: dict, device: str) -> list[dict]:
         for q in s["requirements"]:
             groups.setdefault(q["verdicts"].get(device, "NOT_RUN"), []).append(q["id"])
         out.append({"scheme": s["scheme"], "title": s["title"],
-                    "groups": sorted(groups.items(), key=lambda kv: _rank(kv[0]))})
+                    "groups": sorted(groups.items(), key=lambda kv: rank(kv[0]))})
     return out

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import harness
-from harness.run import RunContext, now
+from harness.runner.context import RunContext, now
 
 SCHEMA_VERSION = "1.0"
 PACKAGES = ("pytest", "paramiko", "pyserial", "paho-mqtt", "python-nmap", "scapy", "sslyze",
@@ -41,7 +41,7 @@ def method_versions() -> dict:
     hash (the harness version alone does not say whether a lab edited them)."""
     import hashlib
     from harness.catalog import CATALOG_DIR
-    from harness.suite import SUITE_DIR
+    from harness.runner.suite import SUITE_DIR
 
     def digest(paths) -> str:
         h = hashlib.sha256()
@@ -144,7 +144,7 @@ def write_text(ctx_or_redact, path: Path, text: str) -> None:
 
 
 def finish(ctx: RunContext, stopped: str | None = None, pdf: bool = True) -> dict:
-    """After the run-level step (harness.crossunit.decide_all). `stopped`: why the run ended
+    """After the run-level step (harness.runner.crossunit.decide_all). `stopped`: why the run ended
     early (a signal): the run is then not complete (`harness run --resume` finishes it)."""
     ctx.journal.append({"type": "run-end", "ended": now(),
                         **({"stopped": stopped} if stopped else {})})
@@ -156,7 +156,7 @@ def render_all(out_dir: Path, redact, pdf: bool = True) -> dict:
     (HTML, CSV, JSON) and the OSCAL assessment results."""
     from harness.report import approval, checklist, html, junit, oscal, transcripts
     from harness.report import pdf as pdf_out
-    from harness.run import Journal
+    from harness.runner.context import Journal
     run = build_run(Journal(out_dir / "journal.jsonl").events())
     write_text(redact, out_dir / "run.json", json.dumps(run, indent=2, sort_keys=False))
     write_text(redact, out_dir / "junit.xml", junit.render(run))

@@ -21,6 +21,12 @@ def console_attempt(open_console):
         console = open_console()
         try:
             outcome = console.login(user, pw)
+            if outcome == "no-login":
+                # a shell before any login: a console that has none, or a session an
+                # earlier login left open (a slow one we gave up on). Log it out and ask
+                # again: only a console that is a shell again takes any password
+                console.leave_shell()
+                outcome = console.login(user, pw)
             if outcome == "unknown":
                 raise DeviceError(f"{console.channel}: a prompt after the password, but no "
                                   "working shell: cannot tell whether the login was accepted")

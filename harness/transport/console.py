@@ -44,6 +44,11 @@ class Console:
             except Exception:  # noqa: BLE001 - best effort on a console that may be gone
                 pass
 
+    def leave_shell(self) -> None:
+        """Log out of a shell found open (not ours): `exit`, then let the getty settle."""
+        self.send("exit\n")
+        self.drain(quiet=0.5, limit=3.0)
+
     # expect
     def send(self, text: str, secret: bool = False) -> None:
         self.wire.transcript.sent(self.channel, "<secret>" if secret else text.rstrip("\r\n"))
@@ -125,6 +130,11 @@ class Console:
                                  timeout)
         except ConnectionClosed:
             return "closed"
+        except TransportTimeout:
+            # a slow login may still open a shell after we stop waiting: the `exit` typed
+            # ahead closes it, so no session of ours is left for the next user
+            self._write(b"exit\n")
+            raise
         if idx == 0:
             self.drain()
             self.logged_in = self.proves_shell()

@@ -1,5 +1,6 @@
 """An HTML form POSTed to `login_path`, answered with a session cookie. A login that sets
-no cookie is a refusal."""
+no cookie gets no session: the page is then fetched without one, so the unit's own answer
+(a redirect to the login, 401) is the evidence, never the login form's "200 OK"."""
 import urllib.parse
 
 from harness.transport import http
@@ -15,7 +16,10 @@ def fetch(wire, host, web, path, user, password):
         headers={"Content-Type": "application/x-www-form-urlencoded"}),
         f"POST {web.login_path}")
     if not posted.cookies:
-        return posted
+        if not 200 <= posted.status < 400:
+            return posted
+        return check_throttle(http.request(wire, host, web.port, path, tls=web.tls),
+                              f"GET {path}")
     cookie = "; ".join(f"{k}={v}" for k, v in posted.cookies.items())
     return check_throttle(http.request(wire, host, web.port, path, tls=web.tls,
                                        headers={"Cookie": cookie}), f"GET {path}")

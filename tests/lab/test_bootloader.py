@@ -5,8 +5,10 @@ import pytest
 
 from harness.lab.actions import run_action
 from harness.lab.config import load_lab
-from harness.run import build_context
+from harness.runner.context import build_context
 from tests.conftest import REPO, harness, load_run
+
+pytestmark = pytest.mark.units("camera-1", "camera-open")
 
 
 def test_console_stays_open_through_a_power_cycle(emulated_lab, tmp_path):

@@ -63,6 +63,7 @@ def test_down_cleans_up_after_a_crash():
     assert _our_processes() == []
 
 
+@pytest.mark.units()
 def test_up_refuses_without_root_or_overlap(monkeypatch):
     """The subnet check refuses a subnet outside 198.18.0.0/15."""
     from harness.emulate import netns

@@ -26,7 +26,7 @@ def _open(device, surface):
                                           ("router-telnetshell", "serial")])
 def test_a_device_shell_cannot_reach_the_host(emulated_lab, tmp_path, name, surface):
     from harness.emulate.netns import STATE
-    from harness.run import build_context
+    from harness.runner.context import build_context
     device = build_context([emulated_lab[name]], out=tmp_path / "out").devices[0]
     shell = _open(device, surface)
     fs = STATE / name / "fs"

@@ -1,14 +1,17 @@
 """Lab actions through the lab config's commands: power-cycle, link down/up, degrade."""
 import time
 
+import pytest
+
 from harness.errors import DeviceError
 from harness.lab.actions import run_action
 from harness.lab.config import load_lab
 from harness.profile.loader import load_profile
 from harness.transport import net
-from harness.run import build_context
+from harness.runner.context import build_context
 
 
+@pytest.mark.units("router-2")
 def test_power_cycle_and_link(emulated_lab, tmp_path):
     lab, _ = load_lab(None)
     ctx = build_context([emulated_lab["router-2"]], out=tmp_path / "out")
@@ -49,6 +52,7 @@ def test_power_cycle_and_link(emulated_lab, tmp_path):
     assert net.tcp_open(device.wire, addr, 22, timeout=5)
 
 
+@pytest.mark.units("router-2")
 def test_missing_action_is_an_error(emulated_lab, tmp_path):
     import pytest
     lab_file = tmp_path / "lab.yaml"
@@ -89,9 +93,10 @@ def _pdu_lab(tmp_path):
     return lab
 
 
+@pytest.mark.units("router-2")
 def test_lifecycle_proves_readiness_after_a_pdu_power_cycle(emulated_lab, tmp_path):
     from harness.errors import DeviceError
-    from harness.lifecycle import Lifecycle
+    from harness.runner.lifecycle import Lifecycle
     labfile = _pdu_lab(tmp_path)
     ctx = build_context([emulated_lab["router-2"]], lab_path=labfile, out=tmp_path / "out")
     device, lab = ctx.devices[0], ctx.lab
@@ -126,8 +131,9 @@ def test_lifecycle_proves_readiness_after_a_pdu_power_cycle(emulated_lab, tmp_pa
     Lifecycle(device, lab).wait_ready([22], why="the end of this test")
 
 
+@pytest.mark.units("router-2")
 def test_lifecycle_restores_always_run_newest_first(emulated_lab, tmp_path):
-    from harness.lifecycle import Lifecycle
+    from harness.runner.lifecycle import Lifecycle
     ctx = build_context([emulated_lab["router-2"]], out=tmp_path / "out")
     device = ctx.devices[0]
     lc, order = Lifecycle(device, ctx.lab), []

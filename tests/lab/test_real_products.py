@@ -3,7 +3,6 @@ emulated units that run it: Node-RED (OAuth2 password grant, or no login at all)
 endless MJPEG stream, tftpd-hpa, net-snmp (v2c and v3), the appliance app's JSON token
 login. A refusal counts only with its positive control: a declared login procedure that
 cannot succeed leaves the surface not tested (NOT_RUN), never PASS."""
-import os
 import time
 
 import pytest

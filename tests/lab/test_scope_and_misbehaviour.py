@@ -7,6 +7,8 @@ from scapy.all import AsyncSniffer, conf
 from harness.emulate import netns
 from tests.conftest import harness, load_run, verdicts
 
+pytestmark = pytest.mark.units("router-1", "camera-open")
+
 SMALL_SCOPE_LAB = """lab: {name: narrow lab}
 scope: {allow: [198.18.0.0/28, "2001:2::/64"], interfaces: [hxbr0]}
 timeouts: {connect: 2, command: 5, scan: 60}

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run
 
+pytestmark = pytest.mark.units("appliance-1", "router-1")
+
 SELECTION = "TC-SMARK-02 or TC-CRED-01"
 
 

@@ -9,7 +9,8 @@ from harness.transport import http, net, ssh
 from harness.transport.mqtt import MQTTSession
 from harness.transport.serial import SerialConsole
 from harness.transport.telnet import TelnetConsole
-from harness.transport.transcript import Redactor, Transcript
+from harness.redact import Redactor
+from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
 
 
@@ -23,6 +24,7 @@ def pw(emulated_lab, name):
     return profile.ssh.password.get_secret_value()
 
 
+@pytest.mark.units("router-1")
 def test_ssh(emulated_lab, wire):
     good = pw(emulated_lab, "router-1")
     assert ssh.try_password(wire, "198.18.0.11", 22, "admin", good) == "accepted"
@@ -44,6 +46,7 @@ def test_ssh(emulated_lab, wire):
     assert ssh.try_password(wire, "198.18.0.11", 22, "admin", good + "x") == "rejected"
 
 
+@pytest.mark.units("router-telnet")
 def test_telnet(emulated_lab, wire):
     c = TelnetConsole(wire, Prompts(), "198.18.0.15", 23)
     try:
@@ -58,6 +61,7 @@ def test_telnet(emulated_lab, wire):
         c.close()
 
 
+@pytest.mark.units("appliance-1", "appliance-open")
 def test_serial_console_on_a_pty(emulated_lab, wire):
     profile, _ = load_profile(emulated_lab["appliance-1"])
     c = SerialConsole(wire, Prompts(), profile.serial.port)
@@ -76,6 +80,7 @@ def test_serial_console_on_a_pty(emulated_lab, wire):
         c.close()
 
 
+@pytest.mark.units("router-1")
 def test_http(emulated_lab, wire):
     good = pw(emulated_lab, "router-1")
     assert http.request(wire, "198.18.0.11", 443, "/admin/", tls=True).status == 401
@@ -106,6 +111,7 @@ def test_mqtt(emulated_lab, wire):
         s.close()
 
 
+@pytest.mark.units("router-1")
 def test_net_banner_and_nmap(emulated_lab, wire):
     assert net.banner(wire, "198.18.0.11", 22, until=b"\n").startswith(b"SSH-2.0-dropbear")
     host, xml = net.nmap_scan(wire, "198.18.0.11", "-n -Pn -sS -p 20-25", 60)
@@ -113,6 +119,7 @@ def test_net_banner_and_nmap(emulated_lab, wire):
     assert "<nmaprun" in xml
 
 
+@pytest.mark.units()
 def test_transports_refuse_out_of_scope(tmp_path):
     wire = Wire(Scope(["198.18.0.0/28"]), Transcript(tmp_path / "t.log"), 1, 1)
     with pytest.raises(ScopeError):
@@ -128,6 +135,7 @@ def test_transports_refuse_out_of_scope(tmp_path):
     assert not (tmp_path / "t.log").exists() or "connect" not in (tmp_path / "t.log").read_text()
 
 
+@pytest.mark.units()
 def test_transcript_redacts(tmp_path):
     t = Transcript(tmp_path / "t.log", Redactor(["s3cret-value"]))
     t.sent("ssh", "password is s3cret-value")
@@ -137,6 +145,7 @@ def test_transcript_redacts(tmp_path):
     assert "s3cret-value" not in text and text.count("***") == 2
 
 
+@pytest.mark.units("camera-open", "router-1")
 def test_ftp(emulated_lab, wire):
     from harness.transport import ftp
     r = ftp.login(wire, "198.18.0.21", 21, "anonymous", "lab@example.invalid", list_files=True)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import REPO, harness, load_run, verdicts
+from tests.conftest import REPO, harness, load_run, using_units, verdicts
 
 DESTRUCTIVE = {"TC-BRUTE-01", "TC-PWCHG-01", "TC-UPD-02", "TC-DEL-01"}
 
@@ -23,17 +23,19 @@ def _derived(emulated_lab, tmp_path, name, edit) -> str:
 
 
 @pytest.fixture(scope="module")
-def nondestructive_run(emulated_lab, tmp_path_factory):
+def nondestructive_run(emulated_lab, tmp_path_factory, request):
     out = tmp_path_factory.mktemp("nondestructive")
     names = ["router-1", "router-2", "router-nothrottle", "appliance-open"]
     args = ["run", "--out", out, "--workers", "4"]
     for n in names:
         args += ["--profile", emulated_lab[n]]
-    proc = harness(*args, timeout=1500)
+    with using_units(request, names):
+        proc = harness(*args, timeout=1500)
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     return out, proc
 
 
+@pytest.mark.units()
 def test_unrun_destructive_cases_are_not_run_never_na(nondestructive_run):
     out, proc = nondestructive_run
     run = load_run(out)
@@ -67,6 +69,7 @@ def test_unrun_destructive_cases_are_not_run_never_na(nondestructive_run):
         assert any(re.match(rf"{name}\s+\d+/\d+ in ", l) for l in lines), name  # summary
 
 
+@pytest.mark.units()
 def test_not_run_in_junit_and_html(nondestructive_run):
     out, _ = nondestructive_run
     root = ET.parse(out / "junit.xml").getroot()

@@ -12,6 +12,8 @@ from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
 from tests.conftest import REPO, harness, load_run
 
+pytestmark = pytest.mark.units("router-1", "camera-1", "appliance-1")
+
 KINDS = {"router-1": "basic", "camera-1": "digest", "appliance-1": "form"}
 
 

@@ -1,4 +1,4 @@
-"""Forked device workers (harness.forkpool): a worker that dies costs its device only the
+"""Forked device workers (harness.runner.forkpool): a worker that dies costs its device only the
 test case it was running (ERROR, with how it died); the device's later test cases and the
 other devices go on; the owner's journal and report stay complete. No traffic: the test
 cases below never touch their device."""
@@ -11,14 +11,14 @@ SUITE = '''import os, signal, time
 from harness.model import testcase
 
 
-@testcase("TC-X-01", "first", ["ETSI-5.1-1"])
+@testcase("TC-X-01", "first", requirements=["ETSI-5.1-1"])
 def test_first(device, evidence):
     if device.name == "unit-2":
         os.kill(os.getpid(), signal.SIGKILL)      # the worker dies mid-test
     evidence.record("ran in", os.getpid())
 
 
-@testcase("TC-X-02", "second", ["ETSI-5.1-1"])
+@testcase("TC-X-02", "second", requirements=["ETSI-5.1-1"])
 def test_second(device, evidence):
     evidence.record("ran in", os.getpid())
 '''

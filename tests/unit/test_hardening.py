@@ -11,7 +11,8 @@ from harness.errors import DeviceError, ScopeError
 from harness.lab.actions import command, run_action
 from harness.lab.scope import Scope
 from harness.transport.deadline import guard, read_bounded
-from harness.transport.transcript import Redactor, Transcript
+from harness.redact import Redactor
+from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
 from tests.conftest import harness
 from tests.unit.test_bad_input import INSTANCE, LAB, check, write
@@ -237,7 +238,7 @@ def test_report_directory_is_private_and_never_reused(tmp_path):
                    "--out", tmp_path / "out", "-k", "TC-NOTHING")
     check(proc, "out", "--out")
     assert "not empty" in proc.stderr
-    from harness.run import prepare_out_dir
+    from harness.runner.context import prepare_out_dir
     prepare_out_dir(tmp_path / "new", 0o700, True)
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700
 
@@ -263,7 +264,7 @@ def test_watchdog_stops_a_test_case_past_its_budget(tmp_path):
     (suite / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
     (suite / "test_slow.py").write_text(
         "import time\nfrom harness.model import testcase\n\n\n"
-        "@testcase('TC-SLOW-01', 'sleeps', ['ETSI-5.1-1'])\n"
+        "@testcase('TC-SLOW-01', 'sleeps', requirements=['ETSI-5.1-1'])\n"
         "def test_slow(device, evidence):\n"
         "    try:\n        time.sleep(60)\n"
         "    except Exception:\n        pass\n")   # a probe that swallows its timeouts

@@ -1,4 +1,4 @@
-"""harness.isolate.forked: a step in a process of its own gives back its result or its
+"""harness.runner.isolate.forked: a step in a process of its own gives back its result or its
 exception; one that dies or outlasts its bound is the device's error, and is gone after."""
 import os
 import signal
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness.errors import DeviceError, TransportTimeout
-from harness.isolate import forked
+from harness.runner.isolate import forked
 
 
 def _pid_and(x):

@@ -10,9 +10,9 @@ from harness.model import Evidence, Failed, Verdict
 from harness.model.verdict import Result
 from harness.probe import bruteforce, exposure, storage
 from harness.probe.credentials import candidates, load_list
-from harness.suite import load_specs
+from harness.runner.suite import load_specs
 from harness.transport.telnet import DO, ECHO, IAC, SGA, TelnetConsole, WILL
-from harness.transport.transcript import Redactor
+from harness.redact import Redactor
 
 
 @pytest.mark.parametrize("verdicts,has_tests,expected", [
@@ -193,7 +193,7 @@ def test_telnet_negotiation():
 
 def test_journal_survives_a_torn_line(tmp_path):
     from harness.report.writer import build_run
-    from harness.run import Journal
+    from harness.runner.context import Journal
     j = Journal(tmp_path / "journal.jsonl")
     j.append({"type": "run-start", "run_id": "r", "started": "t", "lab": {}, "operator": "o",
               "allow_destructive": False, "selection": "", "tools": {},
@@ -293,7 +293,7 @@ def test_password_policy_offline():
 
 
 def test_resume_plan_from_a_journal(tmp_path):
-    from harness import resume
+    from harness.runner import resume
     from harness.errors import InputError
     from harness.profile.loader import load_profile
     from tests.unit.test_bad_input import write
@@ -329,6 +329,12 @@ class _ScriptedLogin:
         self.password, self.shell_answers, self.out, self.state = password, \
             shell_answers, b"", "start"
         self.hang_up = hang_up          # after a wrong password: "bad salt", then closed
+        self.no_login = False           # a root shell on the console: `exit` gives another
+
+    def left_in_shell(self, no_login=False):
+        """A shell already open: an earlier session's, or a console with no login at all."""
+        self.state, self.no_login = "shell", no_login
+        return self
 
     def write(self, data: bytes):
         import re as _re
@@ -344,6 +350,11 @@ class _ScriptedLogin:
             self.out += b"# " if ok else b"su: bad salt\n" if self.hang_up else \
                 b"\nLogin incorrect\nlogin: "
             self.state = "shell" if ok else "closed" if self.hang_up else "user"
+        elif self.state == "shell" and text.strip() == "exit":
+            self.out += b"# " if self.no_login else b"\nlogin: "
+            self.state = "shell" if self.no_login else "user"
+        elif self.state == "shell" and text == "\n":
+            self.out += b"# "
         elif self.state == "shell" and self.shell_answers:
             m = _re.search(r"HX\$\(\((\d+)\+(\d+)\)\)OK", text)
             if m:
@@ -382,4 +393,17 @@ def test_console_login_survives_a_doubled_prompt_and_tells_unknown_from_refused(
         "admin", "right") == "unknown"
     # a hang-up after the password (busybox login on a locked account): no shell was given
     assert _console(_ScriptedLogin("right", hang_up=True)).login("root", "wrong") == "closed"
+
+
+def test_a_shell_left_open_on_the_console_is_not_a_known_credential_accepted():
+    """CI: a slow positive control left the serial console logged in; the next known
+    credential tried met that shell and read as accepted (a false FAIL). The shell is
+    logged out and the credential asked for again; a console that is a shell whatever
+    happens (no login at all) still takes any password."""
+    from harness.surfaces.telnet import console_attempt
+    left = _ScriptedLogin("right").left_in_shell()
+    assert console_attempt(lambda: _console(left))("admin", "admin") is False
+    assert console_attempt(lambda: _console(left))("admin", "right") is True
+    rooted = _ScriptedLogin("right").left_in_shell(no_login=True)
+    assert console_attempt(lambda: _console(rooted))("admin", "anything") is True
 

@@ -1,7 +1,7 @@
 """Progress display logic (pure; the lab test checks it in a real run's log)."""
 import io
 
-from harness.progress import Progress, fmt_time, wants_live
+from harness.runner.progress import Progress, fmt_time, wants_live
 
 
 class Clock:
@@ -14,7 +14,8 @@ class Clock:
 
 def test_plain_lines_name_device_test_case_counts_and_time():
     lines, clock = [], Clock()
-    p = Progress({"router-1": 3, "camera-1": 1}, lines.append, clock=clock)
+    p = Progress({"router-1": 3, "camera-1": 1}, lines.append, clock=clock,
+                 documents={"TC-DECL-01"})
     p.started("router-1", "TC-SURF-01")
     clock.t += 65
     p.finished("router-1", "TC-SURF-01", "FAIL", 65.0, "telnet open")

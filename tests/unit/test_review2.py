@@ -15,7 +15,7 @@ import pytest
 
 from harness.errors import InputError, ScopeError
 from harness.lab.scope import Scope
-from harness.transport.transcript import Redactor
+from harness.redact import Redactor
 from tests.conftest import harness
 from tests.unit.test_bad_input import LAB, write
 from tests.unit.test_bundle_diff import _run_dir
@@ -194,7 +194,7 @@ def test_the_pytest_path_shows_no_password_in_a_traceback(tmp_path):
     suite.mkdir()
     (suite / "test_leak.py").write_text(
         "from harness.model import testcase\n\n\n"
-        "@testcase('TC-LEAK-01', 'leaks', ['ETSI-5.1-1'])\n"
+        "@testcase('TC-LEAK-01', 'leaks', requirements=['ETSI-5.1-1'])\n"
         "def test_leak(device, evidence):\n"
         "    secret = device.profile.ssh.password.get_secret_value()\n"
         "    assert secret == 'something else', f'the password is {secret}'\n")

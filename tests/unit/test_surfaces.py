@@ -15,7 +15,8 @@ def test_nmap_port_states_count_listed_and_aggregated_ports():
 def test_surface_registry_lists_every_login_and_command_surface():
     """One registry built from the profile: the credential tests, brute force, exposure and
     applicability read it (a new surface is one entry)."""
-    from harness import applicability, surfaces
+    from harness import surfaces
+    from harness.profile import applicability
     from harness.probe import credentials
     from harness.profile.schema import DeviceProfile
     base = {"vendor": "V", "model": "M", "firmware_version": "1", "category": "appliance",

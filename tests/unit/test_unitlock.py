@@ -1,4 +1,4 @@
-"""Per-device locks shared by a run's workers (harness.unitlock): two workers each holding
+"""Per-device locks shared by a run's workers (harness.runner.unitlock): two workers each holding
 their own unit and borrowing the other's take turns instead of deadlocking; a unit that
 stays busy gives INCONCLUSIVE, never a wait without end."""
 import contextlib
@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from harness.errors import Inconclusive
-from harness.unitlock import UnitLocks
+from harness.runner.unitlock import UnitLocks
 
 
 def test_two_units_borrowing_each_other_take_turns(tmp_path):

@@ -15,18 +15,15 @@ from pathlib import Path
 
 from harness.device import Device
 from harness.lab.config import LabConfig, load_lab
-from harness.model.verdict import Result
+from harness.model.verdict import Result, now  # noqa: F401 (now: re-exported)
 from harness.profile.loader import load_profile
 from harness.errors import InputError, ScopeError
-from harness.transport.transcript import Redactor, Transcript
+from harness.redact import Redactor
+from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LOCKS = ".locks"            # the run's per-device lock files (removed when the run ends)
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def new_run_id() -> str:
@@ -81,9 +78,9 @@ class RunContext:
 
     @property
     def units(self):
-        """The per-device locks every worker of this run shares (harness.unitlock)."""
+        """The per-device locks every worker of this run shares (harness.runner.unitlock)."""
         if self._units is None:
-            from harness.unitlock import UnitLocks
+            from harness.runner.unitlock import UnitLocks
             self._units = UnitLocks(self.out_dir / LOCKS)
         return self._units
 
@@ -95,7 +92,7 @@ class RunContext:
         self.journal.append(self.redactor.obj({"type": "result", **result.to_dict()}))
 
     def observe(self, result: Result, data: dict) -> None:
-        from harness.crossunit import observation_event
+        from harness.runner.crossunit import observation_event
         self.journal.append(self.redactor.obj(observation_event(result, data)))
 
     def record_identity(self, device: Device, identity: dict) -> None:

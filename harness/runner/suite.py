@@ -11,7 +11,13 @@ from pathlib import Path
 from harness.errors import Missing
 from harness.model import spec_of
 
-SUITE_DIR = Path(__file__).resolve().parents[1] / "testcases"
+def _suite_dir() -> Path:
+    """The checkout's testcases/, else the copy installed with the package."""
+    checkout = Path(__file__).resolve().parents[2] / "testcases"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "testcases"
+
+
+SUITE_DIR = _suite_dir()
 
 
 def load_specs(directory: Path = SUITE_DIR) -> dict:

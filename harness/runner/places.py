@@ -1,7 +1,7 @@
 """The run's labgrid places: acquired before the first test case, released after the last.
 
 The process that owns the run acquires every place its profiles name before it forks the
-device workers (harness.forkpool), which inherit what it got. A place that cannot be acquired
+device workers (harness.runner.forkpool), which inherit what it got. A place that cannot be acquired
 (held by another run past the lab's wait, missing, out of scope) makes that unit's test
 cases ERROR with the cause; the other units go on. The journal records each acquisition
 and release. A killed run's places stay held by its name; `--resume` takes them back.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.errors import DeviceError, ScopeError
 from harness.lab import labgrid
-from harness.run import now
+from harness.runner.context import now
 
 
 def _client(ctx):

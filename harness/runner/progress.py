@@ -7,16 +7,14 @@ Library code: the pytest plugin feeds it, nothing here imports pytest.
 """
 from __future__ import annotations
 
-from harness.termsafe import clean
-
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-ORDER = ("FAIL", "ERROR", "INCONCLUSIVE", "NOT_RUN", "PASS", "DECLARED", "NOT_APPLICABLE",
-         "OBSERVED")   # OBSERVED: a cross-unit share, decided when every unit is done
+from harness.model.verdict import ORDER, PROBLEMS
+from harness.termsafe import clean
 
 
 @dataclass
@@ -61,8 +59,10 @@ class Progress:
     """Events in, lines or a live table out. `clock` is injectable for tests."""
 
     def __init__(self, totals: dict[str, int], write: Callable[[str], None],
-                 live_stream: TextIO | None = None, clock=time.monotonic):
+                 live_stream: TextIO | None = None, clock=time.monotonic,
+                 documents: set[str] = frozenset()):
         self.devices = {name: DeviceProgress(name, n) for name, n in totals.items()}
+        self.documents = documents        # declaration checks: counted apart
         self.write = write
         self.clock = clock
         self.t0 = clock()
@@ -76,7 +76,7 @@ class Progress:
         if d.started is None:
             d.started = self.clock()
         d.running = test_id
-        if self._live is None and not test_id.startswith("TC-DECL-"):
+        if self._live is None and test_id not in self.documents:
             # declaration checks take no time; a device test case may take minutes, so
             # the log says what is running before it ends (a hang is then visible)
             self.write(f"{self._stamp()} {device:<20} {test_id:<22} running "
@@ -88,18 +88,11 @@ class Progress:
         d = self.devices[device]
         d.done += 1
         d.running = ""
-        (d.documents if test_id.startswith("TC-DECL-") else d.counts)[verdict] += 1
+        (d.documents if test_id in self.documents else d.counts)[verdict] += 1
         if d.done >= d.total:
             d.finished = self.clock()
-        why = f" — {clean(reason[:120])}" if reason and verdict not in ("PASS", "DECLARED") \
-            else ""
-        line = (f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} "
-                f"{duration:6.1f}s  [{d.done}/{d.total}: {d.tally()}]{why}")
-        if self._live is None:
-            self.write(line)
-        elif verdict in ("FAIL", "ERROR", "INCONCLUSIVE"):
-            self._live.console.print(line, highlight=False, markup=False)
-        self._refresh()
+        self._line(f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} "
+                   f"{duration:6.1f}s  [{d.done}/{d.total}: {d.tally()}]", verdict, reason)
 
     def decided(self, device: str, test_id: str, verdict: str, reason: str = "") -> None:
         """A cross-unit verdict decided at the end: it replaces the unit's OBSERVED."""
@@ -107,12 +100,18 @@ class Progress:
         if d.counts["OBSERVED"]:
             d.counts["OBSERVED"] -= 1
         d.counts[verdict] += 1
-        why = f" — {clean(reason[:120])}" if reason and verdict not in ("PASS", "DECLARED") \
-            else ""
-        line = (f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} (decided over all "
-                f"units) [{d.tally()}]{why}")
+        self._line(f"{self._stamp()} {device:<20} {test_id:<22} {verdict:<14} (decided over "
+                   f"all units) [{d.tally()}]", verdict, reason)
+
+    def _line(self, line: str, verdict: str, reason: str) -> None:
+        """A result's line, with its reason unless it is a PASS or DECLARED; under the live
+        view only problems are printed above it."""
+        if reason and verdict not in ("PASS", "DECLARED"):
+            line += f" — {clean(reason[:120])}"
         if self._live is None:
             self.write(line)
+        elif verdict in PROBLEMS:
+            self._live.console.print(line, highlight=False, markup=False)
         self._refresh()
 
     def close(self) -> None:

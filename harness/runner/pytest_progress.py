@@ -1,14 +1,14 @@
 """The pytest side of the progress display: turns pytest's report stream into Progress
 events. Registered in the process that owns the run, which receives the reports of its
-forked device workers (harness.forkpool); the workers unregister it."""
+forked device workers (harness.runner.forkpool); the workers unregister it."""
 from __future__ import annotations
 
 import re
 import sys
 from collections import Counter
 
-from harness.progress import Progress, wants_live
-from harness.run import now
+from harness.runner.progress import Progress, wants_live
+from harness.runner.context import now
 
 # "test_access.py::test_no_unauthenticated_access[router-1]"
 NODE = re.compile(r"::(?P<fn>[^\[:]+)\[(?P<device>[^\]]+)\]")
@@ -16,10 +16,12 @@ NODE = re.compile(r"::(?P<fn>[^\[:]+)\[(?P<device>[^\]]+)\]")
 
 class ProgressReporter:
     def __init__(self, config, ctx):
-        from harness.suite import SUITE_DIR, test_ids_by_function
+        from harness.runner.suite import SUITE_DIR, load_specs, test_ids_by_function
         self.config, self.ctx = config, ctx
         self.progress: Progress | None = None
-        self.test_ids = test_ids_by_function(ctx.suite_dir or SUITE_DIR)
+        suite = ctx.suite_dir or SUITE_DIR
+        self.test_ids = test_ids_by_function(suite)
+        self.documents = {t for t, s in load_specs(suite).items() if s.evaluated == "documents"}
 
     def _start(self, nodeids) -> None:
         if self.progress is not None:
@@ -32,7 +34,8 @@ class ProgressReporter:
             tr.write_line("")
         self.progress = Progress({d.name: totals.get(d.name, 0) for d in self.ctx.devices},
                                  tr.write_line if tr else print,
-                                 live_stream=sys.stdout if live else None)
+                                 live_stream=sys.stdout if live else None,
+                                 documents=self.documents)
 
     def pytest_collection_finish(self, session):
         if session.items:

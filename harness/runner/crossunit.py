@@ -9,8 +9,7 @@ the verdict, which lands in the journal as an ordinary result.
 from __future__ import annotations
 
 from harness.model import Verdict
-from harness.model.verdict import Result
-from harness.run import now
+from harness.model.verdict import Result, now
 
 
 def pending(events: list[dict]) -> list[dict]:
@@ -50,7 +49,8 @@ def decide_all(ctx, specs: dict) -> list[Result]:
                                             "observations of every unit of the model"],
                         evidence=e["evidence"] + extra, artifacts=e["artifacts"],
                         artifact_sha256=e.get("artifact_sha256", {}),
-                        destructive=e["destructive"], started=e["started"],
+                        destructive=e["destructive"],
+                        evaluated=e.get("evaluated", "device"), started=e["started"],
                         duration_s=e["duration_s"])
         ctx.record(result)
         out.append(result)

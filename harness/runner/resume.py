@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.run import Journal, now
+from harness.runner.context import Journal, now
 
 
 @dataclass

@@ -26,7 +26,7 @@ from multiprocessing.connection import Pipe, wait
 
 import pytest
 
-from harness.isolate import die_with, how_it_ended, stop_on_sigterm
+from harness.runner.isolate import die_with, how_it_ended, stop_on_sigterm
 
 PRELOAD = ("paramiko", "sslyze")     # imported once, shared with every worker
 STOP_GRACE = 60.0                    # seconds a worker gets to put its device back
