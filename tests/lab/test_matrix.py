@@ -41,7 +41,7 @@ def start_matrix(emulated_lab, out: Path) -> BackgroundRun:
             "--workers", "14"]
     for path in emulated_lab.values():
         args += ["--profile", path]
-    return BackgroundRun(args, out.parent / "matrix-output", timeout=3000)
+    return BackgroundRun.start(args, out.parent / "matrix-output", timeout=3000)
 
 
 @pytest.fixture(scope="module")
