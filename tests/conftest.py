@@ -31,9 +31,14 @@ def need_root():
         pytest.skip(msg)
 
 
-def harness(*args, timeout=1800, env=None):
-    """Run the harness CLI as a user would; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=REPO,
+def harness(*args, timeout=1800, env=None, pdf=False):
+    """Run the harness CLI as a user would; returns the CompletedProcess. A run makes no
+    report.pdf unless the test asks (`pdf=True`): the PDF has its own tests, and rendering
+    it costs seconds per device in every run."""
+    args = [str(a) for a in args]
+    if args[:1] == ["run"] and not pdf and "--no-pdf" not in args:
+        args.append("--no-pdf")
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 

@@ -101,8 +101,8 @@ def _events(out):
 
 def test_a_killed_run_keeps_its_place_and_resume_takes_it_back(places, tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--out", str(out), "-k",
-                             "TC-DEBUG", "--profile", str(places["router-1"])], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--no-pdf", "--out",
+                             str(out), "-k", "TC-DEBUG", "--profile", str(places["router-1"])], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:

@@ -34,7 +34,8 @@ def paperless_run(emulated_lab, tmp_path_factory):
     (tmp / "router-telnet.yaml").write_text(text)
     out = tmp / "run"
     proc = harness("run", "--profile", emulated_lab["router-1"], "--profile",
-                   tmp / "router-telnet.yaml", "-k", SELECTION, "--out", out, timeout=900)
+                   tmp / "router-telnet.yaml", "-k", SELECTION, "--out", out, timeout=900,
+                   pdf=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     return out, proc, load_run(out)
 

@@ -21,7 +21,7 @@ SELECTION = "TC-SURF or TC-CRED or TC-AUTH or TC-DECL-0"
 
 
 def _args(emulated_lab, out):
-    return ["run", "--out", out, "-k", SELECTION, "--profile", emulated_lab["router-1"],
+    return ["run", "--no-pdf", "--out", out, "-k", SELECTION, "--profile", emulated_lab["router-1"],
             "--profile", emulated_lab["router-telnet"]]
 
 

@@ -43,7 +43,8 @@ def _link_up(name) -> bool:
 def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
     out = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--allow-destructive", "--out", str(out),
+        [sys.executable, "-m", "harness", "run", "--no-pdf", "--allow-destructive", "--out",
+         str(out),
          "-k", SELECTION, "--workers", "2", "--progress", "plain",
          "--profile", str(emulated_lab["appliance-1"]), "--profile", str(emulated_lab["router-1"])],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -45,7 +45,8 @@ def _with_sbom(emulated_lab, tmp_path, name, sbom_file) -> str:
 
 
 def _start(lab, out, *profiles) -> subprocess.Popen:
-    args = ["run", "--lab", lab, "--out", out, "-k", "TC-VULN", "--workers", len(profiles)]
+    args = ["run", "--no-pdf", "--lab", lab, "--out", out, "-k", "TC-VULN", "--workers",
+            len(profiles)]
     for p in profiles:
         args += ["--profile", p]
     return subprocess.Popen([sys.executable, "-m", "harness", *map(str, args)], cwd=REPO,
