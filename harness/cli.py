@@ -87,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     report_cli.add_parsers(sub)
     from harness.discover import cli as discover_cli
     discover_cli.add_parsers(sub)
+    from harness.firmware import cli as firmware_cli
+    firmware_cli.add_parser(sub)
     return p
 
 
@@ -339,6 +341,11 @@ def _discover(args) -> int:
     return discover_cli.run(args)
 
 
+def _firmware(args) -> int:
+    from harness.firmware import cli as firmware_cli
+    return firmware_cli.run(args)
+
+
 def _vulndb(args) -> int:
     from harness.vuln import cli as vuln_cli
     return vuln_cli.run(args)
@@ -347,5 +354,5 @@ def _vulndb(args) -> int:
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
             "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema,
             "emulate": _emulate, "vulndb": _vulndb, "probe-login": _discover,
-            "discover": _discover, **{c: _report_cmd for c in (
+            "discover": _discover, "firmware": _firmware, **{c: _report_cmd for c in (
                 "bundle", "verify", "keygen", "diff", "approve")}}

@@ -323,6 +323,8 @@ def pytest_runtest_makereport(item, call):
         verdict, reason = Verdict.ERROR, ("internal error in test case: a cross-unit test "
                                           "case recorded no observation")
         deferred = False
+    from harness.firmware.join import join
+    verdict, reason = join(device, spec.id, verdict, reason, ev, deferred, ctx)
     device.wire.transcript.flush()
     device.wire.transcript.note("test", f"{spec.id} ends: {verdict.value}")
     started, t0 = item.stash.get(STARTED, (now(), time.monotonic()))

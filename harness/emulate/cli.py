@@ -1,4 +1,4 @@
-"""`harness emulate up|down|status|power-cycle|link|redirect|button|labgrid`."""
+"""`harness emulate up|down|status|power-cycle|link|redirect|button|labgrid|image`."""
 from __future__ import annotations
 
 import argparse
@@ -39,6 +39,11 @@ def add_parser(sub) -> None:
     lg = es.add_parser("labgrid", help="publish running devices' consoles and power on a "
                        "labgrid bench (coordinator, exporter, PDU); prints their profiles")
     lg.add_argument("names", nargs="+")
+    im = es.add_parser("image", help="write the firmware image a unit ships (test data for "
+                       "`harness firmware`); needs no root and no running lab")
+    im.add_argument("name")
+    im.add_argument("--format", default="squashfs", help="squashfs, cpio, tar, ext4 or uimage")
+    im.add_argument("--out", help="file to write (default: NAME.FORMAT here)")
     rd = es.add_parser("redirect", help="send a device's connections to HOST:PORT elsewhere "
                                         "(the harness playing a server); --clear removes it")
     rd.add_argument("name")
@@ -66,9 +71,31 @@ def _found(run_dir: str) -> int:
     return 1 if missed else 0
 
 
+def _image(args) -> int:
+    from pathlib import Path
+    from harness.emulate import image
+    from harness.emulate.netns import STATE
+    from harness.emulate.variants import BY_NAME, fixed_password
+    v = BY_NAME.get(args.name)
+    if v is None:
+        raise InputError(f"no emulated device named {args.name}", None, None, "name")
+    if args.format not in image.FORMATS:
+        raise InputError(f"one of {', '.join(image.FORMATS)}", None, None, "--format")
+    password = fixed_password(v)
+    group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
+    if group is not None and not group.is_dir():     # the lab is down: a group of our own
+        import tempfile
+        group = Path(tempfile.mkdtemp(prefix="hx-keys-")) / v.key_group
+    out = Path(args.out or f"{v.name}.{args.format}")
+    print(image.build(v, out, args.format, password, group))
+    return 0
+
+
 def run(args) -> int:
     if args.emulate_cmd == "found":
         return _found(args.run_dir)
+    if args.emulate_cmd == "image":
+        return _image(args)
     from harness.emulate import lab
     from harness.emulate.netns import EmulateError, STATE_PROBLEM, check_state
     if STATE_PROBLEM:

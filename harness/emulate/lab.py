@@ -14,15 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from harness.emulate import daemons, files, guard, netns, profiles, thirdparty
+from harness.emulate import daemons, files, guard, image, netns, profiles, thirdparty
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.netns import STATE, EmulateError
+from harness.emulate.variants import OLD_PACKAGES, fixed_password
 from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, SUBNET, SUBNET6,
                                       Variant, address, address6, mac,
                                       select)
 
-DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
-WEAK_PASSWORD = "7ujMko0admin"      # entry 56 of the known-credential list (Mirai, 2016)
 FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0", "hub": "2.0.3"}
 BOOT_DELAY = 2.0
 # Changes the password of one account everywhere the device checks it: the shadow file
@@ -65,8 +64,7 @@ def build(v: Variant) -> dict:
     d = _dir(v)
     (d / "log").mkdir(parents=True, exist_ok=True)
     fs = d / "fs"
-    password = DEFAULT_PASSWORD if v.has("shared_default_password") else \
-        WEAK_PASSWORD if v.has("weak_password") else v.password or secrets.token_urlsafe(12)
+    password = fixed_password(v) or secrets.token_urlsafe(12)
     files.write(d / "admin.pw", password + "\n", 0o600)
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
     wifi = secrets.token_urlsafe(10)
@@ -93,6 +91,7 @@ def build(v: Variant) -> dict:
                     0o755)
     pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
     thirdparty.prepare(v, d, password, pem)
+    image.build(v, d / "firmware.squashfs", "squashfs", password, group)   # what it ships
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
     initial = d / "initial"
     shutil.copytree(fs, initial, dirs_exist_ok=True)
@@ -194,7 +193,6 @@ def start_processes(v: Variant) -> None:
 
 
 # The old firmware of known_exploited_vuln: what its package manager lists
-OLD_PACKAGES = {"busybox": "1.31.1-1", "dropbear": "2019.78-2", "lighttpd": "1.4.59-1"}
 OLD_LIGHTTPD = "lighttpd/1.4.59"
 
 

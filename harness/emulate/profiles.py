@@ -102,6 +102,7 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
     else:
         lines.append("tls_clients: []             # makes no outbound TLS connection")
     lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
+              f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness firmware)",
               f"lab: {{power: {v.name}, link: {v.name}"
               + (f", labgrid_place: {labgrid_place}}}" if labgrid_place else "}")]
     return "\n".join(lines) + "\n"

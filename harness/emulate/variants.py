@@ -184,6 +184,18 @@ VARIANTS = [
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 
+DEFAULT_PASSWORD = "admin"          # the documented default of the legacy router model
+WEAK_PASSWORD = "7ujMko0admin"      # entry 56 of the known-credential list (Mirai, 2016)
+# the old firmware's package list (opkg) and web server banner
+OLD_PACKAGES = {"busybox": "1.31.1-1", "dropbear": "2019.78-2", "lighttpd": "1.4.59-1"}
+
+
+def fixed_password(v: Variant) -> str:
+    """The password a unit is given whatever the run ("" when each `up` draws a new one)."""
+    return DEFAULT_PASSWORD if v.has("shared_default_password") else \
+        WEAK_PASSWORD if v.has("weak_password") else v.password
+
+
 SUBNET = "198.18.0.0/24"
 GATEWAY = "198.18.0.1"          # the harness side of the lab bridge
 SUBNET6 = "2001:2::/64"         # IPv6 benchmarking range (RFC 5180)

@@ -61,7 +61,7 @@ def _merge(chain):
     origins: dict = {}
     for _path, d, o in chain:
         for key, value in d.items():
-            if key == "sbom" and isinstance(value, str) and value:
+            if key in ("sbom", "firmware_image") and isinstance(value, str) and value:
                 value = str(_path.parent.resolve() / value)   # relative to its own file
             if isinstance(value, dict) and isinstance(data.get(key), dict):
                 data[key] = {**data[key], **value}

@@ -190,6 +190,10 @@ class DeviceType(Strict):
     remote_control: RemoteControl | None = None
     sbom: str | None = Field(None, description="the vendor's SBOM (CycloneDX or SPDX JSON), "
                              "relative to the file that names it; read by TC-VULN-01")
+    firmware_image: str | None = Field(None, description="the firmware image the unit runs "
+                                       "(as the vendor ships it, or dumped from the unit), "
+                                       "relative to the file that names it: its evidence "
+                                       "joins the test cases it bears on (harness firmware)")
     comparison_units: list[ComparisonUnit] = Field(default_factory=list, description="other "
                                                    "units' digests for the uniqueness tests")
     has_ipv6: bool | None = Field(None, description="false: the vendor states the product "

@@ -248,3 +248,33 @@ def test_remote_operation_timelines(matrix_run):
     log = (out / "logs" / "appliance-1.log").read_text()
     assert "lab # action restore: link up: done" in log
     assert res["router-1"]["TC-SMARK-02"]["verdict"] == "NOT_APPLICABLE"
+
+
+# planted flaws a unit's firmware image shows (harness/emulate/image.py), by test case
+IMAGE_SHOWS = {"shared_default_password": "TC-CRED-01", "weak_password": "TC-CRED-01",
+               "shared_keys": "TC-UNIQ-02", "plaintext_storage": "TC-STORE-01",
+               "root_console": "TC-DEBUG-01", "telnet": "TC-SURF-01",
+               "telnet_no_login": "TC-SURF-01", "ipv6_only_telnet": "TC-SURF-01",
+               "known_exploited_vuln": "TC-VULN-01"}
+IMAGE_CASES = ("TC-CRED-01", "TC-STORE-01", "TC-UNIQ-02", "TC-DEBUG-01", "TC-SURF-01",
+               "TC-UPD-02", "TC-VULN-01")
+
+
+def test_the_firmware_image_beside_each_unit(matrix_run):
+    """Every unit's profile names the image it ships (built at `up`): each test case the
+    image bears on records it (the image's SHA-256 and its findings for that case), the
+    image FAILs exactly the test cases of the flaws it shows, and a compliant unit's image
+    shows none (the detection matrix's verdicts are the same with it)."""
+    from harness.emulate.netns import STATE
+    from harness.firmware.cli import sha256_file
+    out, _ = matrix_run
+    for d in load_run(out)["devices"]:
+        v = next(x for x in VARIANTS if x.name == d["name"])
+        sha = sha256_file(STATE / v.name / "firmware.squashfs")
+        res = {r["test_id"]: r for r in d["results"]}
+        fails = set()
+        for tc in IMAGE_CASES:
+            seen = [e["observed"] for e in res[tc]["evidence"] if e["check"] == "firmware image"]
+            assert len(seen) == 1 and seen[0]["sha256"] == sha, (v.name, tc, seen)
+            fails |= {tc for f in seen[0]["findings"] if f["strength"] == "FAIL"}
+        assert fails == {IMAGE_SHOWS[f] for f in v.flaws if f in IMAGE_SHOWS}, (v.name, fails)
