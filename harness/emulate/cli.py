@@ -87,7 +87,8 @@ def _image(args) -> int:
         import tempfile
         group = Path(tempfile.mkdtemp(prefix="hx-keys-")) / v.key_group
     out = Path(args.out or f"{v.name}.{args.format}")
-    print(image.build(v, out, args.format, password, group))
+    vendor = STATE / "_vendor" if (STATE / "_vendor").is_dir() else None   # the lab's
+    print(image.build(v, out, args.format, password, group, vendor))
     return 0
 
 

@@ -31,8 +31,10 @@ VERIFY = ("openssl pkeyutl -verify -pubin -inkey /etc/update.pub -rawin "
           "-in \"$1.payload\" -sigfile \"$1.sig\"\n")
 
 
-def rootfs(v: Variant, dest: Path, password: str, shared_keys: Path | None = None) -> Path:
-    """The unit's root file system under `dest`."""
+def rootfs(v: Variant, dest: Path, password: str, shared_keys: Path | None = None,
+           vendor: Path | None = None) -> Path:
+    """The unit's root file system under `dest`; `vendor`: the directory of the vendor's
+    update signing key (the lab's, when it is up), whose public half the updater trusts."""
     for src, rel in BINARIES.items():
         if Path(src).exists():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -68,8 +70,8 @@ def rootfs(v: Variant, dest: Path, password: str, shared_keys: Path | None = Non
     files.write(dest / "usr" / "sbin" / "fwupdate", UPDATER.format(
         verify="" if v.has("unsigned_update") else VERIFY), 0o755)
     if not v.has("unsigned_update"):
-        _, pub = files.vendor_key(dest / ".vendor")
-        shutil.rmtree(dest / ".vendor")
+        _, pub = files.vendor_key(vendor or dest / ".vendor")
+        shutil.rmtree(dest / ".vendor", ignore_errors=True)
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
         files.write(etc / "update.pub", Ed25519PublicKey.from_public_bytes(pub).public_bytes(
@@ -115,7 +117,8 @@ def pack(tree: Path, out: Path, fmt: str) -> Path:
 
 
 def build(v: Variant, out: Path, fmt: str = "squashfs", password: str = "",
-          shared_keys: Path | None = None) -> Path:
+          shared_keys: Path | None = None, vendor: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="hx-img-") as tmp:
-        tree = rootfs(v, Path(tmp) / "root", password or "hx-unprovisioned", shared_keys)
+        tree = rootfs(v, Path(tmp) / "root", password or "hx-unprovisioned", shared_keys,
+                      vendor)
         return pack(tree, out, fmt)

@@ -91,7 +91,8 @@ def build(v: Variant) -> dict:
                     0o755)
     pem = files.tls_cert(d, f"{v.name}.emulated", address(v), group)
     thirdparty.prepare(v, d, password, pem)
-    image.build(v, d / "firmware.squashfs", "squashfs", password, group)   # what it ships
+    image.build(v, d / "firmware.squashfs", "squashfs", password, group,    # what it ships
+                STATE / "_vendor")
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
     initial = d / "initial"
     shutil.copytree(fs, initial, dirs_exist_ok=True)

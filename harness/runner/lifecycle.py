@@ -40,7 +40,7 @@ class Lifecycle:
         (ready=False: the caller watches the boot itself, e.g. on the console)."""
         answering = self.answering() if action in DISRUPTIVE and ready else None
         if action == "power_cycle" and self.device.profile.lab.labgrid_place:
-            from harness import places            # the place's power switch, not a script
+            from harness.runner import places     # the place's power switch, not a script
             out = self._logged(action, lambda: places.power_cycle(self.lab, self.device))
         else:
             out = self._logged(action, lambda: run_action(self.lab, self.device.profile,

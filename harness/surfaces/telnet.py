@@ -24,8 +24,11 @@ def console_attempt(open_console):
             if outcome == "no-login":
                 # a shell before any login: a console that has none, or a session an
                 # earlier login left open (a slow one we gave up on). Log it out and ask
-                # again: only a console that is a shell again takes any password
+                # again on a new connection (a telnet session ends with its shell): only a
+                # console that is a shell again takes any password
                 console.leave_shell()
+                console.close()
+                console = open_console()
                 outcome = console.login(user, pw)
             if outcome == "unknown":
                 raise DeviceError(f"{console.channel}: a prompt after the password, but no "

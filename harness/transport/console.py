@@ -47,7 +47,10 @@ class Console:
     def leave_shell(self) -> None:
         """Log out of a shell found open (not ours): `exit`, then let the getty settle."""
         self.send("exit\n")
-        self.drain(quiet=0.5, limit=3.0)
+        try:
+            self.drain(quiet=0.5, limit=3.0)
+        except ConnectionClosed:       # a network console ends with its shell
+            pass
 
     # expect
     def send(self, text: str, secret: bool = False) -> None:
