@@ -61,7 +61,6 @@ def test_telnet(emulated_lab, wire):
         c.close()
 
 
-@pytest.mark.units("appliance-1", "appliance-open")
 def test_serial_console_on_a_pty(emulated_lab, wire):
     profile, _ = load_profile(emulated_lab["appliance-1"])
     c = SerialConsole(wire, Prompts(), profile.serial.port)
