@@ -83,12 +83,13 @@ def _image(args) -> int:
         raise InputError(f"one of {', '.join(image.FORMATS)}", None, None, "--format")
     password = fixed_password(v)
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
-    if group is not None and not group.is_dir():     # the lab is down: a group of our own
-        import tempfile
-        group = Path(tempfile.mkdtemp(prefix="hx-keys-")) / v.key_group
     out = Path(args.out or f"{v.name}.{args.format}")
     vendor = STATE / "_vendor" if (STATE / "_vendor").is_dir() else None   # the lab's
-    print(image.build(v, out, args.format, password, group, vendor))
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="hx-keys-") as own:
+        if group is not None and not group.is_dir():  # the lab is down: a group of our own
+            group = Path(own) / v.key_group
+        print(image.build(v, out, args.format, password, group, vendor))
     return 0
 
 

@@ -118,7 +118,8 @@ def pack(tree: Path, out: Path, fmt: str) -> Path:
 
 def build(v: Variant, out: Path, fmt: str = "squashfs", password: str = "",
           shared_keys: Path | None = None, vendor: Path | None = None) -> Path:
-    with tempfile.TemporaryDirectory(prefix="hx-img-") as tmp:
+    # staged beside the image: a crash mid-build leaves it where `emulate down` removes it
+    with tempfile.TemporaryDirectory(prefix=".hx-img-", dir=out.parent) as tmp:
         tree = rootfs(v, Path(tmp) / "root", password or "hx-unprovisioned", shared_keys,
                       vendor)
         return pack(tree, out, fmt)
