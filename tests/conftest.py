@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+from tests.background import BackgroundRun  # noqa: E402  (re-exported for the tests)
 
 
 def need_root():
@@ -41,64 +42,6 @@ def harness(*args, timeout=1800, env=None, pdf=False):
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
-
-
-class BackgroundRun:
-    """The harness CLI started now, its result taken later (`result()`), by this process or
-    another worker of the same test run (`attach(logdir)`): the pid, the deadline and, when
-    the run ends, its exit status live in files beside its output. `stop()` kills it with
-    its device workers if it is still running."""
-
-    def __init__(self, logdir: Path):
-        self.logdir = logdir
-        meta = json.loads((logdir / "run.meta").read_text())
-        self.pid, self.deadline_at, self.args = meta["pid"], meta["deadline"], meta["args"]
-
-    @classmethod
-    def start(cls, args, logdir: Path, timeout: float) -> "BackgroundRun":
-        logdir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "harness", *map(str, args)]
-        # a small parent writes the exit status: whichever worker started it may be gone
-        wrapper = ("import subprocess, sys\n"
-                   "rc = subprocess.call(sys.argv[2:])\n"
-                   "open(sys.argv[1] + '.tmp', 'w').write(str(rc))\n"
-                   "import os; os.replace(sys.argv[1] + '.tmp', sys.argv[1])\n")
-        with open(logdir / "stdout.txt", "w") as out, open(logdir / "stderr.txt", "w") as err:
-            proc = subprocess.Popen([sys.executable, "-c", wrapper, str(logdir / "rc"), *cmd],
-                                    cwd=REPO, stdout=out, stderr=err, start_new_session=True)
-        (logdir / "run.meta").write_text(json.dumps(
-            {"pid": proc.pid, "deadline": time.time() + timeout, "args": cmd}))
-        return cls(logdir)
-
-    @property
-    def deadline(self) -> float:
-        """As time.monotonic() reads it in this process."""
-        return time.monotonic() + (self.deadline_at - time.time())
-
-    def ended(self) -> bool:
-        return (self.logdir / "rc").exists()
-
-    def result(self) -> subprocess.CompletedProcess:
-        while not self.ended():
-            if time.time() > self.deadline_at:
-                self.stop()
-                raise TimeoutError(f"{' '.join(self.args)[:200]} still running at its deadline")
-            time.sleep(1)
-        return subprocess.CompletedProcess(
-            self.args, int((self.logdir / "rc").read_text()),
-            (self.logdir / "stdout.txt").read_text(encoding="utf-8", errors="replace"),
-            (self.logdir / "stderr.txt").read_text(encoding="utf-8", errors="replace"))
-
-    def stop(self) -> None:
-        if not self.ended():
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:                     # reap it if it is our child
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
 
 
 # --- what the workers of one test run (pytest -n N) share -----------------------------

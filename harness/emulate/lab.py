@@ -17,10 +17,9 @@ from pathlib import Path
 from harness.emulate import daemons, files, guard, image, netns, profiles, thirdparty
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.netns import STATE, EmulateError
-from harness.emulate.variants import OLD_PACKAGES, fixed_password
-from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, SUBNET, SUBNET6,
-                                      Variant, address, address6, mac,
-                                      select)
+from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, OLD_LIGHTTPD,
+                                      OLD_PACKAGES, SUBNET, SUBNET6, Variant, address,
+                                      address6, fixed_password, mac, select)
 
 FIRMWARE = {"router": "2.4.1", "camera": "3.1.0", "appliance": "1.2.0", "hub": "2.0.3"}
 BOOT_DELAY = 2.0
@@ -191,10 +190,6 @@ def start_processes(v: Variant) -> None:
     spawn([sys.executable, "-m", "harness.emulate.agent", str(d / "agent.json")], pids,
           "agent", log / "agent.log",
           env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-
-
-# The old firmware of known_exploited_vuln: what its package manager lists
-OLD_LIGHTTPD = "lighttpd/1.4.59"
 
 
 def _firmware_shell(v: Variant, fs: Path) -> str:

@@ -188,6 +188,7 @@ DEFAULT_PASSWORD = "admin"          # the documented default of the legacy route
 WEAK_PASSWORD = "7ujMko0admin"      # entry 56 of the known-credential list (Mirai, 2016)
 # the old firmware's package list (opkg) and web server banner
 OLD_PACKAGES = {"busybox": "1.31.1-1", "dropbear": "2019.78-2", "lighttpd": "1.4.59-1"}
+OLD_LIGHTTPD = "lighttpd/1.4.59"
 
 
 def fixed_password(v: Variant) -> str:

@@ -68,4 +68,4 @@ def test_up_refuses_without_root_or_overlap(monkeypatch):
     """The subnet check refuses a subnet outside 198.18.0.0/15."""
     from harness.emulate import netns
     with pytest.raises(netns.EmulateError, match="198.18.0.0/15"):
-        netns.check_subnet("10.0.0.0/24")
+        netns.check_subnet("10.0.0.0/24")  # never sent: a string check, no socket

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from harness.emulate.variants import DETECTED_BY, FLAWS, VARIANTS
-from tests.conftest import REPO, BackgroundRun, harness, load_run, verdicts
+from tests.background import BackgroundRun
+from tests.conftest import REPO, harness, load_run, verdicts
 
 
 # what cannot run on a unit of the built-in lab, and why (every other test case must run)

@@ -124,7 +124,7 @@ def test_transports_refuse_out_of_scope(tmp_path):
     with pytest.raises(ScopeError):
         ssh.try_password(wire, "198.18.0.21", 22, "a", "b")
     with pytest.raises(ScopeError):
-        http.request(wire, "192.0.2.1", 80, "/")
+        http.request(wire, "192.0.2.1", 80, "/")  # never sent: the Wire refuses first
     with pytest.raises(ScopeError):
         MQTTSession(wire, "127.0.0.1", 1883)
     with pytest.raises(ScopeError):

@@ -142,7 +142,7 @@ def test_labgrid_place_without_coordinator_is_bad_input(tmp_path):
 
 
 def test_out_of_scope_target_is_bad_input(tmp_path):
-    unit = write(tmp_path, instance_text=INSTANCE.replace("198.18.0.11", "192.0.2.77"))
+    unit = write(tmp_path, instance_text=INSTANCE.replace("198.18.0.11", "192.0.2.77"))  # never sent: exit 2 at the scope check
     proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
                    tmp_path / "out")
     check(proc, "unit.yaml", "address")

@@ -62,7 +62,7 @@ def test_lab_scope_refuses_everything_and_loopback(tmp_path, allow, line):
           "scope.allow", line)
 
 
-@pytest.mark.parametrize("addr", ["0.0.0.0", "'::'", "224.0.0.1"])
+@pytest.mark.parametrize("addr", ["0.0.0.0", "'::'", "224.0.0.1"])  # never sent: validate only
 def test_lab_harness_address_must_be_an_address_of_this_host(tmp_path, addr):
     write(tmp_path, lab_text=LAB + f"harness_address: {addr}\n")
     check(harness("validate", tmp_path / "lab.yaml"), "lab.yaml", "harness_address", 3)
