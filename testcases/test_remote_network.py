@@ -37,15 +37,14 @@ def test_right_unit(device, evidence, run_context, lifecycle):
         lifecycle.on_exit(f"{s.name} commanded OFF", lambda s=s: remote.command(s, "off"))
     tl, obs, problems = remote.Timeline(), remote.Observer(device), []
     try:
-        tl.mark("command OFF sent to this unit", remote.command(device, "off"))
-        if not obs.wait("off", rc.command_within):
+        if not remote.switch(device, obs, "off", tl):
             raise Inconclusive("this unit's OFF was not seen on its console: without a working "
                                "observation channel nothing can be ruled out")
         for s in siblings:
             other = remote.Observer(s)
             try:
-                tl.mark(f"command ON sent to {s.name}", remote.command(s, "on"))
-                if not other.wait("on", s.profile.remote_control.command_within):
+                tl.mark(f"command ON sent to {s.name}")
+                if not remote.switch(s, other, "on", tl):
                     raise Inconclusive(f"positive control failed: {s.name} was not seen ON "
                                        "after a command addressed to it")
                 tl.mark(f"{s.name} ON observed")

@@ -69,6 +69,30 @@ def send(device, payload: str | bytes, retain: bool = False) -> str:
     return topic
 
 
+RECONNECT = 30.0     # s a unit may take to be back on its command channel (link restored, reboot)
+RESEND = 3.0         # s between repeats of a command not yet seen
+
+
+def switch(device, obs, state: str, tl: Timeline | None = None) -> bool:
+    """Command the load ON or OFF and see it on the observation channel. A unit that is
+    still reconnecting to its command channel (after a link restore, a reboot, a stopped
+    run's restores) loses a command sent meanwhile, as a clean MQTT session should: the
+    command is repeated every RESEND s for the declared command_within plus RECONNECT, at
+    most 15 sends. ON and OFF are idempotent, so a repeat changes nothing once it works."""
+    rc = device.profile.remote_control
+    deadline = time.monotonic() + rc.command_within + RECONNECT
+    for sent in range(1, 16):
+        command(device, state)
+        left = deadline - time.monotonic()
+        if obs.wait(state, max(0.5, min(RESEND, left))):
+            if tl is not None and sent > 1:
+                tl.mark(f"{state.upper()} seen after {sent} sends (the unit was reconnecting)")
+            return True
+        if time.monotonic() >= deadline:
+            break
+    return False
+
+
 class Reports:
     """What the device reports back on the command channel (its state topic)."""
 

@@ -44,3 +44,23 @@ def test_compliant_heater_goes_safe_when_the_link_is_lost(emulated_lab, tmp_path
 
 def test_flawed_heater_keeps_heating(emulated_lab, tmp_path):
     assert _heat_then_cut(emulated_lab, tmp_path, "appliance-open") is False
+
+
+def test_a_command_while_the_unit_reconnects_is_repeated_until_seen(emulated_lab, tmp_path):
+    """Right after its link comes back the unit is still reconnecting to the broker, and a
+    command sent then is lost (a clean session keeps nothing): the positive control repeats
+    it (what made a resumed TC-SMARK-02 INCONCLUSIVE on a slower machine)."""
+    from harness.probe import remote
+    device = build_context([emulated_lab["appliance-1"]], out=tmp_path / "out").devices[0]
+    obs = remote.Observer(device)
+    try:
+        lab.link("appliance-1", "down")
+        try:
+            obs.console.expect([r"\[link\] broker connection lost"], 30)
+        finally:
+            lab.link("appliance-1", "up")
+        tl = remote.Timeline()
+        assert remote.switch(device, obs, "on", tl), tl.events
+        assert remote.switch(device, obs, "off", tl), tl.events
+    finally:
+        obs.close()

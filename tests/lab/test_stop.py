@@ -88,6 +88,6 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
         assert resumed.returncode in (0, 1), resumed.stderr[-2000:]
         again = load_run(out)
         assert again["complete"] is True and not again["stopped"]
-        verdict = {(d["name"], r["test_id"]): r["verdict"] for d in again["devices"]
-                   for r in d["results"]}
-        assert verdict[("appliance-1", "TC-SMARK-02")] == "PASS"
+        result = {(d["name"], r["test_id"]): r for d in again["devices"] for r in d["results"]}
+        smark = result[("appliance-1", "TC-SMARK-02")]
+        assert smark["verdict"] == "PASS", (smark["reason"], smark["evidence"][-3:])
