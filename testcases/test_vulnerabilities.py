@@ -22,11 +22,8 @@ def test_no_known_exploited_vulnerability(device, evidence, run_context):
     where = lab.vulndb_dir(run_context.lab_path)
     db = vulndb.load(where)
     evidence.record("vulnerability database", {"path": str(where), "feeds": db.describe()})
-    missing = [what for what, ok in (("the CISA KEV catalog", db.has_kev),
-                                     ("an OSV or NVD export (versions)", db.has_versions)) if not ok]
-    if missing:
-        raise Inconclusive(f"no {' and no '.join(missing)} imported in {where}: "
-                           "harness vulndb import FILE...")
+    if db.missing():
+        raise Inconclusive(f"{db.missing()}: harness vulndb import FILE...")
     inv = inventory.gather(device, lab)
     for addr, xml in device.cache.get("nmap-sV", []):
         evidence.attach(f"nmap-sV-{addr.replace(':', '_')}.xml", xml)

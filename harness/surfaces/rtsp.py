@@ -10,12 +10,12 @@ def build(p):
 
 
 def attempt(device, s):
-    from harness.probe import rtsp
+    from harness.transport import rtsp
     return lambda u, pw: rtsp.describe(device, (u, pw))["status"] == 200
 
 
 def unauthenticated(device, s):
-    from harness.probe.rtsp import describe
+    from harness.transport.rtsp import describe
     d = describe(device)
     item = {"surface": f"rtsp:{s.port}", "status": d["status"],
             "open": d["status"] == 200 and d["has_sdp"]}

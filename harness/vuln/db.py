@@ -108,6 +108,14 @@ class VulnDB:
     def has_versions(self) -> bool:
         return any(s["kind"] in ("osv", "nvd") for s in self.sources)
 
+    def missing(self) -> str:
+        """What the database lacks to decide ("" when it can): the KEV catalog and a
+        versioned feed are both needed."""
+        lacks = [what for what, ok in (("the CISA KEV catalog", self.has_kev),
+                                       ("an OSV or NVD export (versions)", self.has_versions))
+                 if not ok]
+        return f"no {' and no '.join(lacks)} imported in {self.path}" if lacks else ""
+
     @cached_property
     def index(self) -> dict:
         """Advisory entries by lookup key (built once per loaded database)."""

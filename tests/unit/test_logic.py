@@ -1,6 +1,5 @@
 """Pure logic: verdict rules, catalogs, redaction, parsing. Fakes are fine here."""
 import json
-import time
 
 import pytest
 
@@ -11,7 +10,6 @@ from harness.model.verdict import Result
 from harness.probe import bruteforce, exposure, storage
 from harness.probe.credentials import candidates, load_list
 from harness.runner.suite import load_specs
-from harness.transport.telnet import DO, ECHO, IAC, SGA, TelnetConsole, WILL
 from harness.redact import Redactor
 
 
@@ -176,21 +174,6 @@ def test_bruteforce_judgement():
     assert bruteforce.throttled(tarpit, 0.5)["slowed"]
 
 
-def test_telnet_negotiation():
-    class FakeSock:
-        sent = b""
-
-        def sendall(self, data):
-            self.sent += data
-    t = TelnetConsole.__new__(TelnetConsole)
-    t.sock, t._pending = FakeSock(), b""
-    data = bytes([IAC, WILL, ECHO, IAC, DO, 24]) + b"login: " + bytes([IAC, IAC])
-    assert t._negotiate(data[:2]) == b""                       # split command is kept
-    assert t._negotiate(data[2:]) == b"login: " + bytes([IAC])
-    assert t.sock.sent == bytes([IAC, DO, ECHO, IAC, 252, 24])  # DO ECHO, WONT TTYPE
-    assert t._negotiate(bytes([IAC, WILL, SGA])) == b""
-
-
 def test_journal_survives_a_torn_line(tmp_path):
     from harness.report.writer import build_run
     from harness.runner.context import Journal
@@ -319,91 +302,3 @@ def test_resume_plan_from_a_journal(tmp_path):
         fh.write('\n{"type": "run-end", "ended": "x"}\n')
     with pytest.raises(InputError, match="nothing to resume"):
         resume.plan(out)
-
-
-class _ScriptedLogin:
-    """A console device: login prompt (twice, like a slow telnetd that also answers our
-    newline), password, then a shell that answers arithmetic; or 'Login incorrect'."""
-
-    def __init__(self, password, shell_answers=True, hang_up=False):
-        self.password, self.shell_answers, self.out, self.state = password, \
-            shell_answers, b"", "start"
-        self.hang_up = hang_up          # after a wrong password: "bad salt", then closed
-        self.no_login = False           # a root shell on the console: `exit` gives another
-
-    def left_in_shell(self, no_login=False):
-        """A shell already open: an earlier session's, or a console with no login at all."""
-        self.state, self.no_login = "shell", no_login
-        return self
-
-    def write(self, data: bytes):
-        import re as _re
-        text = data.decode()
-        if self.state == "start" and text == "\n":
-            self.out += b"login: login: "
-            self.state = "user"
-        elif self.state == "user":
-            self.out += text.encode() + b"Password: "
-            self.state = "password"
-        elif self.state == "password":
-            ok = text.strip() == self.password
-            self.out += b"# " if ok else b"su: bad salt\n" if self.hang_up else \
-                b"\nLogin incorrect\nlogin: "
-            self.state = "shell" if ok else "closed" if self.hang_up else "user"
-        elif self.state == "shell" and text.strip() == "exit":
-            self.out += b"# " if self.no_login else b"\nlogin: "
-            self.state = "shell" if self.no_login else "user"
-        elif self.state == "shell" and text == "\n":
-            self.out += b"# "
-        elif self.state == "shell" and self.shell_answers:
-            m = _re.search(r"HX\$\(\((\d+)\+(\d+)\)\)OK", text)
-            if m:
-                self.out += f"HX{int(m.group(1)) + int(m.group(2))}OK\n# ".encode()
-
-
-def _console(device):
-    from harness.errors import ConnectionClosed
-    from harness.lab.scope import Scope
-    from harness.profile.schema import Prompts
-    from harness.transport.console import Console
-    from harness.transport.transcript import Transcript
-    from harness.transport.wire import Wire
-
-    class Scripted(Console):
-        def _read(self, timeout):
-            data, device.out = device.out, b""
-            if not data and device.state == "closed":
-                raise ConnectionClosed("scripted: connection closed by the device")
-            if not data:
-                time.sleep(min(timeout, 0.05))
-            return data
-
-        def _write(self, data):
-            device.write(data)
-    return Scripted(Wire(Scope(["198.18.0.0/24"]), Transcript(None), command_timeout=1.0),
-                    Prompts())
-
-
-def test_console_login_survives_a_doubled_prompt_and_tells_unknown_from_refused():
-    assert _console(_ScriptedLogin("right")).login("admin", "right") == "accepted"
-    assert _console(_ScriptedLogin("right")).login("admin", "wrong") == "rejected"
-    # a prompt after the password but no working shell: not a refusal, and the credential
-    # tests make that an ERROR instead of "refused"
-    assert _console(_ScriptedLogin("right", shell_answers=False)).login(
-        "admin", "right") == "unknown"
-    # a hang-up after the password (busybox login on a locked account): no shell was given
-    assert _console(_ScriptedLogin("right", hang_up=True)).login("root", "wrong") == "closed"
-
-
-def test_a_shell_left_open_on_the_console_is_not_a_known_credential_accepted():
-    """CI: a slow positive control left the serial console logged in; the next known
-    credential tried met that shell and read as accepted (a false FAIL). The shell is
-    logged out and the credential asked for again; a console that is a shell whatever
-    happens (no login at all) still takes any password."""
-    from harness.surfaces.telnet import console_attempt
-    left = _ScriptedLogin("right").left_in_shell()
-    assert console_attempt(lambda: _console(left))("admin", "admin") is False
-    assert console_attempt(lambda: _console(left))("admin", "right") is True
-    rooted = _ScriptedLogin("right").left_in_shell(no_login=True)
-    assert console_attempt(lambda: _console(rooted))("admin", "anything") is True
-
