@@ -75,8 +75,10 @@ def _needs_two(device) -> tuple:
 def _decide_passwords(device, observation, peers):
     """Run-level: compare this unit's password with the other units of the model in the
     run (from their profiles; no traffic)."""
+    from harness.firmware.join import shared
     mine = set(device.profile.secrets())
-    if not peers and not observation["vendor_units"]:
+    image, image_ev = shared(observation, peers, "accounts", "fixed password hash")
+    if not peers and not observation["vendor_units"] and not image:
         return _needs_two(device)
     same = [d.name for d, _ in peers if mine & set(d.profile.secrets())]
     ev = [{"check": "password differs from the other units of the model in the run",
@@ -85,9 +87,10 @@ def _decide_passwords(device, observation, peers):
            "ok": not same}] if peers else [
         {"check": "other units of the model in the run", "observed": "none: decided by the "
          f"vendor's comparison data ({observation['vendor_units']} unit(s))"}]
-    if same:
-        return Verdict.FAIL, f"same password as {', '.join(same)}", ev
-    return Verdict.PASS, "", ev
+    problems = ([f"same password as {', '.join(same)}"] if same else []) + image
+    if problems:
+        return Verdict.FAIL, "; ".join(problems), ev + image_ev
+    return Verdict.PASS, "", ev + image_ev
 
 
 @testcase("TC-UNIQ-01", "Passwords are unique per unit and not derived from identifiers",
@@ -119,7 +122,9 @@ def test_passwords_unique(device, evidence):
 
 def _decide_keys(device, observation, peers):
     """Run-level: compare fingerprints with the other units' observations."""
-    if not peers and not observation["vendor_units"]:
+    from harness.firmware.join import shared as image_shared
+    image, image_ev = image_shared(observation, peers, "keys", "private key")
+    if not peers and not observation["vendor_units"] and not image:
         return _needs_two(device)
     mine, shared = observation, []
     for d, theirs in peers:
@@ -133,9 +138,10 @@ def _decide_keys(device, observation, peers):
         if peers else [{"check": "other units of the model in the run", "observed": "none: "
                         f"decided by the vendor's comparison data ({observation['vendor_units']} "
                         "unit(s))"}]
-    if shared:
-        return Verdict.FAIL, "shares " + "; ".join(shared), ev
-    return Verdict.PASS, "", ev
+    problems = (["shares " + "; ".join(shared)] if shared else []) + image
+    if problems:
+        return Verdict.FAIL, "; ".join(problems), ev + image_ev
+    return Verdict.PASS, "", ev + image_ev
 
 
 @testcase("TC-UNIQ-02", "SSH host keys and TLS certificates are unique per unit",

@@ -33,8 +33,9 @@ def scheme(stored: str) -> str:
     return "unknown"
 
 
-def accounts(fs, entries, documented=()) -> list[dict]:
-    """One entry per account of /etc/passwd (hashes from /etc/shadow where it has them)."""
+def accounts(fs, entries, documented=(), own=()) -> list[dict]:
+    """One entry per account of /etc/passwd (hashes from /etc/shadow where it has them).
+    `own`: the unit's own passwords (its profile's): whether the image ships one of them."""
     passwd = fs.text("/etc/passwd") or ""
     shadow = {}
     for line in (fs.text("/etc/shadow") or "").splitlines():
@@ -56,6 +57,8 @@ def accounts(fs, entries, documented=()) -> list[dict]:
             a["fingerprint"] = fingerprint(stored)
             a["weak_scheme"] = kind in WEAK
             a.update(_known(user, stored, kind, entries, documented))
+            if any(_matches(stored, kind, pw) for pw in list(own)[:5]):
+                a["unit_password"] = True
         out.append(a)
     return out
 

@@ -2,7 +2,6 @@
 means per requirement, and keep it (firmware.json) with the image's SHA-256."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -33,14 +32,6 @@ def add_parser(sub) -> None:
                    "this long (default 300)")
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def run(args) -> int:
     from harness.firmware import evidence
     from harness.firmware.unpack import Limits, UnpackError, unpack
@@ -55,7 +46,7 @@ def run(args) -> int:
     if args.profile:
         from harness.profile.loader import load_profile
         profile, _ = load_profile(args.profile)
-    sha = sha256_file(image)
+    sha = evidence.sha256_file(image)
     work = Path(tempfile.mkdtemp(prefix="hx-fw-"))
     os.chmod(work, 0o711)          # the extraction tools (as nobody) must reach inside
     started = time.monotonic()
@@ -94,11 +85,9 @@ def _vulnerabilities(args, evidence, fss, found) -> list[str]:
     lab, lab_path = load_lab(args.lab)
     where = lab.vulndb_dir(lab_path)
     db = vulndb.load(where)
-    missing = [what for what, ok in (("the CISA KEV catalog", db.has_kev),
-                                     ("an OSV or NVD export", db.has_versions)) if not ok]
-    if missing:
-        return [f"software not matched against known vulnerabilities: no {' and no '.join(missing)}"
-                f" imported in {where} (harness vulndb import FILE...)"]
+    if db.missing():
+        return [f"software not matched against known vulnerabilities: {db.missing()} "
+                "(harness vulndb import FILE...)"]
     found += evidence.vulnerabilities(fss, db)
     return [f"software matched against {where}"]
 

@@ -9,6 +9,8 @@ alone cannot prove: a check may live in a binary). The image never overrides the
 """
 from __future__ import annotations
 
+import hashlib
+
 from harness.firmware import accounts, keys, services, software
 from harness.firmware.rootfs import RootFS
 
@@ -16,6 +18,7 @@ TEST_CASE = {            # the test case each kind of image evidence bears on (i
     "default": "TC-CRED-01",      # entries give the requirements: one source)
     "storage": "TC-STORE-01",
     "hardcoded": "TC-UNIQ-02",
+    "fixed": "TC-UNIQ-01",
     "debug": "TC-DEBUG-01",
     "interfaces": "TC-SURF-01",
     "update": "TC-UPD-02",
@@ -23,14 +26,24 @@ TEST_CASE = {            # the test case each kind of image evidence bears on (i
 }
 
 
-def collect(roots, entries, documented=()) -> list[dict]:
-    """Per file system found: accounts, keys, software, boot and update evidence."""
+def sha256_file(path) -> str:
+    """The image's SHA-256, read in 1 MiB pieces: every piece of evidence names it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def collect(roots, entries, documented=(), own=()) -> list[dict]:
+    """Per file system found: accounts, keys, software, boot and update evidence (`own`:
+    the unit's own passwords, looked for among the shipped hashes)."""
     out = []
     for chain, path in roots:
         fs = RootFS(path)
         comps, notes = software.inventory(fs)
         out.append({"layer": chain,
-                    "accounts": accounts.accounts(fs, entries, documented),
+                    "accounts": accounts.accounts(fs, entries, documented, own),
                     **keys.scan(fs),
                     "software": [c.to_dict() for c in comps], "software_notes": notes,
                     "boot": services.boot(fs), "update": services.update(fs)})
@@ -71,6 +84,12 @@ def findings(filesystems: list[dict]) -> list[dict]:
             elif a.get("known_default"):
                 out.append(_f("default", "FAIL", f"account {a['user']}: the shipped password is "
                               f"a known default ({a['known_default']})", "/etc/shadow"))
+            if a.get("fingerprint"):
+                out.append(_f("fixed", "OBSERVED", f"account {a['user']} ships with a fixed "
+                              f"password hash ({a['password']}, fingerprint {a['fingerprint']})"
+                              + (": this unit's own password" if a.get("unit_password") else
+                                 "") + "; decided over the units of the model: the same hash "
+                              "in another unit's image is a shared password", "/etc/shadow"))
             if a.get("weak_scheme"):
                 out.append(_f("storage", "FAIL", f"account {a['user']}: password stored as "
                               f"{a['password']} (a broken or fast hash)", "/etc/shadow"))
@@ -93,6 +112,16 @@ def findings(filesystems: list[dict]) -> list[dict]:
                           + ", ".join(upd["tools"][:3]) + ") but no signature check was "
                           "found in their scripts or configuration"))
     return out
+
+
+def prints(filesystems: list[dict]) -> dict:
+    """What two units' images are compared by (cross-unit test cases): the fingerprints of
+    the login accounts' fixed password hashes and of the unencrypted private keys."""
+    return {"accounts": sorted({f"{a['user']}:{a['fingerprint']}" for fsd in filesystems
+                                for a in fsd["accounts"]
+                                if a["login_shell"] and a.get("fingerprint")}),
+            "keys": sorted({k["fingerprint"] for fsd in filesystems
+                            for k in fsd["private_keys"] if not k["encrypted"]})}
 
 
 ALIASES = {"https": "http", "mqtts": "mqtt", "ftps": "ftp", "telnets": "telnet"}

@@ -167,3 +167,27 @@ def device_requirements(run: dict, device: str) -> list[dict]:
         out.append({"scheme": s["scheme"], "title": s["title"],
                     "groups": sorted(groups.items(), key=lambda kv: rank(kv[0]))})
     return out
+
+
+def firmware_image(device: dict) -> dict | None:
+    """Per test case the firmware image bore on: what the image showed, what the unit
+    showed, the verdict, and where image and unit disagree. None without an image."""
+    rows, image = [], None
+    for r in device_results(device):
+        seen = [e["observed"] for e in r["evidence"] if e.get("check") == "firmware image"]
+        if not seen:
+            continue
+        img = seen[0]
+        image = image or {k: img.get(k) for k in ("image", "sha256", "error", "notes")}
+        found = img.get("findings") or []
+        unit = r["reason"].split("; the unit itself: ", 1)
+        rows.append({"test_id": r["test_id"], "verdict": r["verdict"],
+                     "image": [f"{f['strength']}: {f['finding']}" for f in found]
+                     or ([img["error"]] if img.get("error") else ["nothing"]),
+                     "unit": unit[1] if len(unit) == 2 else
+                     (f"{r['verdict']}" + (f" ({r['reason']})" if r["reason"] else "")),
+                     "decided_by_image": len(unit) == 2,
+                     "disagree": [x for e in r["evidence"]
+                                  if e.get("check") == "image and unit disagree"
+                                  for x in e["observed"]]})
+    return {**image, "rows": rows} if image else None

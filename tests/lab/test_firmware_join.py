@@ -1,7 +1,10 @@
 """A profile's firmware image beside the running unit (harness/firmware/join.py): router-1
 runs compliant; given the image of a unit that stores its password as MD5-crypt, TC-STORE-01
 FAILs from the image and says what the unit itself showed; given its own image, nothing
-changes; an image that cannot be read changes nothing and says why."""
+changes; an image that cannot be read changes nothing and says why. Two units given one
+image with a fixed password hash FAIL TC-UNIQ-01 over the units; a service the image
+starts that the scan did not see is stated as a disagreement."""
+import dataclasses
 import os
 import re
 
@@ -11,26 +14,36 @@ from harness.emulate import image
 from harness.emulate.variants import BY_NAME
 from tests.conftest import REPO, harness, load_run
 
-pytestmark = pytest.mark.units("router-1")
+pytestmark = pytest.mark.units("router-1", "router-2")
 
 
-def _run(emulated_lab, tmp_path, img):
-    text = open(emulated_lab["router-1"]).read().replace(
+def _with_image(emulated_lab, tmp_path, name, img):
+    text = open(emulated_lab[name]).read().replace(
         "extends: ../../types/", f"extends: {REPO}/device_profiles/types/")
-    path = tmp_path / "router-1-with-image.yaml"
+    path = tmp_path / f"{name}-with-image.yaml"
     text = re.sub(r"^firmware_image: .*$", f"firmware_image: {img}", text, flags=re.M)
     assert f"firmware_image: {img}" in text
     path.write_text(text)
+    return path
+
+
+def _runs(emulated_lab, tmp_path, img, names, select):
+    args = [x for n in names for x in ("--profile", _with_image(emulated_lab, tmp_path, n, img))]
     out = tmp_path / "out"
-    proc = harness("run", "--profile", path, "-k", "TC-STORE-01 or TC-CRED-01", "--out", out,
-                   "--no-pdf")
+    proc = harness("run", *args, "-k", select, "--out", out, "--no-pdf")
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    return {r["test_id"]: r for r in load_run(out)["devices"][0]["results"]}
+    return {d["name"]: {r["test_id"]: r for r in d["results"]} for d in load_run(out)["devices"]}
 
 
-def _image(tmp_path, name):
+def _run(emulated_lab, tmp_path, img):
+    return _runs(emulated_lab, tmp_path, img, ["router-1"], "TC-STORE-01 or TC-CRED-01")[
+        "router-1"]
+
+
+def _image(tmp_path, name, *more_flaws):
     os.chmod(tmp_path, 0o711)
-    return image.build(BY_NAME[name], tmp_path / f"{name}.sqfs", "squashfs")
+    v = dataclasses.replace(BY_NAME[name], flaws=BY_NAME[name].flaws | set(more_flaws))
+    return image.build(v, tmp_path / f"{name}.sqfs", "squashfs")
 
 
 def test_a_flaw_the_image_shows_fails_the_test_case_and_keeps_the_units_outcome(
@@ -60,3 +73,30 @@ def test_its_own_image_changes_nothing_and_an_unreadable_one_says_why(emulated_l
     seen = next(e["observed"] for e in res["TC-STORE-01"]["evidence"]
                 if e["check"] == "firmware image")
     assert "no file system found" in seen["error"]
+
+
+def test_one_image_with_a_fixed_password_on_two_units_fails_uniqueness(emulated_lab, tmp_path):
+    """router-1 and router-2 (one model, unique passwords of their own) given one image
+    whose admin account ships a fixed hash: TC-UNIQ-01 FAILs on both over the units, naming
+    the other's image; given router-1's image (the account locked until provisioning) it
+    PASSes. The image's telnetd, which the scan of router-1 did not see, is a stated
+    disagreement beside TC-SURF-01's verdict."""
+    flawed = _runs(emulated_lab, tmp_path, _image(tmp_path, "router-plainstore", "telnet"),
+                   ["router-1", "router-2"], "TC-UNIQ-01 or TC-SURF-01")
+    for me, other in (("router-1", "router-2"), ("router-2", "router-1")):
+        uniq = flawed[me]["TC-UNIQ-01"]
+        assert uniq["verdict"] == "FAIL", uniq
+        assert f"ships the same fixed password hash as {other}'s (admin)" in uniq["reason"]
+        assert "same password as" not in uniq["reason"]          # the units' own differ
+    surf = flawed["router-1"]["TC-SURF-01"]
+    assert surf["verdict"] == "FAIL" and "telnetd (telnet) starts at boot" in surf["reason"]
+    assert "the unit itself: PASS" in surf["reason"]
+    differ = next(e["observed"] for e in surf["evidence"]
+                  if e["check"] == "image and unit disagree")
+    assert any("telnetd" in x and "port 23" in x for x in differ), differ
+    other = tmp_path / "own"
+    other.mkdir()
+    own = _runs(emulated_lab, other, _image(other, "router-1"), ["router-1", "router-2"],
+                "TC-UNIQ-01")
+    assert {n: r["TC-UNIQ-01"]["verdict"] for n, r in own.items()} == {
+        "router-1": "PASS", "router-2": "PASS"}

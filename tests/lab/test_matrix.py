@@ -257,7 +257,8 @@ IMAGE_SHOWS = {"shared_default_password": "TC-CRED-01", "weak_password": "TC-CRE
                "root_console": "TC-DEBUG-01", "telnet": "TC-SURF-01",
                "telnet_no_login": "TC-SURF-01", "ipv6_only_telnet": "TC-SURF-01",
                "known_exploited_vuln": "TC-VULN-01"}
-IMAGE_CASES = ("TC-CRED-01", "TC-STORE-01", "TC-UNIQ-02", "TC-DEBUG-01", "TC-SURF-01",
+IMAGE_CASES = ("TC-CRED-01", "TC-STORE-01", "TC-UNIQ-01", "TC-UNIQ-02", "TC-DEBUG-01",
+               "TC-SURF-01",
                "TC-UPD-02", "TC-VULN-01")
 
 
@@ -267,7 +268,7 @@ def test_the_firmware_image_beside_each_unit(matrix_run):
     image FAILs exactly the test cases of the flaws it shows, and a compliant unit's image
     shows none (the detection matrix's verdicts are the same with it)."""
     from harness.emulate.netns import STATE
-    from harness.firmware.cli import sha256_file
+    from harness.firmware.evidence import sha256_file
     out, _ = matrix_run
     for d in load_run(out)["devices"]:
         v = next(x for x in VARIANTS if x.name == d["name"])

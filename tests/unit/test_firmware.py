@@ -247,3 +247,44 @@ def test_the_readme_firmware_commands_run_as_written(tmp_path):
     finally:
         if not existed:
             written.unlink(missing_ok=True)
+
+
+def test_a_fixed_hash_is_compared_across_units_and_the_units_own_password_named(work):
+    from types import SimpleNamespace as NS
+    from harness.firmware.join import shared
+    img = _image(work, "router-weakpw", "squashfs")
+    got = unpack(img, _fresh(work) / "x")
+    fss = evidence.collect(got.roots, ENTRIES, own=["not-it", fixed_password(BY_NAME["router-weakpw"])])
+    admin = next(a for a in fss[0]["accounts"] if a["user"] == "admin")
+    assert admin["unit_password"] is True
+    assert "unit_password" not in next(a for a in evidence.collect(
+        got.roots, ENTRIES, own=["not-it"])[0]["accounts"] if a["user"] == "admin")
+    fixed = [f for f in evidence.findings(fss) if f["test_case"] == "TC-UNIQ-01"]
+    assert [f["strength"] for f in fixed] == ["OBSERVED"] and "own password" in fixed[0]["finding"]
+    mine = {"image": {"sha256": "a" * 64, "fails": [], **evidence.prints(fss)}}
+    locked = evidence.collect(_evidence(work, _image(work, "router-1", "squashfs"))[0].roots,
+                              ENTRIES)
+    assert evidence.prints(locked)["accounts"] == []      # locked until provisioning
+    other = {"image": {"sha256": "b" * 64, "fails": [], **evidence.prints(locked)}}
+    problems, ev = shared(mine, [(NS(name="u2"), mine), (NS(name="u3"), other)],
+                          "accounts", "fixed password hash")
+    assert problems == ["its firmware image ships the same fixed password hash as u2's (admin)"]
+    assert ev[0]["ok"] is False and ev[0]["observed"]["compared with"] == ["u2", "u3"]
+    assert shared(mine, [(NS(name="u3"), other)], "accounts", "x") == (
+        [], [{**ev[0], "check": "firmware image: no x shared with another unit's image",
+              "observed": {**ev[0]["observed"], "compared with": ["u3"], "shared with": {}},
+              "ok": True}])
+    assert shared({"ssh": None}, [], "keys", "private key") == ([], [])   # no image given
+
+
+def test_a_service_the_image_starts_and_the_scan_did_not_see():
+    from harness.firmware.join import unseen
+    from harness.probe.ports import Scan
+    started = [{"service": "telnet", "daemon": "telnetd", "where": "/etc/init.d/rcS:5"},
+               {"service": "ssh", "daemon": "dropbear", "port": 2222, "where": "/etc/rc:2"},
+               {"service": "http", "daemon": "lighttpd", "where": "/etc/rc:3"}]
+    scans = [Scan("198.18.0.11", tcp_open={443: "https"}),     # never sent: data only
+             Scan("2001:2::11", tcp_open={2222: "ssh"})]
+    assert unseen(started, scans) == ["/etc/init.d/rcS:5: the image starts telnetd (telnet) at "
+                                      "boot; the scan saw nothing on port 23"]
+    assert unseen(started, None) == []                  # no scan in the run: nothing said

@@ -42,7 +42,14 @@ def _journal(out, n_devices=2):
              "reason": f"undeclared open ports: tcp/23 ({HOSTILE})",
              "steps": ["scan every port"], "evidence": [
                  {"check": "no undeclared open port", "expected": {"tcp": [22]},
-                  "observed": [HOSTILE], "ok": False}],
+                  "observed": [HOSTILE], "ok": False},
+                 {"check": "firmware image", "observed": {
+                     "image": "fw.bin", "sha256": "ab" * 32, "findings": [
+                         {"test_case": "TC-SURF-01", "strength": "OBSERVED",
+                          "finding": f"dropbear (ssh) starts at boot {HOSTILE}"}]}},
+                 {"check": "image and unit disagree", "observed": [
+                     "/etc/rc:3: the image starts telnetd (telnet) at boot; the scan saw "
+                     "nothing on port 23"]}],
              "artifacts": [], "artifact_sha256": {}, "destructive": False,
              "started": "2026-12-01T10:00:00+00:00", "duration_s": 1.0},
             {"type": "result", "device": name, "test_id": "TC-CRED-01", "title": "No defaults",
@@ -169,3 +176,13 @@ def test_oscal_tells_declarations_apart_in_standard_fields(rendered):
         verdict = next(p["value"] for p in f["props"] if p["name"] == "verdict")
         assert (f["target"]["status"]["reason"] == "pass") == (verdict == "PASS"), f["title"]
     assert any(f["target"]["status"]["reason"] == "pass" for f in result["findings"])
+
+
+def test_the_report_shows_what_came_from_the_image_and_what_from_the_unit(rendered):
+    out, _ = rendered
+    html = (out / "report.html").read_text()
+    section = html.split("From the firmware image and from the unit", 1)[1].split("<h3>", 1)[0]
+    assert "sha256 " + "ab" * 32 in section
+    assert "OBSERVED: dropbear (ssh) starts at boot" in section and "<script>" not in section
+    assert "disagree: /etc/rc:3: the image starts telnetd" in section
+    assert section.count('href="#ev-dev-0-TC-SURF-01"') == 1 and "FAIL (undeclared" in section
