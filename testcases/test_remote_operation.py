@@ -204,8 +204,8 @@ def test_remote_disabled_at_shipment(device, evidence, run_context, lifecycle):
     try:
         # repeated while the unit may still be reconnecting after the reset: the same
         # procedure as the positive control below, so a refusal is not a lost command
-        tl.mark("command ON sent (shipped state), repeated while no ON is seen")
-        shipped_on = remote.switch(device, obs, "on", tl)
+        shipped_on = remote.switch(device, obs, "on", tl, " (shipped state), repeated while "
+                                   "no ON is seen")
         if not shipped_on and not obs.alive():
             raise Inconclusive("the observation channel is silent: whether the command was "
                                "refused cannot be seen")

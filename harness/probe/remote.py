@@ -73,7 +73,7 @@ RECONNECT = 30.0     # s a unit may take to be back on its command channel (link
 RESEND = 3.0         # s between repeats of a command not yet seen
 
 
-def switch(device, obs, state: str, tl: Timeline | None = None) -> bool:
+def switch(device, obs, state: str, tl: Timeline | None = None, what: str = "") -> bool:
     """Command the load ON or OFF and see it on the observation channel. A unit that is
     still reconnecting to its command channel (after a link restore, a reboot, a stopped
     run's restores) loses a command sent meanwhile, as a clean MQTT session should: the
@@ -82,11 +82,14 @@ def switch(device, obs, state: str, tl: Timeline | None = None) -> bool:
     rc = device.profile.remote_control
     deadline = time.monotonic() + rc.command_within + RECONNECT
     for sent in range(1, 16):
-        command(device, state)
+        topic = command(device, state)
+        if tl is not None and sent == 1:
+            tl.mark(f"command {state.upper()} sent{what}", topic)
         left = deadline - time.monotonic()
         if obs.wait(state, max(0.5, min(RESEND, left))):
             if tl is not None and sent > 1:
-                tl.mark(f"{state.upper()} seen after {sent} sends (the unit was reconnecting)")
+                tl.mark(f"command {state.upper()} repeated: seen after {sent} sends (the unit "
+                        "was reconnecting)")
             return True
         if time.monotonic() >= deadline:
             break
