@@ -2,7 +2,7 @@
 from harness.profile import applicability as a
 from harness.errors import DeviceError
 from harness.model import testcase
-from harness.probe import update
+from harness import update
 
 
 @testcase("TC-ID-01", "The firmware version is readable and matches the declared one",

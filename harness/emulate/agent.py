@@ -338,7 +338,7 @@ class Agent(Heater):
                     os.kill(pid, signal.SIGHUP)
 
     def start(self) -> None:
-        jobs = [self.serve_update]
+        jobs = [] if self.cfg.get("swupdate") else [self.serve_update]  # SWUpdate's own
         if self.cfg.get("motion"):
             jobs.append(self.reload_motion)
         if self.cfg["kind"] == "camera":

@@ -132,6 +132,15 @@ def vendor_key(directory: Path) -> tuple[ed25519.Ed25519PrivateKey, bytes]:
     return key, pub
 
 
+def json_update_images(d: Path, key, version: str, name: str) -> None:
+    """The vendor's valid (newer) and older signed images of the emulator's JSON kind."""
+    major, minor, patch = (int(x) for x in version.split("."))
+    (d / "update-valid.img").write_bytes(firmware_image(
+        key, f"{major}.{minor}.{patch + 1}", b"new firmware " + name.encode()))
+    (d / "update-old.img").write_bytes(firmware_image(
+        key, f"{major}.{max(minor - 1, 0)}.0", b"old firmware"))
+
+
 def firmware_image(key, version: str, payload: bytes) -> bytes:
     """A firmware image: JSON with version, payload and an Ed25519 signature over both."""
     import base64

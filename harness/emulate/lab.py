@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.emulate import daemons, files, guard, image, netns, profiles, thirdparty
+from harness.emulate import (daemons, files, guard, image, netns, profiles, swupdate,
+                             thirdparty)
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.netns import STATE, EmulateError
 from harness.emulate.variants import (CLOUD, CLOUD_NS, GATEWAY, GATEWAY6, OLD_LIGHTTPD,
@@ -105,12 +106,10 @@ def build(v: Variant) -> dict:
                 f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
     files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs, realm=daemons.HTPASSWD_REALM), 0o755)
     key, pub = files.vendor_key(STATE / "_vendor")
-    kind_version = FIRMWARE[v.kind]
-    major, minor, patch = (int(x) for x in kind_version.split("."))
-    (d / "update-valid.img").write_bytes(files.firmware_image(
-        key, f"{major}.{minor}.{patch + 1}", b"new firmware " + v.name.encode()))
-    (d / "update-old.img").write_bytes(files.firmware_image(
-        key, f"{major}.{max(minor - 1, 0)}.0", b"old firmware"))
+    if v.has("swupdate"):              # the vendor's images are .swu, SWUpdate applies them
+        swupdate.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor", password, pem)
+    else:
+        files.json_update_images(d, key, FIRMWARE[v.kind], v.name)
     web_port = 80 if v.has("plain_http_login") else 443
     guard_logs = [(str(d / "log" / "ssh.log"), 22)] + thirdparty.guard_logs(v, d)
     if v.kind != "hub":                          # the hub's web UI is Node-RED's
@@ -124,7 +123,7 @@ def build(v: Variant) -> dict:
                                     "queued_commands", "malformed_on", "stale_state_report",
                                     "remote_overrides_local", "obeys_sibling_commands",
                                     "retained_commands",
-                                    "reconnect_storm",
+                                    "reconnect_storm", "swupdate",
                                     "bootloader_break_in")}}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]

@@ -29,6 +29,8 @@ def type_file(v: Variant) -> str:
         return "emulab-er100s.yaml"
     if v.has("mjpeg_stream"):
         return "emulab-cam5.yaml"
+    if v.has("swupdate"):
+        return "emulab-er200.yaml"
     return TYPES[v.kind]
 
 

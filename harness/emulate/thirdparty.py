@@ -181,7 +181,8 @@ def versions() -> dict[str, str]:
     out = {"node-red": NODE_RED_VERSION if NODE_RED.exists() else "not installed"}
     for name, cmd in (("motion", ["motion", "-h"]), ("snmpd", ["snmpd", "-v"]),
                       ("tftpd-hpa", ["/usr/sbin/in.tftpd", "-V"]),
-                      ("mosquitto", ["mosquitto", "-h"])):
+                      ("mosquitto", ["mosquitto", "-h"]),
+                      ("swupdate", ["dpkg-query", "-W", "-f=swupdate ${Version}", "swupdate"])):
         try:
             text = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
             first = (text.stdout + text.stderr).strip().splitlines()
@@ -220,6 +221,9 @@ def commands(v, d: Path, addr: str, password: str) -> list[tuple[str, list[str]]
             passwd, extra=["log_type all", f"log_dest file {d}/log/mosquitto-auth.log"])))
     if v.has("mjpeg_stream"):
         out.append(("motion", motion(d)))
+    if v.has("swupdate"):
+        from harness.emulate import swupdate
+        out.append(("swupdate", swupdate.command(d)))
     if v.has("tftp_backup"):
         out.append(("tftp", tftpd(d, addr, f"# {v.name} configuration backup\n"
                                           "hostname=" + v.name + "\nadmin_user=admin\n"

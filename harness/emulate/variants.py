@@ -111,6 +111,7 @@ FEATURES = {
     "snmp": "an SNMP agent (net-snmp snmpd): v2c, or v3 authPriv on the compliant unit",
     "rate_limit": "new SSH connections and SNMP requests rate-limited in nftables "
                   "(control-plane policing)",
+    "swupdate": "updates through SWUpdate's web server (signed .swu, TLS, digest login)",
 }
 
 
@@ -181,6 +182,9 @@ VARIANTS = [
     _v("router-udp", "router", 25, "tftp_backup", "snmp_public", features=("snmp",),
        profile6=False),
     _v("router-snmpv3", "router", 26, features=("snmp", "rate_limit"), profile6=False),
+    # routers that update through SWUpdate (a real update framework) as the vendor ships it
+    _v("router-swu", "router", 27, features=("swupdate",)),
+    _v("router-swu-downgrade", "router", 28, "downgrade_update", features=("swupdate",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -76,11 +76,29 @@ class PasswordChange(Strict):
 
 
 class UpdateInfo(Strict):
-    """The device's update channel: version read-out and image upload."""
+    """The device's update channel: how an image is uploaded and the version read back
+    (one module per kind: harness/update/)."""
+    kind: Literal["json", "swupdate"] = Field("json", description=
+        "json: the emulated units' own JSON image POSTed to upload_path, version from JSON at "
+        "version_path; swupdate: SWUpdate's web server (a .swu to /upload, its outcome from "
+        "/ws), version read over the unit's shell with version_command")
     version_path: str = "/api/firmware"
     upload_path: str = "/api/update"
     port: Port = 8443
     tls: bool = True
+    version_command: str | None = Field(None, description="swupdate: a shell command whose "
+                                        "output holds the running version")
+    version_regex: str = Field(r"(\d+(?:\.\d+)+)", description="swupdate: its group 1 is "
+                               "the version in version_command's output")
+    apply_within: float = Field(90.0, gt=0, le=1800, description="seconds an install may "
+                                "take before its outcome is reported")
+
+    @model_validator(mode="after")
+    def _kind(self):
+        if self.kind == "swupdate" and not self.version_command:
+            raise PydanticCustomError("update", "update.kind swupdate needs version_command "
+                                      "(how the running version is read over the shell)")
+        return self
 
 
 class FactoryReset(Strict):

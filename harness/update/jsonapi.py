@@ -1,15 +1,17 @@
-"""The firmware update channel: version read-out, authentication, image acceptance."""
+"""The emulated units' own update protocol (kind `json`): an image is JSON with version,
+payload (base64) and an Ed25519 signature over both, POSTed as application/octet-stream to
+upload_path; the version is read from JSON at version_path. No product ships it; it stays
+as one kind among the real ones."""
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
-from harness.errors import DeviceError
 from harness.transport import http
 
 
-def _creds(device) -> tuple[str, str] | None:
+def creds(device) -> tuple[str, str] | None:
+    """The lab's credential for the update channel: the web surface's, else SSH's."""
     web = next((w for w in device.profile.web if w.password), None)
     if web:
         return (web.username, web.password.get_secret_value())
@@ -20,7 +22,7 @@ def _creds(device) -> tuple[str, str] | None:
 def version(device) -> dict:
     u = device.profile.update
     r = http.request(device.wire, device.profile.address, u.port, u.version_path, tls=u.tls,
-                     basic=_creds(device))
+                     basic=creds(device))
     try:
         return {"status": r.status, "version": json.loads(r.body)["version"]}
     except (ValueError, KeyError, TypeError):
@@ -30,35 +32,29 @@ def version(device) -> dict:
 def upload(device, image: bytes, with_auth: bool = True) -> dict:
     u = device.profile.update
     r = http.request(device.wire, device.profile.address, u.port, u.upload_path, "POST",
-                     tls=u.tls, body=image, basic=_creds(device) if with_auth else None,
+                     tls=u.tls, body=image, basic=creds(device) if with_auth else None,
                      headers={"Content-Type": "application/octet-stream"})
     return {"status": r.status, "accepted": 200 <= r.status < 300, "reply": r.text()[:200]}
 
 
-def images(device) -> dict[str, bytes]:
-    """The vendor's valid and older images, and the harness's tampered and unsigned ones."""
-    imgs = device.profile.update_images
-    if not imgs.valid:
-        raise DeviceError("the profile names no vendor update image (update_images.valid)")
+def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+    """tampered (one payload bit flipped, signature kept), unsigned (no signature) and
+    untrusted (signed by a key of the harness's own), each with a raised version."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     try:
-        valid = Path(imgs.valid).read_bytes()
-        older = Path(imgs.older).read_bytes() if imgs.older else None
-    except OSError as exc:
-        raise DeviceError(f"cannot read update image: {exc}") from None
-    doc = json.loads(valid)
-    payload = bytearray(base64.b64decode(doc["payload"]))
-    payload[0] ^= 0xFF                                    # one flipped bit, same signature
-    tampered = dict(doc, payload=base64.b64encode(bytes(payload)).decode(),
-                    version=_bump(doc["version"], 2))
-    unsigned = dict(doc, signature="", version=_bump(doc["version"], 3))
-    out = {"tampered": json.dumps(tampered).encode(), "unsigned": json.dumps(unsigned).encode(),
-           "valid": valid}
-    if older:
-        out["older"] = older
-    return out
-
-
-def _bump(v: str, n: int) -> str:
-    parts = v.split(".")
-    parts[-1] = str(int(parts[-1]) + n) if parts[-1].isdigit() else parts[-1] + f"-{n}"
-    return ".".join(parts)
+        doc = json.loads(valid)
+        payload = bytearray(base64.b64decode(doc["payload"]))
+        v = str(doc["version"])
+    except (ValueError, KeyError, TypeError):
+        why = "the valid image is not the JSON image this kind reads"
+        return {k: why for k in ("tampered", "unsigned", "untrusted")}
+    payload[0] ^= 0xFF
+    tampered = dict(doc, payload=base64.b64encode(bytes(payload)).decode(), version=bump(v, 2))
+    unsigned = dict(doc, signature="", version=bump(v, 3))
+    raised = bump(v, 4)
+    sig = Ed25519PrivateKey.generate().sign(raised.encode() + b"\n" + base64.b64decode(
+        doc["payload"]))
+    untrusted = dict(doc, version=raised, signature=base64.b64encode(sig).decode())
+    return {k: json.dumps(d).encode() for k, d in (("tampered", tampered),
+                                                   ("unsigned", unsigned),
+                                                   ("untrusted", untrusted))}

@@ -231,7 +231,8 @@ def test_remote_operation_timelines(matrix_run):
     assert "the command sent during the outage switched the load ON" in bad
     assert "stayed ON" in res["appliance-open"]["TC-SMARK-02"]["reason"]
     good = {e["check"]: e["observed"] for e in res["appliance-1"]["TC-SMARK-02"]["evidence"]}
-    events = [e["event"] for e in good["timeline (s since the first command)"]]
+    events = [e["event"] for e in good["timeline (s since the first command)"]
+              if "repeated" not in e["event"]]      # a unit still reconnecting: said so
     assert events[:4] == ["command ON sent", "ON observed", "link cut", "safe state observed"]
     # the report shows it as a timeline a lab engineer reads (seconds, events, a bar)
     html = (out / "report.html").read_text()
@@ -280,3 +281,24 @@ def test_the_firmware_image_beside_each_unit(matrix_run):
             assert len(seen) == 1 and seen[0]["sha256"] == sha, (v.name, tc, seen)
             fails |= {tc for f in seen[0]["findings"] if f["strength"] == "FAIL"}
         assert fails == {IMAGE_SHOWS[f] for f in v.flaws if f in IMAGE_SHOWS}, (v.name, fails)
+
+
+def test_updates_through_swupdate(matrix_run):
+    """router-swu (SWUpdate as a vendor ships it) refuses each image the harness derives on
+    SWUpdate's own word (FAILURE on its websocket, the version read back unchanged) and
+    applies the vendor's valid one; router-swu-downgrade installs the older signed image."""
+    out, _ = matrix_run
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in load_run(out)["devices"]}
+    upd = res["router-swu"]["TC-UPD-02"]
+    ev = {e["check"]: e["observed"] for e in upd["evidence"]}
+    for variant in ("tampered", "unsigned", "untrusted", "older"):
+        seen = ev[f"{variant} image"]
+        assert seen["outcome"] == "FAILURE" and seen["version_after"] == "2.4.1", (variant, seen)
+    assert any("HASH mismatch" in x for x in ev["tampered image"]["errors"])
+    assert any("signature" in x.lower() for x in ev["untrusted image"]["errors"])
+    valid = ev["valid image (positive control)"]
+    assert valid["outcome"] == "SUCCESS" and valid["version_after"] == "2.4.2", valid
+    assert upd["verdict"] == "PASS" and res["router-swu"]["TC-UPD-01"]["verdict"] == "PASS"
+    down = res["router-swu-downgrade"]["TC-UPD-02"]
+    assert down["verdict"] == "FAIL", down
+    assert down["reason"] == "older image accepted (version 2.4.1 -> 2.3.0)", down["reason"]

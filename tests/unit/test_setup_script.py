@@ -72,7 +72,7 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
     assert len(installs) == 1, calls
     for package in ("nmap", "dropbear-bin", "openssh-server", "mosquitto", "lighttpd",
                     "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables", "ser2net",
-                    "motion", "tftpd-hpa", "snmpd", "snmp", "nodejs", "npm", "squashfs-tools",
+                    "motion", "tftpd-hpa", "snmpd", "snmp", "swupdate", "nodejs", "npm", "squashfs-tools",
                     "libarchive-tools", "u-boot-tools"):
         assert f" {package}" in installs[0], (package, installs[0])
     assert any(c.startswith("apt-get update") for c in calls)

@@ -1,0 +1,45 @@
+"""Update channels, one module per kind (the profile's update.kind): how an image is
+uploaded, how the outcome and the version are read, and how the harness derives the
+images a unit must refuse from the vendor's valid one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.errors import DeviceError
+
+
+def kind(device):
+    from harness.update import jsonapi, swupdate
+    return {"json": jsonapi, "swupdate": swupdate}[device.profile.update.kind]
+
+
+def version(device) -> dict:
+    return kind(device).version(device)
+
+
+def upload(device, image: bytes, with_auth: bool = True) -> dict:
+    return kind(device).upload(device, image, with_auth)
+
+
+VARIANTS = ("tampered", "unsigned", "untrusted", "older")
+
+
+def images(device) -> dict[str, bytes | str]:
+    """The vendor's valid and older images, and the harness's tampered, unsigned and
+    untrusted-signer ones; a variant that could not be had is a string saying why."""
+    imgs = device.profile.update_images
+    if not imgs.valid:
+        raise DeviceError("the profile names no vendor update image (update_images.valid)")
+    try:
+        valid = Path(imgs.valid).read_bytes()
+        older = Path(imgs.older).read_bytes() if imgs.older else \
+            "the vendor handed over no older signed image (update_images.older)"
+    except OSError as exc:
+        raise DeviceError(f"cannot read update image: {exc}") from None
+    return {**kind(device).variants(valid, bump), "older": older, "valid": valid}
+
+
+def bump(v: str, n: int) -> str:
+    parts = v.split(".")
+    parts[-1] = str(int(parts[-1]) + n) if parts[-1].isdigit() else parts[-1] + f"-{n}"
+    return ".".join(parts)

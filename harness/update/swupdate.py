@@ -1,0 +1,93 @@
+"""SWUpdate's web server (kind `swupdate`): a .swu is POSTed as a multipart form to
+/upload (behind the server's digest login when it has one), and the install's outcome is
+what SWUpdate itself reports on its progress websocket (/ws): SUCCESS or FAILURE, with its
+error lines. An accepted upload is not an applied update: the version is read back over
+the unit's shell (update.version_command) by the test case."""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+
+from harness.errors import DeviceError
+from harness.transport import http
+from harness.transport.websocket import WebSocket
+from harness.update import jsonapi, swu
+
+UPLOAD, PROGRESS = "/upload", "/ws"
+
+
+def version(device) -> dict:
+    u = device.profile.update
+    shell = device.shell()
+    try:
+        status, out = shell.run(u.version_command, timeout=30)
+    finally:
+        shell.close()
+    m = re.search(u.version_regex, out, re.M)
+    return {"status": status, "version": m.group(1) if status == 0 and m else None,
+            **({} if m else {"output": out[-200:]})}
+
+
+def _progress(device, creds) -> WebSocket:
+    p, u = device.profile, device.profile.update
+    auth = None
+    if creds:
+        first = http.request(device.wire, p.address, u.port, PROGRESS, tls=u.tls,
+                             max_body=4096, body_seconds=1.0)
+        challenge = first.headers.get("www-authenticate", "")
+        if first.status == 401 and challenge.lower().startswith("digest"):
+            auth = http.digest_authorization(challenge, "GET", PROGRESS, *creds)
+    return WebSocket(device.wire, p.address, u.port, PROGRESS, u.tls, auth)
+
+
+def _json(text: str) -> dict:
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return {}
+    return msg if isinstance(msg, dict) else {}
+
+
+def _status(text: str) -> str | None:
+    msg = _json(text)
+    return msg.get("status") if msg.get("type") == "status" else None
+
+
+def upload(device, image: bytes, with_auth: bool = True) -> dict:
+    p, u = device.profile, device.profile.update
+    creds = jsonapi.creds(device) if with_auth else None
+    ws, note = None, ""
+    if with_auth:
+        try:
+            ws = _progress(device, creds)
+        except DeviceError as exc:
+            note = f"no progress report: {exc}"
+    boundary = "hx" + secrets.token_hex(12)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"update.swu\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() + image + f"\r\n--{boundary}--\r\n".encode()
+    try:
+        r = http.request(device.wire, p.address, u.port, UPLOAD, "POST", tls=u.tls, body=body,
+                         digest=creds,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        out = {"status": r.status, "reply": r.text()[:200]}
+        if not 200 <= r.status < 300 or not with_auth:
+            return {**out, "accepted": 200 <= r.status < 300}
+        if ws is None:               # taken; whether it was applied: the version read back
+            return {**out, "accepted": None, "note": note}
+        said = ws.messages(u.apply_within, stop=lambda t: _status(t) in ("SUCCESS", "FAILURE"))
+        said += ws.messages(0.5)          # error lines that trail the final status
+    finally:
+        if ws is not None:
+            ws.close()
+    outcome = next((_status(t) for t in reversed(said) if _status(t) in ("SUCCESS",
+                                                                            "FAILURE")), None)
+    errors = [m.get("text", "") for m in map(_json, said) if m.get("level") == "3"][-4:]
+    return {**out, "accepted": outcome == "SUCCESS",
+            "outcome": outcome or f"no result reported within {u.apply_within:.0f}s",
+            **({"errors": errors} if errors else {})}
+
+
+def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+    return swu.variants(valid, bump)
