@@ -5,9 +5,11 @@ error lines. An accepted upload is not an applied update: the version is read ba
 the unit's shell (update.version_command) by the test case."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
+import time
 
 from harness.errors import DeviceError
 from harness.transport import http
@@ -29,16 +31,25 @@ def version(device) -> dict:
             **({} if m else {"output": out[-200:]})}
 
 
+def _authorization(device, method: str, path: str, creds) -> str | None:
+    """The Authorization header for `method path`, from the challenge a request without a
+    body draws (a large upload is sent once: SWUpdate's server closes the connection on an
+    unauthenticated one before reading it). None when the server asks for nothing."""
+    p, u = device.profile, device.profile.update
+    first = http.request(device.wire, p.address, u.port, path, tls=u.tls, max_body=4096,
+                         body_seconds=1.0)
+    challenge = first.headers.get("www-authenticate", "")
+    if not creds or first.status != 401:
+        return None
+    if challenge.lower().startswith("digest"):
+        return http.digest_authorization(challenge, method, path, *creds)
+    return "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+
+
 def _progress(device, creds) -> WebSocket:
     p, u = device.profile, device.profile.update
-    auth = None
-    if creds:
-        first = http.request(device.wire, p.address, u.port, PROGRESS, tls=u.tls,
-                             max_body=4096, body_seconds=1.0)
-        challenge = first.headers.get("www-authenticate", "")
-        if first.status == 401 and challenge.lower().startswith("digest"):
-            auth = http.digest_authorization(challenge, "GET", PROGRESS, *creds)
-    return WebSocket(device.wire, p.address, u.port, PROGRESS, u.tls, auth)
+    return WebSocket(device.wire, p.address, u.port, PROGRESS, u.tls,
+                     _authorization(device, "GET", PROGRESS, creds))
 
 
 def _json(text: str) -> dict:
@@ -54,8 +65,28 @@ def _status(text: str) -> str | None:
     return msg.get("status") if msg.get("type") == "status" else None
 
 
-def upload(device, image: bytes, with_auth: bool = True) -> dict:
+BUSY_TRIES, BUSY_PAUSE = 4, 2.0
+
+
+def _post(device, body: bytes, headers: dict):
+    """POST /upload. Right after an install SWUpdate is still busy finishing it and closes
+    a new upload unanswered: tried again after a pause (at most BUSY_TRIES, said so)."""
     p, u = device.profile, device.profile.update
+    busy = []
+    for attempt in range(1, BUSY_TRIES + 1):
+        try:
+            return http.request(device.wire, p.address, u.port, UPLOAD, "POST", tls=u.tls,
+                                body=body, headers=headers), busy
+        except DeviceError as exc:
+            if "closed" not in str(exc).lower() or attempt == BUSY_TRIES:
+                raise
+            busy.append(f"attempt {attempt}: {exc}; tried again after {BUSY_PAUSE:.0f}s")
+            time.sleep(BUSY_PAUSE)
+    raise AssertionError("unreachable")
+
+
+def upload(device, image: bytes, with_auth: bool = True) -> dict:
+    u = device.profile.update
     creds = jsonapi.creds(device) if with_auth else None
     ws, note = None, ""
     if with_auth:
@@ -67,11 +98,13 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
             f"filename=\"update.swu\"\r\nContent-Type: application/octet-stream\r\n\r\n"
             ).encode() + image + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     try:
-        r = http.request(device.wire, p.address, u.port, UPLOAD, "POST", tls=u.tls, body=body,
-                         digest=creds,
-                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-        out = {"status": r.status, "reply": r.text()[:200]}
+        auth = _authorization(device, "POST", UPLOAD, creds) if creds else None
+        if auth:
+            headers["Authorization"] = auth
+        r, busy = _post(device, body, headers)
+        out = {"status": r.status, "reply": r.text()[:200], **({"busy": busy} if busy else {})}
         if not 200 <= r.status < 300 or not with_auth:
             return {**out, "accepted": 200 <= r.status < 300}
         if ws is None:               # taken; whether it was applied: the version read back

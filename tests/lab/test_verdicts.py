@@ -96,11 +96,15 @@ def test_single_unit_proves_no_uniqueness(emulated_lab, tmp_path):
 @pytest.mark.units("router-legacy-1")
 def test_vendor_comparison_data_replaces_a_second_unit(emulated_lab, tmp_path):
     """The vendor hands over another unit's key fingerprint: one unit is then enough, and a
-    shared key FAILs."""
+    shared key FAILs. (Alone, the unit already FAILs from its firmware image, which ships
+    the host key: every unit flashed with it has that key.)"""
     first = harness("run", "--profile", emulated_lab["router-legacy-1"], "-k", "TC-UNIQ-02",
                     "--out", tmp_path / "a")
-    mine = load_run(tmp_path / "a")["devices"][0]["results"][0]["evidence"][0]["observed"]
-    assert first.returncode == 0 and mine["ssh"]
+    alone = load_run(tmp_path / "a")["devices"][0]["results"][0]
+    mine = alone["evidence"][0]["observed"]
+    assert first.returncode == 1 and mine["ssh"], first.stderr[-2000:]
+    assert alone["verdict"] == "FAIL" and "private key (dropbear host key) is shipped in the " \
+        "image" in alone["reason"] and "with ER90" not in alone["reason"], alone["reason"]
     type_file = tmp_path / "er90-with-data.yaml"
     type_file.write_text((REPO / "device_profiles/types/emulab-er90.yaml").read_text()
                          .replace("extends: ", f"extends: {REPO}/device_profiles/types/")
