@@ -57,7 +57,11 @@ class Redactor:
             forms |= {s, repr(s)[1:-1], json.dumps(s)[1:-1], shlex.quote(s),
                       s.encode("unicode_escape").decode("ascii"),
                       urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s),
-                      s.encode().hex(), s.encode().hex().upper(), *_base64_cores(s)}
+                      *_base64_cores(s)}
+            # its hex form only from four bytes on: a shorter one (a two-character
+            # password is four hex digits) turns up by chance in every other digest
+            if len(s.encode()) >= 4:
+                forms |= {s.encode().hex(), s.encode().hex().upper()}
         # longest first, so a secret containing another is masked whole
         self.secrets = sorted((f for f in forms if f), key=len, reverse=True)
 

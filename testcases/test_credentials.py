@@ -72,6 +72,12 @@ def _needs_two(device) -> tuple:
             [])
 
 
+def _alone(observation) -> str:
+    n = observation["vendor_units"]
+    return (f"none: decided by the vendor's comparison data ({n} unit(s))" if n else
+            "none: decided by the firmware image alone")
+
+
 def _decide_passwords(device, observation, peers):
     """Run-level: compare this unit's password with the other units of the model in the
     run (from their profiles; no traffic)."""
@@ -85,8 +91,7 @@ def _decide_passwords(device, observation, peers):
            "expected": "unique per unit", "observed": {"compared with": [d.name for d, _ in peers],
                                                        "same password as": same},
            "ok": not same}] if peers else [
-        {"check": "other units of the model in the run", "observed": "none: decided by the "
-         f"vendor's comparison data ({observation['vendor_units']} unit(s))"}]
+        {"check": "other units of the model in the run", "observed": _alone(observation)}]
     problems = ([f"same password as {', '.join(same)}"] if same else []) + image
     if problems:
         return Verdict.FAIL, "; ".join(problems), ev + image_ev
@@ -135,9 +140,8 @@ def _decide_keys(device, observation, peers):
     ev = [{"check": "no key material shared with the other units of the model in the run",
            "expected": "unique per unit", "observed": {"compared with": [d.name for d, _ in peers],
                                                        "shared": shared}, "ok": not shared}] \
-        if peers else [{"check": "other units of the model in the run", "observed": "none: "
-                        f"decided by the vendor's comparison data ({observation['vendor_units']} "
-                        "unit(s))"}]
+        if peers else [{"check": "other units of the model in the run",
+                        "observed": _alone(observation)}]
     problems = (["shares " + "; ".join(shared)] if shared else []) + image
     if problems:
         return Verdict.FAIL, "; ".join(problems), ev + image_ev
