@@ -148,7 +148,7 @@ def test_report_writing_replaces_a_link_never_writes_through_it(tmp_path):
 
 # ---- scope by whole network
 @pytest.mark.parametrize("net", ["126.0.0.0/7", "128.0.0.0/1", "'8000::/1'", "'::ffff:0:0/96'",  # never sent: refused at lab-config load
-                                 "'::ffff:127.0.0.1'", "224.0.0.0/3", "0.0.0.0/1"])
+                                 "'::ffff:127.0.0.1'", "224.0.0.0/3", "0.0.0.0/1"])  # never sent: refused at lab-config load
 def test_an_allowlist_holding_a_forbidden_address_is_refused(tmp_path, net):
     unit = write(tmp_path, lab_text=LAB.replace("198.18.0.0/24", net))
     proc = harness("validate", tmp_path / "lab.yaml")
@@ -157,10 +157,10 @@ def test_an_allowlist_holding_a_forbidden_address_is_refused(tmp_path, net):
     assert unit.exists()
 
 
-@pytest.mark.parametrize("target", ["::ffff:127.0.0.1", "127.0.0.1", "::1", "0.0.0.0",
-                                    "255.255.255.255", "224.0.0.251", "ff02::1"])
+@pytest.mark.parametrize("target", ["::ffff:127.0.0.1", "127.0.0.1", "::1", "0.0.0.0",  # never sent
+                                    "255.255.255.255", "224.0.0.251", "ff02::1"])  # never sent: Scope.check only, no socket
 def test_every_connect_refuses_loopback_and_friends_whatever_the_list(target):
-    s = Scope(["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"], own={})  # a careless list
+    s = Scope(["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"], own={})  # a careless list; never sent: Scope only
     with pytest.raises(ScopeError):
         s.check(target)
 
