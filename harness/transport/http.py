@@ -49,7 +49,9 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
             basic: tuple[str, str] | None = None, digest: tuple[str, str] | None = None,
             timeout: float | None = None, max_body: int = MAX_BODY,
             body_seconds: float = BODY_SECONDS, log_body: bool = True) -> Response:
-    """One request; with digest=(user, password) a second one answers the challenge.
+    """One request; with digest=(user, password) a second one answers the challenge (the
+    first, which draws it, carries no body: a large upload is sent once, and some servers
+    close an unauthenticated one unread).
 
     The status line and headers must arrive within `timeout` (else TransportTimeout). The
     body is read for at most `body_seconds` and `max_body` bytes: an endless stream (a
@@ -57,8 +59,8 @@ def request(wire, host: str, port: int, path: str, method: str = "GET", tls: boo
     says `truncated` and why. Decisions rest on the status, headers and the body's start.
     `log_body=False`: the transcript gets the answer's size only (a login's token)."""
     if digest:
-        first = request(wire, host, port, path, method, tls, headers, body, timeout=timeout,
-                        max_body=4096, body_seconds=1.0)
+        first = request(wire, host, port, path, method, tls, headers, b"" if body else None,
+                        timeout=timeout, max_body=4096, body_seconds=1.0)
         challenge = first.headers.get("www-authenticate", "")
         if first.status != 401 or not challenge.lower().startswith("digest"):
             return first

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import ssl
 import time
 
@@ -83,9 +82,7 @@ class WebSocket:
             self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError):
-                return False
-            except (OSError, ssl.SSLError):
+            except OSError:                 # a timeout, a reset, a TLS error: no frame
                 return False
             if not chunk:
                 return False

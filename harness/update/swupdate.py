@@ -5,7 +5,6 @@ error lines. An accepted upload is not an applied update: the version is read ba
 the unit's shell (update.version_command) by the test case."""
 from __future__ import annotations
 
-import base64
 import json
 import re
 import secrets
@@ -31,25 +30,22 @@ def version(device) -> dict:
             **({} if m else {"output": out[-200:]})}
 
 
-def _authorization(device, method: str, path: str, creds) -> str | None:
-    """The Authorization header for `method path`, from the challenge a request without a
-    body draws (a large upload is sent once: SWUpdate's server closes the connection on an
-    unauthenticated one before reading it). None when the server asks for nothing."""
+def _authorization(device, path: str, creds) -> str | None:
+    """The digest Authorization for GET `path` (the websocket's upgrade), from the challenge
+    a plain request draws; None when the server asks for none."""
     p, u = device.profile, device.profile.update
     first = http.request(device.wire, p.address, u.port, path, tls=u.tls, max_body=4096,
                          body_seconds=1.0)
     challenge = first.headers.get("www-authenticate", "")
-    if not creds or first.status != 401:
-        return None
-    if challenge.lower().startswith("digest"):
-        return http.digest_authorization(challenge, method, path, *creds)
-    return "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+    if creds and first.status == 401 and challenge.lower().startswith("digest"):
+        return http.digest_authorization(challenge, "GET", path, *creds)
+    return None
 
 
 def _progress(device, creds) -> WebSocket:
     p, u = device.profile, device.profile.update
     return WebSocket(device.wire, p.address, u.port, PROGRESS, u.tls,
-                     _authorization(device, "GET", PROGRESS, creds))
+                     _authorization(device, PROGRESS, creds))
 
 
 def _json(text: str) -> dict:
@@ -68,7 +64,7 @@ def _status(text: str) -> str | None:
 BUSY_TRIES, BUSY_PAUSE = 4, 2.0
 
 
-def _post(device, body: bytes, headers: dict):
+def _post(device, body: bytes, headers: dict, creds):
     """POST /upload. Right after an install SWUpdate is still busy finishing it and closes
     a new upload unanswered: tried again after a pause (at most BUSY_TRIES, said so)."""
     p, u = device.profile, device.profile.update
@@ -76,7 +72,7 @@ def _post(device, body: bytes, headers: dict):
     for attempt in range(1, BUSY_TRIES + 1):
         try:
             return http.request(device.wire, p.address, u.port, UPLOAD, "POST", tls=u.tls,
-                                body=body, headers=headers), busy
+                                body=body, headers=headers, digest=creds), busy
         except DeviceError as exc:
             if "closed" not in str(exc).lower() or attempt == BUSY_TRIES:
                 raise
@@ -100,10 +96,7 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
             ).encode() + image + f"\r\n--{boundary}--\r\n".encode()
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     try:
-        auth = _authorization(device, "POST", UPLOAD, creds) if creds else None
-        if auth:
-            headers["Authorization"] = auth
-        r, busy = _post(device, body, headers)
+        r, busy = _post(device, body, headers, creds)
         out = {"status": r.status, "reply": r.text()[:200], **({"busy": busy} if busy else {})}
         if not 200 <= r.status < 300 or not with_auth:
             return {**out, "accepted": 200 <= r.status < 300}
@@ -117,7 +110,9 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     outcome = next((_status(t) for t in reversed(said) if _status(t) in ("SUCCESS",
                                                                             "FAILURE")), None)
     errors = [m.get("text", "") for m in map(_json, said) if m.get("level") == "3"][-4:]
-    return {**out, "accepted": outcome == "SUCCESS",
+    # no final word within apply_within: neither accepted nor refused (the install may
+    # still be running; an unchanged version read now would prove nothing)
+    return {**out, "accepted": None if outcome is None else outcome == "SUCCESS",
             "outcome": outcome or f"no result reported within {u.apply_within:.0f}s",
             **({"errors": errors} if errors else {})}
 
