@@ -290,11 +290,12 @@ def _report_exit(run_json: Path) -> int:
 
 
 def cmd_coverage(args) -> int:
+    from harness import ts103701
     from harness.catalog import coverage
     from harness.runner.suite import load_specs
-    rows = coverage(load_specs())
+    rows, units = coverage(load_specs()), ts103701.coverage()
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"schemes": rows, "ts103701": units}, indent=2))
         return 0
     print(f"{'scheme':<17}{'reqs':>5}{'probe':>7}{'(prov.)':>8}{'decl':>6}{'uncov':>7}"
           f"{'unconf.':>8}{'prov.':>6}  probe-verified")
@@ -306,7 +307,25 @@ def cmd_coverage(args) -> int:
     print("probe: verified on the device (of which (prov.) on a provisional mapping); decl: "
           "declaration check only;\nunconf.: topic not confirmed by any source (no test "
           "case, never PASS); prov.: provisional requirements in the scheme")
+    _print_unit_coverage(units)
     return 0
+
+
+def _print_unit_coverage(u: dict) -> None:
+    print(f"\n{u['standard']} (assesses {u['assesses']}): {u['groups']} test groups, "
+          f"{u['cases']} test cases, {sum(u['units'].values())} test units")
+    print(f"{'units':<12}{'total':>6}{'device':>8}{'ixit':>6}{'lab':>6}{'none':>6}")
+    for kind, n in u["units"].items():
+        k = u["by_kind"][kind]
+        print(f"{kind:<12}{n:>6}" + "".join(f"{k.get(w, 0):>{8 if w == 'device' else 6}}"
+                                          for w in ("device", "ixit", "lab", "none")))
+    print("device: decided on the unit by our test cases; ixit: judged from the vendor's "
+          "IXIT answer;\nlab: the lab's own step (" + ", ".join(
+              f"{k} {v}" for k, v in u["lab_steps"].items()) + "); none: no test yet")
+    print(f"functional units a network or console test can decide: "
+          f"{u['functional_decidable']}, automated: {u['functional_automated_pct']}%")
+    for x in u["uncovered"]:
+        print(f"  not yet: {x['unit']} ({x['would']})")
 
 
 def cmd_report(args) -> int:

@@ -65,7 +65,7 @@ FLAWS = {
 # Which test cases each planted flaw must FAIL (and no other): the detection matrix
 # (tests/lab/test_matrix.py) asserts it, `harness emulate found RUN_DIR` reports it
 DETECTED_BY = {
-    "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01"},
+    "shared_default_password": {"TC-CRED-01", "TC-UNIQ-01", "TC-IXIT-01"},  # its IXIT says so
     "shared_keys": {"TC-UNIQ-02"},
     "telnet": {"TC-SURF-01", "TC-SURF-02", "TC-COMM-01"},
     "telnet_no_login": {"TC-AUTH-01"},

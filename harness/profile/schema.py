@@ -9,6 +9,7 @@ from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from harness.profile.base import Port, Secret, Strict
+from harness.profile.ixit import Ixit
 from harness.profile.remote_control import RemoteControl
 
 CATEGORIES = ("router", "camera", "appliance", "hub", "healthcare", "sensor", "speaker",
@@ -128,6 +129,8 @@ class DeviceType(Strict):
     declared_services: list[DeclaredService] = Field(default_factory=list)
     default_credentials: list[KnownCredential] = Field(default_factory=list)
     declarations: dict[DeclarationKey, Declaration] = Field(default_factory=dict)
+    ixit: Ixit = Field(Ixit(), description="the vendor's IXIT answers the conceptual test "
+                       "units of ETSI TS 103 701 judge (harness/profile/ixit.py)")
     prompts: Prompts = Prompts()
     password_change: PasswordChange | None = None
     update: UpdateInfo | None = None

@@ -121,9 +121,12 @@ def build_run(events: list[dict]) -> dict:
            "resumed": [e["at"] for e in events if e["type"] == "resumed"],
            "interrupted": [{k: e[k] for k in ("device", "test_id", "noted")}
                            for e in events if e["type"] == "interrupted"]}
-    from harness.catalog import not_fully_tested, scheme_views
+    from harness.catalog import catalogs, not_fully_tested, scheme_views
     run["schemes"] = scheme_views(run)
     run["not_fully_tested"] = not_fully_tested(run["schemes"])
+    from harness import ts103701
+    run["ts103701"] = ts103701.view(run)
+    run["standards"] = [c.title for c in catalogs()] + [ts103701.load().name]
     run["summary"] = summary(run)
     return run
 

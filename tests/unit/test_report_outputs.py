@@ -58,6 +58,14 @@ def _journal(out, n_devices=2):
                                                    "expected": "none", "observed": [], "ok": True}],
              "artifacts": [], "artifact_sha256": {}, "destructive": False, "started": "",
              "duration_s": 1.0},
+            {"type": "result", "device": name, "test_id": "TC-IXIT-01", "title": "IXIT passwords",
+             "requirements": ["ETSI-5.1-1", "ETSI-5.1-2", "ETSI-5.1-5"], "verdict": "DECLARED",
+             "reason": "the IXIT's auth_mech answers meet the criteria", "steps": [],
+             "evaluated": "documents",
+             "evidence": [{"check": "auth_mech.password_mechanism", "expected": "...",
+                           "observed": "unique_per_device", "ok": True}],
+             "artifacts": [], "artifact_sha256": {}, "destructive": False, "started": "",
+             "duration_s": 0.0},
             {"type": "result", "device": name, "test_id": "TC-DECL-01", "title": "Disclosure",
              "requirements": ["ETSI-5.2-1", "JCSTAR-S1.1-05"], "verdict": "DECLARED",
              "reason": "declared by the vendor (policy v1)", "steps": [], "evidence": [
@@ -153,7 +161,7 @@ def test_junit_keeps_declarations_apart_with_consistent_counts(rendered):
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert set(suites) == {"dev-0", "dev-1", "dev-0 declarations", "dev-1 declarations"}
     decl = suites["dev-0 declarations"]
-    assert decl.get("tests") == "1" and decl.get("skipped") == "1"
+    assert decl.get("tests") == "2" and decl.get("skipped") == "2"
     assert "DECLARED" in decl.find("testcase/skipped").get("message")
     dev = suites["dev-0"]
     assert (dev.get("tests"), dev.get("failures"), dev.get("skipped")) == ("2", "1", "0")
@@ -186,3 +194,30 @@ def test_the_report_shows_what_came_from_the_image_and_what_from_the_unit(render
     assert "OBSERVED: dropbear (ssh) starts at boot" in section and "<script>" not in section
     assert "disagree: /etc/rc:3: the image starts telnetd" in section
     assert section.count('href="#ev-dev-0-TC-SURF-01"') == 1 and "FAIL (undeclared" in section
+
+
+def test_ts103701_view_decides_units_from_the_device_the_ixit_and_names_the_lab_steps(rendered):
+    out, _ = rendered
+    run = json.loads((out / "run.json").read_text())
+    assert "ETSI TS 103 701 V1.1.1" in run["standards"]
+    cases = {c["id"]: c for c in run["ts103701"]["cases"]}
+    assert len(cases) == 109
+    units = {u["id"]: u for c in cases.values() for u in c["units"]}
+    assert len(units) == 226
+    # conceptual, judged from the IXIT: its DECLARED judgement is the unit's pass
+    assert units["5.1-2-1a"]["outcomes"]["dev-0"]["verdict"] == "PASS"
+    assert cases["5.1-2-1"]["verdicts"]["dev-0"] == "PASS"
+    # functional, on the device: TC-SURF-01 failed there
+    assert units["5.6-1-2b"]["outcomes"]["dev-0"]["verdict"] == "FAIL"
+    assert cases["5.6-1-2"]["verdicts"]["dev-0"] == "FAIL"
+    # a unit left to the lab is never PASS, and keeps its case from PASS
+    assert units["5.1-1-2b"]["outcomes"]["dev-0"] == {
+        "verdict": "NOT_RUN", "why": "lab step: operate the product's user interface"}
+    assert cases["5.1-1-2"]["verdicts"]["dev-0"] == "NOT_RUN"
+    # no test yet: UNCOVERED, never PASS
+    assert units["6-5-2c"]["outcomes"]["dev-0"]["verdict"] == "UNCOVERED"
+    # a conceptual unit the lab judges with no declaration on file: the answer is owed
+    assert units["5.1-3-1a"]["outcomes"]["dev-0"] == {"verdict": "NOT_RUN",
+                                                     "why": "IXIT answer owed"}
+    html = (out / "report.html").read_text()
+    assert 'id="ts103701"' in html and "5.1-2-1 (conceptual)" in html

@@ -1,0 +1,42 @@
+"""The vendor's IXIT (implementation extra information for testing, ETSI TS 103 701): the
+answers the conceptual test units judge, as enumerated choices where the criterion allows,
+so an answer can be judged on its content and not only for being there. Named after the
+TS's IXIT tables; the other facts the TS asks for (services, interfaces, the update
+channel) are already in the device type. An answer left out is owed, never assumed."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from harness.profile.base import Strict
+
+
+class AuthMech(Strict):
+    """IXIT 1-AuthMech: how the product's passwords are made and protected."""
+    password_mechanism: Literal["unique_per_device", "user_defined_at_setup", "same_for_all",
+                                "no_passwords"] | None = Field(None, description=
+        "the passwords the product ships with: unique to each unit, set by the user before "
+        "use, one for every unit, or no password-based login at all")
+    password_generation: Literal["random", "keyed_derivation", "derived_from_identifier",
+                                 "counter", "public_information"] | None = Field(None,
+        description="unique per-unit passwords: drawn at random, derived from an identifier "
+        "with a secret key (keyed hash, encryption), derived from an identifier alone (serial, "
+        "MAC), incremental, or built from public information (model, SSID)")
+    brute_force_protection: Literal["lockout", "growing_delay", "rate_limit", "none"] | None = \
+        Field(None, description="what stops guessing over the network")
+
+
+class UpdMech(Strict):
+    """IXIT 7-UpdMech: how an update is checked before it is installed."""
+    authenticity: Literal["signature_verified_on_device", "channel_only", "none"] | None = \
+        Field(None, description="the unit verifies each image's signature itself; relies on "
+              "the channel (TLS to the vendor's server) alone; or nothing is checked")
+    trust_relation: Literal["authenticated_server_and_signed_images", "authenticated_server",
+                            "signed_images", "none"] | None = Field(None, description=
+        "what makes an update delivered over a network trusted")
+
+
+class Ixit(Strict):
+    auth_mech: AuthMech = AuthMech()
+    upd_mech: UpdMech = UpdMech()

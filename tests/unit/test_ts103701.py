@@ -1,0 +1,112 @@
+"""ETSI TS 103 701's structure as the catalog holds it, checked against the public id list
+(tests/fixtures), the coverage figures the docs print, and the IXIT judgements (TC-IXIT)."""
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from harness import ts103701
+from harness.errors import NotApplicable, NotRun
+from harness.model.evidence import Evidence, Failed
+from harness.profile.ixit import Ixit
+from harness.runner.suite import load_specs
+from tests.conftest import REPO
+
+FIXTURE = REPO / "tests" / "fixtures" / "ts-103-701-v1.1.1-units.txt"
+
+
+def _public_units() -> dict[str, str]:
+    lines = [x.split() for x in FIXTURE.read_text().splitlines() if x and not x.startswith("#")]
+    return {uid: kind for uid, kind in lines}
+
+
+def test_every_public_unit_is_in_the_catalog_with_its_kind_and_no_other():
+    std = ts103701.load()
+    ours = {c.id + letter: c.unit_kind(letter) for _, c, letter, _ in std.units()}
+    assert ours == _public_units()
+    kinds = [c.kind for g in std.groups for c in g.cases]
+    assert (len(std.groups), len(kinds)) == (68, 109)
+    assert (kinds.count("conceptual"), kinds.count("functional"), kinds.count("both")) == \
+        (62, 46, 1)
+    for g in std.groups:                 # a case belongs to its provision's group
+        assert all(c.id.rsplit("-", 1)[0] == g.provision for c in g.cases)
+
+
+def test_every_unit_names_test_cases_that_exist_and_of_the_right_kind():
+    specs, std = load_specs(), ts103701.load()
+    for _, c, letter, u in std.units():
+        for t in u.device:
+            assert t in specs and specs[t].evaluated == "device", (c.id + letter, t)
+        if u.ixit:
+            assert specs[u.ixit].evaluated == "documents", c.id + letter
+            assert c.unit_kind(letter) == "conceptual", c.id + letter
+
+
+def test_coverage_counts_and_the_docs_say_the_same():
+    cov = ts103701.coverage()
+    assert cov["units"] == {"conceptual": 124, "functional": 102}
+    f = cov["by_kind"]["functional"]
+    assert cov["functional_decidable"] == f["device"] + f["none"] == 49
+    assert len(cov["uncovered"]) == f["none"]
+    docs = (REPO / "docs" / "testcases.md").read_text()
+    for way in ("device", "ixit", "lab", "none"):
+        row = re.search(rf"^\| {way} \| (\d+) \| (\d+) \|", docs, re.M)
+        assert row and (int(row[1]), int(row[2])) == (
+            cov["by_kind"]["conceptual"].get(way, 0), f.get(way, 0)), way
+    assert f"({cov['functional_automated_pct']} %)" in docs
+
+
+def _judge(test, **answers):
+    ixit = Ixit.model_validate(answers)
+    ev = Evidence()
+    test(SimpleNamespace(profile=SimpleNamespace(ixit=ixit)), ev)
+    return ev
+
+
+def _ixit_tests():
+    import sys
+    load_specs()                 # the suite's modules, loaded as the runner loads them
+    return sys.modules["_harness_suite_test_ixit"]
+
+
+GOOD_AUTH = {"password_mechanism": "unique_per_device", "password_generation": "random",
+             "brute_force_protection": "lockout"}
+
+
+def test_password_design_judged_on_its_content():
+    t = _ixit_tests().test_password_design
+    assert _judge(t, auth_mech=GOOD_AUTH).declared_reason
+    with pytest.raises(Failed, match="universal default password"):
+        _judge(t, auth_mech={**GOOD_AUTH, "password_mechanism": "same_for_all"})
+    with pytest.raises(Failed, match="whoever reads the serial or MAC"):
+        _judge(t, auth_mech={**GOOD_AUTH, "password_generation": "derived_from_identifier"})
+    with pytest.raises(Failed, match="nothing stops guessing"):
+        _judge(t, auth_mech={**GOOD_AUTH, "brute_force_protection": "none"})
+    with pytest.raises(NotRun, match="owed: auth_mech.password_generation"):
+        _judge(t, auth_mech={**GOOD_AUTH, "password_generation": None})
+    # a user-defined password needs no generation answer
+    assert _judge(t, auth_mech={"password_mechanism": "user_defined_at_setup",
+                                "brute_force_protection": "rate_limit"}).declared_reason
+    with pytest.raises(NotApplicable):
+        _judge(t, auth_mech={"password_mechanism": "no_passwords"})
+    with pytest.raises(NotRun, match="owed: auth_mech.password_mechanism"):
+        _judge(t)
+
+
+def test_update_design_judged_on_its_content():
+    t = _ixit_tests().test_update_design
+    good = {"authenticity": "signature_verified_on_device",
+            "trust_relation": "authenticated_server"}
+    assert _judge(t, upd_mech=good).declared_reason
+    with pytest.raises(Failed, match="installs whatever the channel delivers"):
+        _judge(t, upd_mech={**good, "authenticity": "channel_only"})
+    with pytest.raises(NotRun, match="owed: upd_mech.trust_relation"):
+        _judge(t, upd_mech={"authenticity": "signature_verified_on_device"})
+
+
+def test_a_unit_is_assessed_exactly_one_way():
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="one way"):
+        ts103701.Unit.model_validate({"device": ["TC-CRED-01"], "lab": "ui"})
+    with pytest.raises(ValidationError, match="one way"):
+        ts103701.Unit.model_validate({})
