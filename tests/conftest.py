@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -55,7 +54,8 @@ def coord_dir() -> Path:
 
 def pytest_configure(config):
     if not hasattr(config, "workerinput") and COORD_ENV not in os.environ:
-        os.environ[COORD_ENV] = tempfile.mkdtemp(prefix="hx-tests-")
+        from harness import scratch     # a killed session's directory goes next time
+        os.environ[COORD_ENV] = str(scratch.make("tests"))
         config.stash[_OWN_COORD] = os.environ[COORD_ENV]
 
 

@@ -3,10 +3,8 @@ means per requirement, and keep it (firmware.json) with the image's SHA-256."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,8 +45,8 @@ def run(args) -> int:
         from harness.profile.loader import load_profile
         profile, _ = load_profile(args.profile)
     sha = evidence.sha256_file(image)
-    work = Path(tempfile.mkdtemp(prefix="hx-fw-"))
-    os.chmod(work, 0o711)          # the extraction tools (as nobody) must reach inside
+    from harness import scratch
+    work = scratch.make("fw", 0o711)     # the extraction tools (as nobody) must reach inside
     started = time.monotonic()
     try:
         try:

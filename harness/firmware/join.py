@@ -7,9 +7,7 @@ cannot prove that the unit lacks a flaw. Cross-unit test cases (decided over eve
 the end) only record it."""
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from harness.model.verdict import Verdict
@@ -23,8 +21,8 @@ def analyse(path: Path, documented=(), db=None, own=()) -> dict:
     from harness.firmware import evidence
     from harness.firmware.unpack import UnpackError, unpack
     from harness.probe.credentials import load_list
-    work = Path(tempfile.mkdtemp(prefix="hx-fw-"))
-    os.chmod(work, 0o711)
+    from harness import scratch
+    work = scratch.make("fw", 0o711)     # the extraction tools (as nobody) reach inside
     try:
         sha = evidence.sha256_file(path)
         got = unpack(path, work / "x")
