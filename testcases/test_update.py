@@ -8,11 +8,18 @@ from harness.profile import applicability as a
 
 
 @testcase("TC-UPD-01", "The update channel is encrypted and authenticated",
-          steps=["the update endpoint is served over TLS",
-                 "an upload without credentials is refused"],
-          applies=[a.update])
-def test_update_channel_protected(device, evidence):
+          steps=["a unit that takes uploads: the update endpoint is served over TLS, and an "
+                 "upload without credentials is refused",
+                 "a unit that pulls its updates: the harness stands in for its update server "
+                 "with a certificate from a CA made for the run; a poll in plain HTTP or a "
+                 "completed handshake FAILs, the unit's own TLS alert is its refusal; with the "
+                 "vendor's certificate for the server, a poll over TLS is the positive control"],
+          applies=[a.update], disrupts="redirect")
+def test_update_channel_protected(device, evidence, run_context, lifecycle):
     u = device.profile.update
+    pulls = getattr(update.kind(device), "check_channel", None)
+    if pulls:
+        return pulls(device, evidence, run_context, lifecycle)
     evidence.expect("update endpoint uses TLS", u.tls, True, u.tls,
                     reason=f"update endpoint on port {u.port} is plain HTTP")
     r = update.upload(device, b"{}", with_auth=False)
@@ -36,7 +43,9 @@ def _read(device, after: str) -> str:
                  "derive from the vendor's valid image: a tampered one (bytes changed inside "
                  "the signed content, signature kept), an unsigned one and one signed by a "
                  "key of the harness's own (each with a raised version)",
-                 "upload each, and the vendor's older signed image: each must be refused "
+                 "hand the unit each (an upload, or a deployment offered by the harness "
+                 "standing in for the update server a pulling unit polls), and the vendor's "
+                 "older signed image: each must be refused "
                  "(the unit's own report where its channel gives one) and the version "
                  "unchanged",
                  "positive control: the vendor's valid image is applied and the version "
@@ -44,28 +53,29 @@ def _read(device, after: str) -> str:
                  "a variant that could not be built or handed over, or whose outcome the "
                  "unit did not report, is NOT_RUN for its part"],
           applies=[a.update_images], destructive=True, disrupts="firmware")
-def test_update_integrity(device, evidence):
+def test_update_integrity(device, evidence, run_context, lifecycle):
     imgs = update.images(device)
     before = _read(device, "before the update")
     problems, untested = [], []
-    for variant in update.VARIANTS:
-        image = imgs[variant]
-        if isinstance(image, str):
-            evidence.record(f"{variant} image", f"not tested: {image}")
-            untested.append(f"{variant}: {image}")
-            continue
-        r = update.upload(device, image)
-        now = _read(device, f"after the {variant} image")
-        evidence.record(f"{variant} image", {**r, "version_after": now})
-        if r["accepted"] or now != before:
-            problems.append(f"{variant} image accepted (version {before} -> {now})")
-            before = now
-        elif r["accepted"] is None:     # no word from the unit: an unchanged version read
-            untested.append(f"{variant}: the unit reported no outcome ("  # right away
-                            f"{r.get('outcome') or r.get('note')}), so its refusal is not "
-                            "shown")
-    r = update.upload(device, imgs["valid"])
-    after = _read(device, "after the valid image")
+    with update.channel(device, run_context, lifecycle) as ch:
+        for variant in update.VARIANTS:
+            image = imgs[variant]
+            if isinstance(image, str):
+                evidence.record(f"{variant} image", f"not tested: {image}")
+                untested.append(f"{variant}: {image}")
+                continue
+            r = ch.upload(image)
+            now = _read(device, f"after the {variant} image")
+            evidence.record(f"{variant} image", {**r, "version_after": now})
+            if r["accepted"] or now != before:
+                problems.append(f"{variant} image accepted (version {before} -> {now})")
+                before = now
+            elif r["accepted"] is None:     # no word from the unit: an unchanged version
+                untested.append(f"{variant}: the unit reported no outcome ("  # read now
+                                f"{r.get('outcome') or r.get('note')}), so its refusal is "
+                                "not shown")
+        r = ch.upload(imgs["valid"])
+        after = _read(device, "after the valid image")
     evidence.record("valid image (positive control)", {**r, "version_after": after})
     evidence.expect("only the genuine newer image is applied", not problems, "refused",
                     problems, reason="; ".join(problems))

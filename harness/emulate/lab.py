@@ -101,13 +101,18 @@ def build(v: Variant) -> dict:
     shutil.copy(etc / "shadow", initial / "shadow")
     keep = "cp etc/wifi.conf /tmp/.wifi.$$; " if v.has("reset_keeps_wifi") else ""
     restore = "cat /tmp/.wifi.$$ > etc/wifi.conf; rm -f /tmp/.wifi.$$; " if keep else ""
-    files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}"
-                f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}"
+    # the firmware (its version files) is not user data: a reset keeps what runs
+    fw = "mkdir -p /tmp/.fw.$$ && cp -p etc/firmware.json etc/sw-versions /tmp/.fw.$$/ 2>/dev/null; "
+    fw_back = "cp -p /tmp/.fw.$$/* etc/ 2>/dev/null; rm -rf /tmp/.fw.$$; "
+    files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}{fw}"
+                f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}{fw_back}"
                 f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
     files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs, realm=daemons.HTPASSWD_REALM), 0o755)
     key, pub = files.vendor_key(STATE / "_vendor")
     if v.has("swupdate"):              # the vendor's images are .swu, SWUpdate applies them
         swupdate.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor", password, pem)
+    elif v.has("ota"):                 # the same, pulled from the vendor's update server
+        swupdate.prepare_ota(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
     else:
         files.json_update_images(d, key, FIRMWARE[v.kind], v.name)
     web_port = 80 if v.has("plain_http_login") else 443
@@ -123,8 +128,8 @@ def build(v: Variant) -> dict:
                                     "queued_commands", "malformed_on", "stale_state_report",
                                     "remote_overrides_local", "obeys_sibling_commands",
                                     "retained_commands",
-                                    "reconnect_storm", "swupdate",
-                                    "bootloader_break_in")}}
+                                    "reconnect_storm", "bootloader_break_in")},
+           "swupdate": v.has("swupdate") or v.has("ota")}   # SWUpdate serves its updates
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]
         cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",
@@ -215,7 +220,7 @@ def _wifi(d: Path) -> str:
 
 
 def _ports(v: Variant) -> list[int]:
-    ports = [22, 8443] + thirdparty.tcp_ports(v)
+    ports = [22] + ([] if v.has("ota") else [8443]) + thirdparty.tcp_ports(v)   # ota: pulls
     if v.kind != "hub":
         ports.append(80 if v.has("plain_http_login") else 443)
     if v.has("telnet"):

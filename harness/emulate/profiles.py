@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.emulate.variants import CLOUD, Variant, address, address6, mac
 from harness.emulate.netns import STATE
+from harness.emulate.swupdate import OTA_SERVER
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles" / "instances" / "emulated"
 TYPES = {"router": "emulab-er100.yaml", "camera": "emulab-cam3.yaml",
@@ -31,6 +32,8 @@ def type_file(v: Variant) -> str:
         return "emulab-cam5.yaml"
     if v.has("swupdate"):
         return "emulab-er200.yaml"
+    if v.has("ota"):
+        return "emulab-er300h.yaml" if v.has("ota_plain_http") else "emulab-er300.yaml"
     return TYPES[v.kind]
 
 
@@ -101,8 +104,14 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
                          "purpose: cloud broker (MQTT over TLS)}")
         else:
             lines.append("tls_clients: []           # its cloud link is plaintext MQTT")
+    elif v.has("ota") and not v.has("ota_plain_http"):
+        lines.append(f"tls_clients:\n  - {{host: {OTA_SERVER[0]}, port: {OTA_SERVER[1]}, "
+                     "trigger: null, wait: 30, purpose: 'update server (hawkBit, polled "
+                     "every few seconds)'}")
     else:
         lines.append("tls_clients: []             # makes no outbound TLS connection")
+    if v.has("ota") and not v.has("ota_plain_http"):    # handed over by the vendor
+        lines.append(f"update: {{server_cert: {STATE}/_vendor/ota-server.pem}}")
     lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
               f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness firmware)",
               f"lab: {{power: {v.name}, link: {v.name}"

@@ -3,7 +3,13 @@ it: SWUpdate's own web server on 8443 over TLS behind a digest login (the unit's
 account), images verified against the vendor's signing certificate (CMS), the hardware
 revision checked, and downgrades refused (-N, the running version) unless the unit has
 the downgrade_update flaw. A successful install writes the raw image to the unit's B slot
-and the post-update command "boots" it: the version it carries becomes the unit's."""
+and the post-update command "boots" it: the version it carries becomes the unit's.
+
+The `ota` units pull instead: SWUpdate's hawkBit client (suricatta) polls the vendor's
+update server (OTA_SERVER, trusted through the vendor's own CA; the ota_plain_http unit
+polls in plain HTTP, as Debian's example configuration has it; the ota_nocheckcert unit
+is started with suricatta's `-x`, "do not abort on flawed server certificates"). After an install the unit reboots into the new slot (SWUpdate is
+started again) and confirms the update to the server (`-c 2`)."""
 from __future__ import annotations
 
 import hashlib
@@ -89,3 +95,59 @@ def prepare(v, d: Path, fs: Path, version: str, vendor_dir: Path, password: str,
 
 def command(d: Path) -> list[str]:
     return ["/bin/sh", str(d / "swupdate" / "run.sh")]
+
+
+OTA_SERVER = ("198.18.0.2", 8444)        # the vendor's update server, in the cloud namespace
+RUN_OTA = """#!/bin/sh
+# SWUpdate as the ER-300 firmware starts it: suricatta polls the vendor's update server; an
+# install ends in a reboot into the new slot (SWUpdate started again), which confirms it
+n=0
+while [ $n -lt 100 ]; do
+  n=$((n + 1))
+  v=$(sed -n 's/^firmware //p' {fs}/etc/sw-versions)
+  confirm=""
+  if [ -f {d}/swupdate/booted-new ]; then rm -f {d}/swupdate/booted-new; confirm="-c 2"; fi
+  swupdate -v -f {d}/swupdate/swupdate.cfg -H {board}:{rev} -k {d}/swupdate/vendor.crt \
+    -N "$v" -p "/bin/sh {d}/swupdate/postupdate.sh" -u "$confirm{nocheck}" &
+  echo $! > {d}/swupdate/pid
+  wait $!
+  sleep 1
+done
+"""
+REBOOT = """touch {d}/swupdate/booted-new
+( sleep 2; kill $(cat {d}/swupdate/pid) ) >/dev/null 2>&1 &
+"""
+OTA_CFG = """globals: {{ verbose = true; loglevel = 5; }};
+suricatta: {{ tenant = "default"; id = "{name}"; url = "{url}"; polldelay = 3; retry = 2;
+  retrywait = 3; connection-timeout = 5; cafile = "{ca}"; }};
+"""
+
+
+def ota_server_cert(directory: Path) -> tuple[Path, Path]:
+    """The vendor's CA for its update server (the units trust it) and the server's
+    certificate chain and key, as the vendor hands them to the lab."""
+    from harness.certs import issue_cert, pem_text
+    from cryptography.hazmat.primitives import serialization
+    ca_file, server = directory / "ota-ca.pem", directory / "ota-server.pem"
+    if not server.exists():
+        ca = issue_cert("Emulab update server CA", "", ca=True)
+        leaf = issue_cert(OTA_SERVER[0], OTA_SERVER[0], issuer=ca)
+        write(ca_file, ca[1].public_bytes(serialization.Encoding.PEM).decode())
+        write(server, (pem_text(*leaf) + ca[1].public_bytes(serialization.Encoding.PEM)
+                       ).decode(), 0o600)
+    return ca_file, server
+
+
+def prepare_ota(v, d: Path, fs: Path, version: str, vendor_dir: Path) -> None:
+    """An ota unit: the web mode's images and slot, suricatta instead of the web server."""
+    prepare(v, d, fs, version, vendor_dir, "-", d / "unused.pem")
+    ca = d / "swupdate" / "ota-ca.pem"       # the vendor's CA, in the unit's own files
+    write(ca, ota_server_cert(vendor_dir)[0].read_text())
+    scheme = "http" if v.has("ota_plain_http") else "https"
+    write(d / "swupdate" / "swupdate.cfg", OTA_CFG.format(
+        name=v.name, url=f"{scheme}://{OTA_SERVER[0]}:{OTA_SERVER[1]}", ca=ca))
+    write(d / "swupdate" / "run.sh", RUN_OTA.format(
+        d=d, fs=fs, board=BOARD, rev=REVISION,
+        nocheck=" -x" if v.has("ota_nocheckcert") else ""), 0o755)
+    post = d / "swupdate" / "postupdate.sh"
+    write(post, post.read_text() + REBOOT.format(d=d), 0o755)

@@ -221,7 +221,7 @@ def commands(v, d: Path, addr: str, password: str) -> list[tuple[str, list[str]]
             passwd, extra=["log_type all", f"log_dest file {d}/log/mosquitto-auth.log"])))
     if v.has("mjpeg_stream"):
         out.append(("motion", motion(d)))
-    if v.has("swupdate"):
+    if v.has("swupdate") or v.has("ota"):
         from harness.emulate import swupdate
         out.append(("swupdate", swupdate.command(d)))
     if v.has("tftp_backup"):

@@ -60,6 +60,10 @@ FLAWS = {
                    "to anyone",
     "snmp_public": "SNMP v2c with the documented default community 'public' (net-snmp), "
                    "in plaintext and without any rate limit",
+    "ota_plain_http": "polls its update server in plain HTTP (the url of Debian's example "
+                      "SWUpdate configuration)",
+    "ota_nocheckcert": "its update client skips the server certificate check (suricatta "
+                       "started with -x, 'do not abort on flawed server certificates')",
 }
 
 # Which test cases each planted flaw must FAIL (and no other): the detection matrix
@@ -102,6 +106,8 @@ DETECTED_BY = {
     "anonymous_stream": {"TC-AUTH-01"},
     "tftp_backup": {"TC-AUTH-01", "TC-SURF-01", "TC-SURF-02"},
     "snmp_public": {"TC-CRED-01", "TC-COMM-01", "TC-BRUTE-01"},
+    "ota_plain_http": {"TC-UPD-01"},
+    "ota_nocheckcert": {"TC-UPD-01", "TC-TLS-02"},
 }
 
 
@@ -112,6 +118,8 @@ FEATURES = {
     "rate_limit": "new SSH connections and SNMP requests rate-limited in nftables "
                   "(control-plane policing)",
     "swupdate": "updates through SWUpdate's web server (signed .swu, TLS, digest login)",
+    "ota": "pulls its updates: SWUpdate's hawkBit client (suricatta) polls the vendor's "
+           "update server (signed .swu, TLS with the vendor's CA)",
 }
 
 
@@ -185,6 +193,10 @@ VARIANTS = [
     # routers that update through SWUpdate (a real update framework) as the vendor ships it
     _v("router-swu", "router", 27, features=("swupdate",)),
     _v("router-swu-downgrade", "router", 28, "downgrade_update", features=("swupdate",)),
+    # routers that pull their updates over the air (SWUpdate's suricatta, hawkBit DDI)
+    _v("router-ota", "router", 29, features=("ota",)),
+    _v("router-ota-http", "router", 30, "ota_plain_http", features=("ota",)),
+    _v("router-ota-nocheck", "router", 31, "ota_nocheckcert", features=("ota",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -63,6 +63,10 @@ def _merge(chain):
         for key, value in d.items():
             if key in ("sbom", "firmware_image") and isinstance(value, str) and value:
                 value = str(_path.parent.resolve() / value)   # relative to its own file
+            if key == "update" and isinstance(value, dict) and \
+                    isinstance(value.get("server_cert"), str) and value["server_cert"]:
+                value = {**value, "server_cert": str(_path.parent.resolve()
+                                                     / value["server_cert"])}
             if isinstance(value, dict) and isinstance(data.get(key), dict):
                 data[key] = {**data[key], **value}
             else:

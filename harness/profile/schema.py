@@ -79,10 +79,12 @@ class PasswordChange(Strict):
 class UpdateInfo(Strict):
     """The device's update channel: how an image is uploaded and the version read back
     (one module per kind: harness/update/)."""
-    kind: Literal["json", "swupdate"] = Field("json", description=
+    kind: Literal["json", "swupdate", "hawkbit"] = Field("json", description=
         "json: the emulated units' own JSON image POSTed to upload_path, version from JSON at "
         "version_path; swupdate: SWUpdate's web server (a .swu to /upload, its outcome from "
-        "/ws), version read over the unit's shell with version_command")
+        "/ws), version read over the unit's shell with version_command; hawkbit: the unit "
+        "pulls from its update server (hawkBit DDI, e.g. SWUpdate's suricatta): the harness "
+        "stands in for `server`, version read over the shell with version_command")
     version_path: str = "/api/firmware"
     upload_path: str = "/api/update"
     port: Port = 8443
@@ -93,12 +95,24 @@ class UpdateInfo(Strict):
                                "the version in version_command's output")
     apply_within: float = Field(90.0, gt=0, le=1800, description="seconds an install may "
                                 "take before its outcome is reported")
+    server: str | None = Field(None, pattern=r"^https?://\d{1,3}(\.\d{1,3}){3}:\d{1,5}$",
+                               description="hawkbit: the update server the unit polls, "
+                               "http(s)://IPv4:PORT (the lab's redirect sends it to the harness)")
+    server_cert: str | None = Field(None, description="hawkbit over https: the certificate "
+                                    "chain and key (PEM) the vendor hands the lab for its "
+                                    "update server, which the unit trusts; relative to the file")
+    poll_within: float = Field(60.0, gt=0, le=3600, description="hawkbit: seconds within "
+                               "which the unit polls its update server")
 
     @model_validator(mode="after")
     def _kind(self):
-        if self.kind == "swupdate" and not self.version_command:
-            raise PydanticCustomError("update", "update.kind swupdate needs version_command "
-                                      "(how the running version is read over the shell)")
+        if self.kind in ("swupdate", "hawkbit") and not self.version_command:
+            raise PydanticCustomError("update", "update.kind {k} needs version_command (how "
+                                      "the running version is read over the shell)",
+                                      {"k": self.kind})
+        if self.kind == "hawkbit" and not self.server:
+            raise PydanticCustomError("update", "update.kind hawkbit needs server (the update "
+                                      "server the unit polls, http(s)://IPv4:PORT)")
         return self
 
 

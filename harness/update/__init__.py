@@ -3,14 +3,16 @@ uploaded, how the outcome and the version are read, and how the harness derives 
 images a unit must refuse from the vendor's valid one."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from harness.errors import DeviceError
 
 
 def kind(device):
-    from harness.update import jsonapi, swupdate
-    return {"json": jsonapi, "swupdate": swupdate}[device.profile.update.kind]
+    from harness.update import hawkbit, jsonapi, swupdate
+    return {"json": jsonapi, "swupdate": swupdate,
+            "hawkbit": hawkbit}[device.profile.update.kind]
 
 
 def version(device) -> dict:
@@ -19,6 +21,26 @@ def version(device) -> dict:
 
 def upload(device, image: bytes, with_auth: bool = True) -> dict:
     return kind(device).upload(device, image, with_auth)
+
+
+class _Upload:
+    def __init__(self, device):
+        self.device = device
+
+    def upload(self, image: bytes) -> dict:
+        return upload(self.device, image)
+
+
+@contextlib.contextmanager
+def channel(device, run_context, lifecycle):
+    """How TC-UPD-02 hands the unit each image: its kind's own channel where it has one (a
+    stand-in for the server a pulling unit polls), else an upload per image."""
+    own = getattr(kind(device), "channel", None)
+    if own is None:
+        yield _Upload(device)
+    else:
+        with own(device, run_context, lifecycle) as ch:
+            yield ch
 
 
 VARIANTS = ("tampered", "unsigned", "untrusted", "older")

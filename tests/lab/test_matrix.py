@@ -302,3 +302,32 @@ def test_updates_through_swupdate(matrix_run):
     down = res["router-swu-downgrade"]["TC-UPD-02"]
     assert down["verdict"] == "FAIL", down
     assert down["reason"] == "older image accepted (version 2.4.1 -> 2.3.0)", down["reason"]
+
+
+def test_updates_pulled_over_the_air(matrix_run):
+    """router-ota polls its update server (SWUpdate's suricatta, hawkBit DDI): it refuses
+    the harness standing in with a certificate of the run's own CA (its TLS alert), polls
+    the stand-in holding the vendor's certificate (the positive control), reports FAILURE
+    for each derived image and SUCCESS for the valid one after its reboot. router-ota-http
+    polls in plain HTTP; router-ota-nocheck completes the handshake with the untrusted
+    certificate (TC-UPD-01 and, as a TLS client, TC-TLS-02)."""
+    out, _ = matrix_run
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in load_run(out)["devices"]}
+    ota = res["router-ota"]
+    ch = {e["check"]: e["observed"] for e in ota["TC-UPD-01"]["evidence"]}
+    assert ota["TC-UPD-01"]["verdict"] == "PASS", ota["TC-UPD-01"]
+    assert ch["stand-in with an untrusted certificate"]["attempts"][-1]["outcome"] == "rejected"
+    assert ch["positive control: the vendor's certificate"]["polled"] is True
+    ev = {e["check"]: e["observed"] for e in ota["TC-UPD-02"]["evidence"]}
+    for variant in ("tampered", "unsigned", "untrusted", "older"):
+        seen = ev[f"{variant} image"]
+        assert seen["outcome"] == "failure" and seen["version_after"] == "2.4.1", (variant, seen)
+        assert seen["downloaded"] >= 1, (variant, seen)
+    valid = ev["valid image (positive control)"]
+    assert valid["outcome"] == "success" and valid["version_after"] == "2.4.2", valid
+    assert ota["TC-UPD-02"]["verdict"] == "PASS", ota["TC-UPD-02"]
+    plain = res["router-ota-http"]["TC-UPD-01"]
+    assert plain["verdict"] == "FAIL" and "plain HTTP" in plain["reason"], plain
+    assert res["router-ota-http"]["TC-UPD-02"]["verdict"] == "PASS"    # images still checked
+    nocheck = res["router-ota-nocheck"]["TC-UPD-01"]
+    assert nocheck["verdict"] == "FAIL" and "cannot verify" in nocheck["reason"], nocheck

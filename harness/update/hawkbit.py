@@ -1,0 +1,140 @@
+"""Over-the-air pull (kind `hawkbit`): the unit polls its vendor's update server, here
+spoken in the hawkBit DDI API (SWUpdate's suricatta, rauc-hawkbit-updater). The harness
+stands in for that server on the lab's harness_address, the lab's redirect action sending
+the unit's connections there:
+
+- the channel (TC-UPD-01): first with a certificate from a CA made for this run, which a
+  unit that checks its server must refuse with its own TLS alert; a poll in plain HTTP, or a
+  handshake the unit completes, is a finding (ETSI 5.3-7). With the vendor's certificate
+  for its server (update.server_cert), a poll over TLS is the positive control.
+- each image (TC-UPD-02) is offered as a deployment in turn; the outcome is the unit's own
+  feedback (closed: success or failure), the version read back over its shell.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from urllib.parse import urlsplit
+
+from harness.errors import Inconclusive, NotRun
+from harness.probe import tls_client
+from harness.update import ddi, swu, swupdate
+
+PLAIN = ("474554", "504f5354", "505554", "48454144")     # GET, POST, PUT, HEAD
+
+
+def _target(device) -> tuple[str, str]:
+    url = urlsplit(device.profile.update.server)
+    return url.scheme, f"{url.hostname}:{url.port}"
+
+
+def _lab(run_context):
+    lab = run_context.lab
+    if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
+        raise Inconclusive("the lab config needs harness_address and the redirect and "
+                           "redirect_clear actions to stand in for the unit's update server")
+    return lab
+
+
+@contextlib.contextmanager
+def _redirected(lifecycle, target: str, endpoint: str):
+    lifecycle.act("redirect", target=target, to=endpoint)
+    try:
+        yield
+    finally:
+        lifecycle.act("redirect_clear")
+
+
+def check_channel(device, evidence, run_context, lifecycle) -> None:
+    """TC-UPD-01 for a unit that pulls its updates."""
+    u, lab = device.profile.update, _lab(run_context)
+    scheme, target = _target(device)
+    evidence.record("update server", {"declared": u.server, "redirected": target})
+    with tls_client.StandIn(lab.harness_address, target.split(":")[0],
+                            device.wire.transcript) as st:
+        with _redirected(lifecycle, target, st.endpoint):
+            st.start(u.poll_within)
+            attempts = st.result()
+    evidence.record("stand-in with an untrusted certificate",
+                    {"stand_in": st.endpoint, "attempts": [a.to_dict() for a in attempts]})
+    plain = [a for a in attempts if a.outcome == "not-tls"
+             and a.detail.startswith(tuple(f"first bytes {p}" for p in PLAIN))]
+    evidence.expect("update server polled over TLS", not plain, "a TLS handshake",
+                    [a.detail for a in plain], reason=f"the unit polls its update server "
+                    f"{target} in plain HTTP: manifests and images can be read and replaced "
+                    "on the way")
+    last = attempts[-1].outcome if attempts else "none"
+    evidence.expect("untrusted update server refused", last != "completed",
+                    "the unit aborts the handshake", last, reason="the unit completed a TLS "
+                    f"handshake with an update server for {target} whose certificate it cannot "
+                    "verify: it would take updates from anyone on the path")
+    if last != "rejected":
+        raise Inconclusive(f"no decisive connection to the stand-in within "
+                           f"{u.poll_within:.0f}s ({last}): the unit's checking of its "
+                           "update server is not shown")
+    if scheme == "https" and u.server_cert:      # positive control: it does poll a server
+        with ddi.StandIn(lab.harness_address, u.server_cert, device.wire.transcript) as s:
+            with _redirected(lifecycle, target, s.endpoint):
+                since = time.time()
+                polled = s.wait(lambda: s.polled(since), u.poll_within)
+        evidence.record("positive control: the vendor's certificate",
+                        {"stand_in": s.endpoint, "polled": polled,
+                         "requests": s.requests[:5]})
+        if not polled:
+            raise Inconclusive("positive control failed: the unit did not poll the stand-in "
+                               "that holds its vendor's certificate within "
+                               f"{u.poll_within:.0f}s; its refusal proves nothing")
+
+
+class Channel:
+    """TC-UPD-02's offers, each as one deployment of the stand-in."""
+
+    def __init__(self, device, standin: ddi.StandIn):
+        self.device, self.standin, self.ids = device, standin, itertools.count(1)
+
+    def upload(self, image: bytes) -> dict:
+        u, s = self.device.profile.update, self.standin
+        since = time.time()
+        offer = s.offer_image(image, str(next(self.ids)))
+        try:
+            s.wait(lambda: s.outcome(offer) is not None, u.poll_within + u.apply_within)
+        finally:
+            s.withdraw()
+        outcome = s.outcome(offer)
+        said = [d for f in offer.feedback for d in f.get("details", [])
+                if "rror" in d or "ERROR" in d or "fail" in d.lower()][-4:]
+        out = {"offered": f"deployment {offer.action}", "polled": s.polled(since),
+               "downloaded": offer.downloaded,
+               **({"errors": said} if said and outcome != "success" else {})}
+        if outcome is None:
+            return {**out, "accepted": None, "status": "no feedback",
+                    "outcome": f"no final feedback within {u.poll_within + u.apply_within:.0f}s"}
+        return {**out, "accepted": outcome == "success", "status": outcome, "outcome": outcome}
+
+
+@contextlib.contextmanager
+def channel(device, run_context, lifecycle):
+    u, lab = device.profile.update, _lab(run_context)
+    scheme, target = _target(device)
+    if scheme == "https" and not u.server_cert:
+        raise NotRun("the vendor handed over no certificate for its update server "
+                     "(update.server_cert): the unit rightly refuses any other server, so no "
+                     "image can be offered to it")
+    cert = u.server_cert if scheme == "https" else None
+    with ddi.StandIn(lab.harness_address, cert, device.wire.transcript) as s:
+        with _redirected(lifecycle, target, s.endpoint):
+            yield Channel(device, s)
+
+
+def version(device) -> dict:
+    return swupdate.version(device)          # read back over the unit's shell, the same way
+
+
+def upload(device, image: bytes, with_auth: bool = True) -> dict:
+    raise NotRun("the unit pulls its updates: images are offered through its update server "
+                 "(update.channel), not uploaded")
+
+
+def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+    return swu.variants(valid, bump)
