@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     discover_cli.add_parsers(sub)
     from harness.firmware import cli as firmware_cli
     firmware_cli.add_parser(sub)
+    from harness import ics
+    ics.add_parser(sub)
     return p
 
 
@@ -365,6 +367,11 @@ def _firmware(args) -> int:
     return firmware_cli.run(args)
 
 
+def _ics(args) -> int:
+    from harness import ics
+    return ics.run(args)
+
+
 def _vulndb(args) -> int:
     from harness.vuln import cli as vuln_cli
     return vuln_cli.run(args)
@@ -373,5 +380,5 @@ def _vulndb(args) -> int:
 COMMANDS = {"validate": cmd_validate, "list": cmd_list, "run": cmd_run,
             "coverage": cmd_coverage, "report": cmd_report, "schema": cmd_schema,
             "emulate": _emulate, "vulndb": _vulndb, "probe-login": _discover,
-            "discover": _discover, "firmware": _firmware, **{c: _report_cmd for c in (
+            "discover": _discover, "firmware": _firmware, "ics": _ics, **{c: _report_cmd for c in (
                 "bundle", "verify", "keygen", "diff", "approve")}}

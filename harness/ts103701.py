@@ -136,6 +136,8 @@ def coverage(std: Standard | None = None) -> dict:
 def _unit_outcome(u: Unit, kind: str, provision: dict, by_test: dict) -> tuple[str, str]:
     if provision["verdict"] == "NOT_APPLICABLE":
         return "NOT_APPLICABLE", provision["why"] or "the provision does not apply"
+    if provision.get("ics_fail"):                 # the vendor's own ICS says so
+        return "FAIL", provision["why"]
     if u.device:
         vs = [by_test[t]["verdict"] if t in by_test else "NOT_RUN" for t in u.device]
         return derive(vs, True), ", ".join(u.device)
@@ -162,15 +164,30 @@ def weakest(verdicts: list[str]) -> str:
 
 
 def _provisions(std: Standard, device: dict) -> dict[str, dict]:
-    """Per provision on this device: NOT_APPLICABLE when its declaration check says so (the
-    ICS: declared not applicable, with the justification), and whether a declaration is on
-    file (a DECLARED declaration check)."""
+    """Per provision on this device: what its declaration check found (DECLARED: a
+    declaration on file; NOT_APPLICABLE with the justification), then the vendor's ICS,
+    which decides: not applicable → NOT_APPLICABLE; not supported → FAIL for a mandatory
+    provision, NOT_APPLICABLE for a recommendation (a justified choice the standard allows)."""
+    prefix = std.catalog.split("-")[0].upper() + "-"
     out = {}
     for r in device["results"]:
-        if r["test_id"].startswith(f"TC-DECL-{std.catalog.split('-')[0].upper()}-"):
+        if r["test_id"].startswith(f"TC-DECL-{prefix}"):
             prov = r["test_id"].split("-", 3)[3]
             out[prov] = {"verdict": r["verdict"], "why": r.get("reason", ""),
                          "declared": r["verdict"] == "DECLARED"}
+    levels = {r.id: r.level for c in catalogs() if c.scheme == std.catalog
+              for r in c.requirements}
+    for key, entry in (device.get("ics") or {}).items():
+        prov, status, why = key[len(prefix):], entry["status"], entry.get("justification", "")
+        base = out.get(prov, {"declared": False})
+        if status == "not_applicable":
+            out[prov] = {**base, "verdict": "NOT_APPLICABLE", "why": f"ICS: not applicable: {why}"}
+        elif status == "not_supported":
+            mandatory = levels.get(key) == "M"
+            out[prov] = {**base, "ics_fail": mandatory,
+                         "verdict": "FAIL" if mandatory else "NOT_APPLICABLE",
+                         "why": ("ICS: a mandatory provision not supported: " if mandatory
+                                 else "ICS: a recommendation not supported: ") + why}
     return out
 
 

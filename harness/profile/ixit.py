@@ -5,9 +5,11 @@ TS's IXIT tables; the other facts the TS asks for (services, interfaces, the upd
 channel) are already in the device type. An answer left out is owed, never assumed."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic.functional_validators import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from harness.profile.base import Strict
 
@@ -40,3 +42,28 @@ class UpdMech(Strict):
 class Ixit(Strict):
     auth_mech: AuthMech = AuthMech()
     upd_mech: UpdMech = UpdMech()
+
+
+class IcsEntry(Strict):
+    """One provision of the ICS (implementation conformance statement, EN 303 645 Annex B):
+    whether the product supports it; not supported or not applicable needs a justification."""
+    status: Literal["supported", "not_supported", "not_applicable"]
+    justification: str = ""
+
+    @model_validator(mode="after")
+    def _justified(self):
+        if self.status != "supported" and not self.justification.strip():
+            raise PydanticCustomError("ics", "{s} needs a justification", {"s": self.status})
+        return self
+
+
+def _provision(key: str) -> str:
+    from harness.catalog import catalogs
+    known = {r.id for c in catalogs() if c.scheme == "etsi-en-303-645" for r in c.requirements}
+    if key in known:
+        return key
+    raise PydanticCustomError("ics", "'{k}' is not an ETSI EN 303 645 provision id (e.g. "
+                              "ETSI-5.3-14)", {"k": key})
+
+
+IcsKey = Annotated[str, BeforeValidator(_provision)]

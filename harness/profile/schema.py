@@ -9,7 +9,7 @@ from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from harness.profile.base import Port, Secret, Strict
-from harness.profile.ixit import Ixit
+from harness.profile.ixit import IcsEntry, IcsKey, Ixit
 from harness.profile.remote_control import RemoteControl
 
 CATEGORIES = ("router", "camera", "appliance", "hub", "healthcare", "sensor", "speaker",
@@ -145,6 +145,9 @@ class DeviceType(Strict):
     declarations: dict[DeclarationKey, Declaration] = Field(default_factory=dict)
     ixit: Ixit = Field(Ixit(), description="the vendor's IXIT answers the conceptual test "
                        "units of ETSI TS 103 701 judge (harness/profile/ixit.py)")
+    ics: dict[IcsKey, IcsEntry] = Field(default_factory=dict, description="the vendor's ICS "
+                                        "per EN 303 645 provision (`harness ics template` "
+                                        "writes the pro forma); a provision left out is owed")
     prompts: Prompts = Prompts()
     password_change: PasswordChange | None = None
     update: UpdateInfo | None = None

@@ -88,7 +88,9 @@ def start(ctx: RunContext) -> None:
         "devices": [{"name": d.name, "profile": d.profile_path, "profile_sha256": d.profile_hash,
                      "vendor": d.profile.vendor, "model": d.profile.model,
                      "category": d.profile.category,
-                     "declared_firmware": d.profile.firmware_version} for d in ctx.devices],
+                     "declared_firmware": d.profile.firmware_version,
+                     "ics": {k: e.model_dump() for k, e in d.profile.ics.items()}}
+                    for d in ctx.devices],
     })
 
 

@@ -110,3 +110,53 @@ def test_a_unit_is_assessed_exactly_one_way():
         ts103701.Unit.model_validate({"device": ["TC-CRED-01"], "lab": "ui"})
     with pytest.raises(ValidationError, match="one way"):
         ts103701.Unit.model_validate({})
+
+
+def test_the_ics_decides_what_applies_and_a_mandatory_provision_not_supported_fails():
+    run = {"devices": [{"name": "d", "results": [], "ics": {
+        "ETSI-5.3-14": {"status": "not_applicable", "justification": "updatable"},
+        "ETSI-5.3-12": {"status": "not_supported", "justification": "no user interface"},
+        "ETSI-5.4-1": {"status": "not_supported", "justification": "cost"}}}]}
+    cases = {c["id"]: c for c in ts103701.view(run)["cases"]}
+    assert cases["5.3-14-2"]["verdicts"]["d"] == "NOT_APPLICABLE"
+    unit = cases["5.3-14-1"]["units"][0]["outcomes"]["d"]
+    assert unit == {"verdict": "NOT_APPLICABLE", "why": "ICS: not applicable: updatable"}
+    assert cases["5.3-12-1"]["verdicts"]["d"] == "NOT_APPLICABLE"      # a recommendation
+    assert cases["5.4-1-2"]["verdicts"]["d"] == "FAIL"                 # mandatory
+    assert "mandatory provision not supported: cost" in \
+        cases["5.4-1-1"]["units"][0]["outcomes"]["d"]["why"]
+    assert cases["5.4-2-2"]["verdicts"]["d"] != "FAIL"                 # the ICS is silent
+
+
+def test_ics_template_lists_every_provision_and_guesses_nothing(tmp_path):
+    from harness.ics import template
+    from harness.profile.loader import load_type
+    t = tmp_path / "t.yaml"
+    t.write_text("vendor: V\nmodel: M\nfirmware_version: '1'\ncategory: router\n"
+                 "declarations:\n  ETSI-5.3-15: {applies: false, justification: updatable}\n"
+                 "ics:\n  ETSI-5.1-1: {status: supported}\n")
+    text = template(load_type(t))
+    rows = [x for x in text.splitlines() if x.startswith("  ETSI-")]
+    assert len(rows) == 67
+    assert 'ETSI-5.1-1: {status: "supported"}' in text
+    assert 'ETSI-5.3-15: {status: "not_applicable", justification: "updatable"}' in text
+    assert sum('{status: "owed"}' in x for x in rows) == 65
+    # the vendor's answers go back into the type: owed is refused, as is an unknown id
+    from harness.errors import InputError
+    t.write_text(t.read_text() + "  ETSI-5.2-1: {status: owed}\n")
+    with pytest.raises(InputError) as exc:
+        load_type(t)
+    assert exc.value.field.startswith("ics.ETSI-5.2-1") and exc.value.line == 9
+
+
+def test_ics_entries_need_a_justification_and_a_known_provision(tmp_path):
+    from harness.errors import InputError
+    from harness.profile.loader import load_type
+    base = "vendor: V\nmodel: M\nfirmware_version: '1'\ncategory: router\nics:\n"
+    for entry, field in (("  ETSI-5.3-14: {status: not_applicable}\n", "ics.ETSI-5.3-14"),
+                         ("  ETSI-9.9-9: {status: supported}\n", "ics.ETSI-9.9-9")):
+        t = tmp_path / "t.yaml"
+        t.write_text(base + entry)
+        with pytest.raises(InputError) as exc:
+            load_type(t)
+        assert exc.value.field == field and exc.value.line == 6, exc.value.render()
