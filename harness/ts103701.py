@@ -209,7 +209,8 @@ def view(run: dict, std: Standard | None = None) -> dict:
                 for name, (by_test, provs) in per_device.items():
                     outcomes[name] = _unit_outcome(u, kind, provs.get(g.provision, none), by_test)
                 units.append({"id": c.id + letter, "kind": kind, "assessed": u.assessed,
-                              "test_cases": u.device, "lab": u.lab, "none": u.none,
+                              "test_cases": u.device, "ixit": u.ixit, "lab": u.lab,
+                              "none": u.none,
                               "outcomes": {n: {"verdict": v, "why": w}
                                            for n, (v, w) in outcomes.items()}})
             for name in per_device:
@@ -219,3 +220,25 @@ def view(run: dict, std: Standard | None = None) -> dict:
                           "units": units, "verdicts": verdicts})
     return {"standard": std.standard, "version": std.version, "assesses": std.assesses,
             "cases": cases}
+
+
+def as_scheme(run: dict) -> dict | None:
+    """The run's TS 103 701 view in the shape of a scheme view (a requirement per test case,
+    `not_tested` naming each unit not passed and why), for the views that list schemes."""
+    view = run.get("ts103701")
+    if not view:
+        return None
+    reqs = []
+    for c in view["cases"]:
+        not_tested = {}
+        for name in c["verdicts"]:
+            why = [f"{u['id']}: {u['outcomes'][name]['verdict']} ({u['outcomes'][name]['why']})"
+                   for u in c["units"] if u["outcomes"][name]["verdict"] != "PASS"]
+            if why and c["verdicts"][name] != "NOT_APPLICABLE":
+                not_tested[name] = why
+        reqs.append({"id": f"TS103701-{c['id']}", "title": f"({c['kind']}) {c['title']}",
+                     "provisional": False, "verdicts": c["verdicts"], "not_tested": not_tested,
+                     "test_cases": sorted({t for u in c["units"] for t in u["test_cases"]}
+                                          | {u["ixit"] for u in c["units"] if u.get("ixit")})})
+    return {"scheme": "etsi-ts-103-701", "title": f"{view['standard']} {view['version']}",
+            "requirements": reqs}

@@ -86,7 +86,9 @@ def _result(run: dict, device: dict) -> dict:
                       _prop("profile-sha256", device["profile_sha256"])]}
     observations = [_observation(run, device, subject, r) for r in device["results"]]
     obs = {o["props"][1]["value"]: o["uuid"] for o in observations}
-    schemes = ordered_schemes(run)
+    from harness import ts103701
+    ts = ts103701.as_scheme(run)
+    schemes = ordered_schemes(run) + ([ts] if ts else [])
     findings = [_finding(run, device, s, q, obs) for s in schemes for q in s["requirements"]]
     ids = sorted({q["id"] for s in schemes for q in s["requirements"]})
     result = {"uuid": _uuid(run["run_id"], device["name"], "result"),

@@ -221,3 +221,9 @@ def test_ts103701_view_decides_units_from_the_device_the_ixit_and_names_the_lab_
                                                      "why": "IXIT answer owed"}
     html = (out / "report.html").read_text()
     assert 'id="ts103701"' in html and "5.1-2-1 (conceptual)" in html
+    oscal = json.loads((out / "oscal-assessment-results.json").read_text())
+    found = {f["target"]["target-id"]: f for r in oscal["assessment-results"]["results"]
+             for f in r["findings"] if r["title"].endswith("dev-0")}
+    assert found["TS103701-5.1-2-1"]["target"]["status"]["reason"] == "pass"
+    assert found["TS103701-5.6-1-2"]["target"]["status"]["reason"] == "fail"
+    assert "5.1-1-2b: NOT_RUN (lab step" in found["TS103701-5.1-1-2"]["target"]["status"]["remarks"]
