@@ -93,6 +93,15 @@ def build(v: Variant) -> dict:
     thirdparty.prepare(v, d, password, pem)
     image.build(v, d / "firmware.squashfs", "squashfs", password, group,    # what it ships
                 STATE / "_vendor")
+    # the firmware's version files are part of the state a reset restores (the lab's
+    # recovery path back to the shipped firmware)
+    key, pub = files.vendor_key(STATE / "_vendor")
+    if v.has("swupdate"):              # the vendor's images are .swu, SWUpdate applies them
+        swupdate.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor", password, pem)
+    elif v.has("ota"):                 # the same, pulled from the vendor's update server
+        swupdate.prepare_ota(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
+    else:
+        files.json_update_images(d, key, FIRMWARE[v.kind], v.name)
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
     initial = d / "initial"
     shutil.copytree(fs, initial, dirs_exist_ok=True)
@@ -101,20 +110,10 @@ def build(v: Variant) -> dict:
     shutil.copy(etc / "shadow", initial / "shadow")
     keep = "cp etc/wifi.conf /tmp/.wifi.$$; " if v.has("reset_keeps_wifi") else ""
     restore = "cat /tmp/.wifi.$$ > etc/wifi.conf; rm -f /tmp/.wifi.$$; " if keep else ""
-    # the firmware (its version files) is not user data: a reset keeps what runs
-    fw = "mkdir -p /tmp/.fw.$$ && cp -p etc/firmware.json etc/sw-versions /tmp/.fw.$$/ 2>/dev/null; "
-    fw_back = "cp -p /tmp/.fw.$$/* etc/ 2>/dev/null; rm -rf /tmp/.fw.$$; "
-    files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}{fw}"
-                f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}{fw_back}"
+    files.write(fs / "bin" / "factory-reset", f"#!/bin/sh\ncd {fs} || exit 1\n{keep}"
+                f"rm -rf etc data && cp -a {initial}/etc {initial}/data . && {restore}"
                 f"cat {initial}/shadow > /etc/shadow\necho factory reset done\n", 0o755)
     files.write(fs / "bin" / "set-password", SET_PASSWORD.format(fs=fs, realm=daemons.HTPASSWD_REALM), 0o755)
-    key, pub = files.vendor_key(STATE / "_vendor")
-    if v.has("swupdate"):              # the vendor's images are .swu, SWUpdate applies them
-        swupdate.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor", password, pem)
-    elif v.has("ota"):                 # the same, pulled from the vendor's update server
-        swupdate.prepare_ota(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
-    else:
-        files.json_update_images(d, key, FIRMWARE[v.kind], v.name)
     web_port = 80 if v.has("plain_http_login") else 443
     guard_logs = [(str(d / "log" / "ssh.log"), 22)] + thirdparty.guard_logs(v, d)
     if v.kind != "hub":                          # the hub's web UI is Node-RED's

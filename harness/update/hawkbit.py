@@ -92,20 +92,29 @@ class Channel:
 
     def __init__(self, device, standin: ddi.StandIn):
         self.device, self.standin, self.ids = device, standin, itertools.count(1)
+        self.withdrawn: float | None = None
 
     def upload(self, image: bytes) -> dict:
         u, s = self.device.profile.update, self.standin
+        settled = True
+        if self.withdrawn is not None:
+            # the unit must see the last deployment gone before the next is offered: a
+            # client that finds a new one while it still holds the last one's failure
+            # reports that failure against the new one (SWUpdate's suricatta does)
+            settled = s.wait(lambda: s.polled(self.withdrawn), u.poll_within)
         since = time.time()
         offer = s.offer_image(image, str(next(self.ids)))
         try:
             s.wait(lambda: s.outcome(offer) is not None, u.poll_within + u.apply_within)
         finally:
             s.withdraw()
+            self.withdrawn = time.time()
         outcome = s.outcome(offer)
         said = [d for f in offer.feedback for d in f.get("details", [])
                 if "rror" in d or "ERROR" in d or "fail" in d.lower()][-4:]
         out = {"offered": f"deployment {offer.action}", "polled": s.polled(since),
                "downloaded": offer.downloaded,
+               **({} if settled else {"note": "the unit did not poll between two offers"}),
                **({"errors": said} if said and outcome != "success" else {})}
         if outcome is None:
             return {**out, "accepted": None, "status": "no feedback",
