@@ -331,3 +331,28 @@ def test_updates_pulled_over_the_air(matrix_run):
     assert res["router-ota-http"]["TC-UPD-02"]["verdict"] == "PASS"    # images still checked
     nocheck = res["router-ota-nocheck"]["TC-UPD-01"]
     assert nocheck["verdict"] == "FAIL" and "cannot verify" in nocheck["reason"], nocheck
+
+
+def test_ts103701_view_follows_the_units_their_ixit_and_their_ics(matrix_run):
+    """The TS 103 701 view of the matrix run: a compliant router's password units pass on
+    the device and from its IXIT; the legacy router fails them on both (its vendor's IXIT
+    says one password for all units); the vendor's ICS makes 5.3-14 not applicable; a unit
+    left to the lab keeps its case from PASS; OTA's channel unit fails on router-ota-http."""
+    out, _ = matrix_run
+    run = load_run(out)
+    assert "ETSI TS 103 701 V1.1.1" in run["standards"]
+    cases = {c["id"]: c for c in run["ts103701"]["cases"]}
+    units = {u["id"]: u for c in cases.values() for u in c["units"]}
+    assert cases["5.1-1-1"]["verdicts"]["router-1"] == "PASS"             # IXIT judged
+    assert cases["5.1-2-2"]["verdicts"]["router-1"] == "PASS"             # on the device
+    assert cases["5.1-1-1"]["verdicts"]["router-legacy-1"] == "FAIL"
+    assert cases["5.1-2-2"]["verdicts"]["router-legacy-1"] == "FAIL"
+    assert units["5.3-14-1a"]["outcomes"]["router-1"]["verdict"] == "NOT_APPLICABLE"
+    assert "ICS: not applicable" in units["5.3-14-1a"]["outcomes"]["router-1"]["why"]
+    assert cases["5.1-1-2"]["verdicts"]["router-1"] == "NOT_RUN"          # 5.1-1-2b: the UI
+    assert units["5.3-10-1c"]["outcomes"]["router-ota-http"]["verdict"] == "FAIL"
+    for c in cases.values():                      # no PASS resting on a unit not passed
+        for name, v in c["verdicts"].items():
+            if v == "PASS":
+                assert all(u["outcomes"][name]["verdict"] in ("PASS", "NOT_APPLICABLE")
+                           for u in c["units"]), (c["id"], name)
