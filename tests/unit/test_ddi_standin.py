@@ -40,7 +40,7 @@ def test_a_deployment_is_offered_downloaded_and_closed_by_the_units_feedback():
     offer = s.offer_image(b"IMAGE", "1")
     _, doc = _ask(s, "GET", BASE + "?c=1")
     href = doc["_links"]["deploymentBase"]["href"]
-    assert href == "http://198.18.0.2:8444" + BASE + "/deploymentBase/1"
+    assert href == "http://198.18.0.2:8444" + BASE + "/deploymentBase/1"   # never sent
     status, dep = _ask(s, "GET", BASE + "/deploymentBase/1")
     art = dep["deployment"]["chunks"][0]["artifacts"][0]
     assert art["size"] == 5 and art["hashes"]["sha256"] == hashlib.sha256(b"IMAGE").hexdigest()
