@@ -2,7 +2,7 @@
 from harness.profile import applicability as a
 from harness.errors import DeviceError, Inconclusive, NotApplicable
 from harness.model import testcase
-from harness.probe import ssh_algorithms, tls, tls_client
+from harness.probe import ssh_algorithms, standin, tls, tls_client
 
 OLD_VERSIONS = {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"}
 WEAK_SUITE_MARKERS = ("RC4", "_DES_", "3DES", "NULL", "EXPORT", "anon", "_MD5")
@@ -56,23 +56,17 @@ def test_tls_configuration(device, evidence, run_context):
                  "the redirect is always cleared"],
           applies=[a.tls_client], disrupts="redirect")
 def test_tls_client_verification(device, evidence, run_context, lifecycle):
-    lab, p = run_context.lab, device.profile
-    if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
-        raise Inconclusive("the lab config needs harness_address and the redirect and "
-                           "redirect_clear actions to stand in for the device's server")
+    lab, p = standin.lab_for(run_context, "the device's server"), device.profile
     accepted, undecided = [], []
     for client in p.tls_clients:
         target = f"{client.host}:{client.port}"
         with tls_client.StandIn(lab.harness_address, client.host,
                                 device.wire.transcript) as server:
-            lifecycle.act("redirect", target=target, to=server.endpoint)
-            try:
+            with standin.redirected(lifecycle, target, server.endpoint):
                 server.start(client.wait)
                 if client.trigger:               # a power cycle: proven ready afterwards
                     lifecycle.act(client.trigger, timeout=120)
                 attempts = server.result()
-            finally:
-                lifecycle.act("redirect_clear")
         evidence.record(f"client to {target} ({client.purpose})",
                         {"stand_in": server.endpoint,
                          "attempts": [a_.to_dict() for a_ in attempts]})

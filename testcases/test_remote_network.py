@@ -6,7 +6,7 @@ import time
 from harness.profile import applicability as a
 from harness.errors import Inconclusive, NotRun
 from harness.model import testcase
-from harness.probe import reconnect, remote
+from harness.probe import reconnect, remote, standin
 
 SIBLINGS_AT_MOST = 2          # units of the model commanded per test case: bounded
 RECONNECT_WINDOW = 20.0       # s after the link returns during which attempts are counted
@@ -82,9 +82,7 @@ def test_right_unit(device, evidence, run_context, lifecycle):
           applies=[a.remote_operated, a.serial], destructive=True, disrupts="link")
 def test_orderly_reconnection(device, evidence, run_context, lifecycle):
     p, lab, rc = remote.link_test_setup(device, run_context)
-    if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
-        raise NotRun("the lab config needs harness_address and the redirect and "
-                     "redirect_clear actions to stand in for the device's cloud")
+    standin.lab_for(run_context, "the device's cloud", NotRun)
     remote.begin(device, run_context, lifecycle)
     cloud = f"{p.mqtt.host}:{p.mqtt.port}"
     limit = rc.reconnect_per_minute + remote.tolerance(rc.reconnect_per_minute)

@@ -2,9 +2,10 @@
 harness_address (the lab's redirect action sends the device's connection there)."""
 from __future__ import annotations
 
+import contextlib
 import socket
 
-from harness.errors import DeviceError
+from harness.errors import DeviceError, Inconclusive
 
 
 def listen(bind: str, backlog: int) -> tuple[socket.socket, str]:
@@ -21,3 +22,24 @@ def listen(bind: str, backlog: int) -> tuple[socket.socket, str]:
     sock.listen(backlog)
     host, port = sock.getsockname()[:2]
     return sock, (f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+
+
+def lab_for(run_context, what: str, refuse=None):
+    """The lab config, when it can stand in for `what` (harness_address and the redirect
+    and redirect_clear actions); else `refuse` (default Inconclusive) names what it lacks."""
+    lab = run_context.lab
+    if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
+        raise (refuse or Inconclusive)("the lab config needs harness_address and the redirect "
+                                       f"and redirect_clear actions to stand in for {what}")
+    return lab
+
+
+@contextlib.contextmanager
+def redirected(lifecycle, target: str, to: str):
+    """The lab's redirect sends the device's connections for `target` to `to`; always
+    cleared on the way out."""
+    lifecycle.act("redirect", target=target, to=to)
+    try:
+        yield
+    finally:
+        lifecycle.act("redirect_clear")

@@ -1,6 +1,6 @@
-"""Update channels, one module per kind (the profile's update.kind): how an image is
-uploaded, how the outcome and the version are read, and how the harness derives the
-images a unit must refuse from the vendor's valid one."""
+"""Update channels, one module per kind (the profile's update.kind): each gives the unit
+its images through `channel`, checks that channel's protection (`check_channel`), reads the
+version, and derives from the vendor's valid image the ones a unit must refuse."""
 from __future__ import annotations
 
 import contextlib
@@ -19,28 +19,17 @@ def version(device) -> dict:
     return kind(device).version(device)
 
 
-def upload(device, image: bytes, with_auth: bool = True) -> dict:
-    return kind(device).upload(device, image, with_auth)
-
-
-class _Upload:
-    def __init__(self, device):
-        self.device = device
-
-    def upload(self, image: bytes) -> dict:
-        return upload(self.device, image)
-
-
 @contextlib.contextmanager
 def channel(device, run_context, lifecycle):
-    """How TC-UPD-02 hands the unit each image: its kind's own channel where it has one (a
-    stand-in for the server a pulling unit polls), else an upload per image."""
-    own = getattr(kind(device), "channel", None)
-    if own is None:
-        yield _Upload(device)
-    else:
-        with own(device, run_context, lifecycle) as ch:
-            yield ch
+    """How TC-UPD-02 hands the unit each image (`.upload(image)`): an upload per image, or
+    a deployment offered by the harness standing in for the server a pulling unit polls."""
+    with kind(device).channel(device, run_context, lifecycle) as ch:
+        yield ch
+
+
+def check_channel(device, evidence, run_context, lifecycle) -> None:
+    """TC-UPD-01: the kind's own check that its channel is encrypted and authenticated."""
+    kind(device).check_channel(device, evidence, run_context, lifecycle)
 
 
 VARIANTS = ("tampered", "unsigned", "untrusted", "older")

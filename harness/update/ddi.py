@@ -46,15 +46,24 @@ class _Server(ThreadingHTTPServer):
     def get_request(self):
         conn, peer = self.socket.accept()
         conn.settimeout(READ_TIMEOUT)
+        return conn, peer
+
+    def finish_request(self, request, client_address):
+        """In the connection's own thread: the TLS handshake (a unit slow to answer or
+        refusing holds up no other connection), then the request."""
         ctx = self.standin.tls
         if ctx is None:
-            return conn, peer
+            return super().finish_request(request, client_address)
         try:
-            return ctx.wrap_socket(conn, server_side=True), peer
+            conn = ctx.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError) as exc:
-            self.standin.log("handshake", f"{peer[0]}: {getattr(exc, 'reason', None) or exc}")
+            self.standin.log("handshake", f"{client_address[0]}: "
+                             f"{getattr(exc, 'reason', None) or exc}")
+            return
+        try:
+            super().finish_request(conn, client_address)
+        finally:
             conn.close()
-            raise OSError("handshake failed") from None
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -18,7 +18,7 @@ import time
 from urllib.parse import urlsplit
 
 from harness.errors import Inconclusive, NotRun
-from harness.probe import tls_client
+from harness.probe import standin, tls_client
 from harness.update import ddi, swu, swupdate
 
 PLAIN = ("474554", "504f5354", "505554", "48454144")     # GET, POST, PUT, HEAD
@@ -29,31 +29,14 @@ def _target(device) -> tuple[str, str]:
     return url.scheme, f"{url.hostname}:{url.port}"
 
 
-def _lab(run_context):
-    lab = run_context.lab
-    if not (lab.harness_address and lab.actions.redirect and lab.actions.redirect_clear):
-        raise Inconclusive("the lab config needs harness_address and the redirect and "
-                           "redirect_clear actions to stand in for the unit's update server")
-    return lab
-
-
-@contextlib.contextmanager
-def _redirected(lifecycle, target: str, endpoint: str):
-    lifecycle.act("redirect", target=target, to=endpoint)
-    try:
-        yield
-    finally:
-        lifecycle.act("redirect_clear")
-
-
 def check_channel(device, evidence, run_context, lifecycle) -> None:
     """TC-UPD-01 for a unit that pulls its updates."""
-    u, lab = device.profile.update, _lab(run_context)
+    u, lab = device.profile.update, standin.lab_for(run_context, "the unit's update server")
     scheme, target = _target(device)
     evidence.record("update server", {"declared": u.server, "redirected": target})
     with tls_client.StandIn(lab.harness_address, target.split(":")[0],
                             device.wire.transcript) as st:
-        with _redirected(lifecycle, target, st.endpoint):
+        with standin.redirected(lifecycle, target, st.endpoint):
             st.start(u.poll_within)
             attempts = st.result()
     evidence.record("stand-in with an untrusted certificate",
@@ -75,7 +58,7 @@ def check_channel(device, evidence, run_context, lifecycle) -> None:
                            "update server is not shown")
     if scheme == "https" and u.server_cert:      # positive control: it does poll a server
         with ddi.StandIn(lab.harness_address, u.server_cert, device.wire.transcript) as s:
-            with _redirected(lifecycle, target, s.endpoint):
+            with standin.redirected(lifecycle, target, s.endpoint):
                 since = time.time()
                 polled = s.wait(lambda: s.polled(since), u.poll_within)
         evidence.record("positive control: the vendor's certificate",
@@ -124,7 +107,7 @@ class Channel:
 
 @contextlib.contextmanager
 def channel(device, run_context, lifecycle):
-    u, lab = device.profile.update, _lab(run_context)
+    u, lab = device.profile.update, standin.lab_for(run_context, "the unit's update server")
     scheme, target = _target(device)
     if scheme == "https" and not u.server_cert:
         raise NotRun("the vendor handed over no certificate for its update server "
@@ -132,17 +115,12 @@ def channel(device, run_context, lifecycle):
                      "image can be offered to it")
     cert = u.server_cert if scheme == "https" else None
     with ddi.StandIn(lab.harness_address, cert, device.wire.transcript) as s:
-        with _redirected(lifecycle, target, s.endpoint):
+        with standin.redirected(lifecycle, target, s.endpoint):
             yield Channel(device, s)
 
 
 def version(device) -> dict:
     return swupdate.version(device)          # read back over the unit's shell, the same way
-
-
-def upload(device, image: bytes, with_auth: bool = True) -> dict:
-    raise NotRun("the unit pulls its updates: images are offered through its update server "
-                 "(update.channel), not uploaded")
 
 
 def variants(valid: bytes, bump) -> dict[str, bytes | str]:

@@ -8,6 +8,7 @@ import base64
 import json
 
 from harness.transport import http
+from harness.update import push
 
 
 def creds(device) -> tuple[str, str] | None:
@@ -58,3 +59,6 @@ def variants(valid: bytes, bump) -> dict[str, bytes | str]:
     return {k: json.dumps(d).encode() for k, d in (("tampered", tampered),
                                                    ("unsigned", unsigned),
                                                    ("untrusted", untrusted))}
+
+
+channel, check_channel = push.kind(upload)

@@ -13,7 +13,7 @@ import time
 from harness.errors import DeviceError
 from harness.transport import http
 from harness.transport.websocket import WebSocket
-from harness.update import jsonapi, swu
+from harness.update import jsonapi, push, swu
 
 UPLOAD, PROGRESS = "/upload", "/ws"
 
@@ -119,3 +119,6 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
 
 def variants(valid: bytes, bump) -> dict[str, bytes | str]:
     return swu.variants(valid, bump)
+
+
+channel, check_channel = push.kind(upload)
