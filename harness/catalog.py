@@ -6,7 +6,9 @@ not run (NOT_RUN, or absent from the run: deselected or never reached) → NOT_R
 test that applied PASSed → PASS (declarations beside passing probes do not weaken it), but a
 requirement with a part no test case covers (`untested_parts`) → NOT_RUN; only declarations
 → DECLARED; nothing applied → NOT_APPLICABLE; no test case → UNCOVERED; a requirement whose
-topic no source confirms → UNCONFIRMED (never PASS).
+topic no source confirms → UNCONFIRMED (never PASS). Then the vendor's ICS (EN 303 645
+provisions): not applicable, or a recommendation not supported → NOT_APPLICABLE unless a
+test case showed a problem on the unit; a mandatory provision not supported → FAIL.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlsrc
-from harness.model.verdict import WEAKEST_FIRST
+from harness.model.verdict import PROBLEMS, WEAKEST_FIRST
 
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 
@@ -101,8 +103,22 @@ def derive(verdicts: list[str], has_tests: bool, untested_parts=(),
     return "DECLARED"
 
 
+def ics_outcome(entry: dict | None, level: str) -> tuple[str, str] | None:
+    """What the vendor's ICS entry for a provision decides (None: supported or not
+    answered): not applicable → NOT_APPLICABLE; not supported → FAIL for a mandatory
+    provision, NOT_APPLICABLE for a recommendation (a justified choice the standard allows)."""
+    if not entry or entry["status"] == "supported":
+        return None
+    why = entry.get("justification", "")
+    if entry["status"] == "not_applicable":
+        return "NOT_APPLICABLE", f"ICS: not applicable: {why}"
+    if level == "M":
+        return "FAIL", f"ICS: a mandatory provision not supported: {why}"
+    return "NOT_APPLICABLE", f"ICS: a recommendation not supported: {why}"
+
+
 def _requirement_view(req: Requirement, devices: list[dict]) -> dict:
-    verdicts, not_tested = {}, {}
+    verdicts, not_tested, by_ics = {}, {}, {}
     for d in devices:
         by_test = {r["test_id"]: r for r in d["results"]}
         vs, why = [], []
@@ -119,6 +135,10 @@ def _requirement_view(req: Requirement, devices: list[dict]) -> dict:
                                      req.topic_confirmed)
         if req.topic_confirmed and req.test_cases:
             why += [f"untested part: {p}" for p in req.untested_parts]
+        ics = ics_outcome((d.get("ics") or {}).get(req.id), req.level)
+        # the vendor's ICS decides what applies, unless the unit itself showed a problem
+        if ics and (ics[0] == "FAIL" or verdicts[d["name"]] not in PROBLEMS):
+            verdicts[d["name"]], why, by_ics[d["name"]] = ics[0], [], ics[1]
         if why:
             not_tested[d["name"]] = why
     return {"id": req.id, "title": req.title, "title_ja": req.title_ja,
@@ -126,7 +146,7 @@ def _requirement_view(req: Requirement, devices: list[dict]) -> dict:
             "topic_confirmed": req.topic_confirmed, "evaluated_by": req.evaluated_by,
             "source": req.source, "test_cases": req.test_cases,
             "untested_parts": req.untested_parts, "verdicts": verdicts,
-            "not_tested": not_tested}
+            "not_tested": not_tested, "ics": by_ics}
 
 
 def scheme_views(run: dict) -> list[dict]:

@@ -8,8 +8,8 @@ A unit's outcome on a device: `device` units from our test cases' verdicts (the 
 derivation rule); conceptual units the lab judges (`lab: review`) are DECLARED where the
 vendor's declaration for the provision is on file and NOT_RUN ("IXIT answer owed") where it
 is not; the lab's own steps (ui, document, physical, radio) NOT_RUN with the step named;
-units no test decides yet UNCOVERED; every unit of a provision the device's declarations
-make not applicable NOT_APPLICABLE.
+units no test decides yet UNCOVERED; every unit of a provision the run's EN 303 645 view
+finds not applicable (its test cases, declarations, the vendor's ICS) NOT_APPLICABLE.
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness import yamlsrc
-from harness.catalog import CATALOG_DIR, catalogs, derive
-from harness.model.verdict import rank
+from harness.catalog import CATALOG_DIR, catalogs, derive, scheme_views
+from harness.model.verdict import weakest
+from harness.report.views import from_documents
 
 DATA = CATALOG_DIR / "ts-103-701-v1.1.1.yml"
 LAB_STEPS = {"ui": "operate the product's user interface",
@@ -156,38 +157,21 @@ def _unit_outcome(u: Unit, kind: str, provision: dict, by_test: dict) -> tuple[s
     return "NOT_RUN", f"lab step: {LAB_STEPS[u.lab or 'review']}"
 
 
-def weakest(verdicts: list[str]) -> str:
-    """A test case's verdict: its units' weakest (harness.model.verdict.ORDER: a DECLARED,
-    UNCOVERED or NOT_RUN unit keeps the case from PASS), NOT_APPLICABLE only when all are."""
-    applied = [v for v in verdicts if v != "NOT_APPLICABLE"]
-    return min(applied, key=rank) if applied else "NOT_APPLICABLE"
-
-
-def _provisions(std: Standard, device: dict) -> dict[str, dict]:
-    """Per provision on this device: what its declaration check found (DECLARED: a
-    declaration on file; NOT_APPLICABLE with the justification), then the vendor's ICS,
-    which decides: not applicable → NOT_APPLICABLE; not supported → FAIL for a mandatory
-    provision, NOT_APPLICABLE for a recommendation (a justified choice the standard allows)."""
-    prefix = std.catalog.split("-")[0].upper() + "-"
+def _provisions(std: Standard, scheme: dict, device: dict) -> dict[str, dict]:
+    """Per provision on this device, as the run's EN 303 645 view decided it (one source:
+    its test cases, declarations and the vendor's ICS): its verdict and why where it is not
+    applicable or the ICS fails it; `declared` where a declaration check evidencing it
+    found the vendor's declaration on file."""
+    name, by_test = device["name"], {r["test_id"]: r for r in device["results"]}
+    declared = {q for r in device["results"] if from_documents(r) and r["verdict"] == "DECLARED"
+                for q in r["requirements"]}
     out = {}
-    for r in device["results"]:
-        if r["test_id"].startswith(f"TC-DECL-{prefix}"):
-            prov = r["test_id"].split("-", 3)[3]
-            out[prov] = {"verdict": r["verdict"], "why": r.get("reason", ""),
-                         "declared": r["verdict"] == "DECLARED"}
-    levels = {r.id: r.level for c in catalogs() if c.scheme == std.catalog
-              for r in c.requirements}
-    for key, entry in (device.get("ics") or {}).items():
-        prov, status, why = key[len(prefix):], entry["status"], entry.get("justification", "")
-        base = out.get(prov, {"declared": False})
-        if status == "not_applicable":
-            out[prov] = {**base, "verdict": "NOT_APPLICABLE", "why": f"ICS: not applicable: {why}"}
-        elif status == "not_supported":
-            mandatory = levels.get(key) == "M"
-            out[prov] = {**base, "ics_fail": mandatory,
-                         "verdict": "FAIL" if mandatory else "NOT_APPLICABLE",
-                         "why": ("ICS: a mandatory provision not supported: " if mandatory
-                                 else "ICS: a recommendation not supported: ") + why}
+    for q in scheme["requirements"]:
+        v, ics = q["verdicts"].get(name, "NOT_RUN"), q.get("ics", {}).get(name, "")
+        why = ics or next((by_test[t].get("reason", "") for t in q["test_cases"]
+                           if t in by_test and v == "NOT_APPLICABLE"), "")
+        out[q["id"].split("-", 1)[1]] = {"verdict": v, "why": why, "declared": q["id"] in declared,
+                                         "ics_fail": bool(ics) and v == "FAIL"}
     return out
 
 
@@ -197,8 +181,10 @@ def view(run: dict, std: Standard | None = None) -> dict:
     std = std or load()
     titles = _provision_titles(std)
     none = {"verdict": "", "why": "", "declared": False}
-    per_device = {d["name"]: ({r["test_id"]: r for r in d["results"]}, _provisions(std, d))
-                  for d in run["devices"]}
+    scheme = next(s for s in run.get("schemes") or scheme_views(run)
+                  if s["scheme"] == std.catalog)
+    per_device = {d["name"]: ({r["test_id"]: r for r in d["results"]},
+                              _provisions(std, scheme, d)) for d in run["devices"]}
     cases = []
     for g in std.groups:
         for c in g.cases:
@@ -224,7 +210,8 @@ def view(run: dict, std: Standard | None = None) -> dict:
 
 def as_scheme(run: dict) -> dict | None:
     """The run's TS 103 701 view in the shape of a scheme view (a requirement per test case,
-    `not_tested` naming each unit not passed and why), for the views that list schemes."""
+    `how` each unit is assessed, `not_tested` naming each unit not passed and why), for the
+    views that list schemes."""
     view = run.get("ts103701")
     if not view:
         return None
@@ -236,7 +223,12 @@ def as_scheme(run: dict) -> dict | None:
                    for u in c["units"] if u["outcomes"][name]["verdict"] != "PASS"]
             if why and c["verdicts"][name] != "NOT_APPLICABLE":
                 not_tested[name] = why
-        reqs.append({"id": f"TS103701-{c['id']}", "title": f"({c['kind']}) {c['title']}",
+        how = [f"{u['id'][-1]}: " + (", ".join(u["test_cases"]) if u["test_cases"] else
+                                     f"lab ({u['lab']})" if u["lab"] else
+                                     "IXIT" if u["assessed"] == "ixit" else "no test yet")
+               for u in c["units"]]
+        reqs.append({"id": f"TS103701-{c['id']}", "case": c["id"], "how": how,
+                     "title": f"({c['kind']}) {c['title']}",
                      "provisional": False, "verdicts": c["verdicts"], "not_tested": not_tested,
                      "test_cases": sorted({t for u in c["units"] for t in u["test_cases"]}
                                           | {u["ixit"] for u in c["units"] if u.get("ixit")})})

@@ -1,7 +1,8 @@
 """Requirements evaluated from the vendor's documents (ETSI TS 103 701's conceptual
 assessments, JC-STAR's document-evaluated items): the declaration must be present and
 complete → DECLARED, never PASS. A declaration with `applies: false` and a justification
-→ NOT_APPLICABLE."""
+→ NOT_APPLICABLE (for an EN 303 645 provision that is the ICS's not_applicable: one answer,
+whichever the vendor wrote)."""
 from harness.errors import NotApplicable
 from harness.catalog import declaration_requirements
 from harness.model import testcase
@@ -16,6 +17,10 @@ GENERIC = (("statement",), ("document", "url"))
 
 
 def _check(device, evidence, kind):
+    ics = device.profile.ics.get(kind)      # an EN 303 645 provision: the ICS says what applies
+    if ics is not None and ics.status == "not_applicable":
+        evidence.record("the vendor's ICS", ics.model_dump())
+        raise NotApplicable(f"ICS: not applicable: {ics.justification}")
     decl = device.profile.declarations.get(kind)
     groups = REQUIRED.get(kind, GENERIC)
     missing = [" or ".join(group) for group in groups

@@ -45,6 +45,13 @@ def rank(verdict: str) -> int:
     return ORDER.index(verdict) if verdict in ORDER else len(ORDER)
 
 
+def weakest(verdicts: list[str]) -> str:
+    """A whole's verdict from its parts': the weakest (a DECLARED, UNCOVERED or NOT_RUN part
+    keeps it from PASS), NOT_APPLICABLE only when every part is."""
+    applied = [v for v in verdicts if v != "NOT_APPLICABLE"]
+    return min(applied, key=rank) if applied else "NOT_APPLICABLE"
+
+
 def badness(verdict: str) -> int:
     """For a regression: 0 good, 1 not decided, 2 could not decide, 3 failed."""
     if verdict in GOOD:

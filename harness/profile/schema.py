@@ -145,9 +145,10 @@ class DeviceType(Strict):
     declarations: dict[DeclarationKey, Declaration] = Field(default_factory=dict)
     ixit: Ixit = Field(Ixit(), description="the vendor's IXIT answers the conceptual test "
                        "units of ETSI TS 103 701 judge (harness/profile/ixit.py)")
-    ics: dict[IcsKey, IcsEntry] = Field(default_factory=dict, description="the vendor's ICS "
-                                        "per EN 303 645 provision (`harness ics template` "
-                                        "writes the pro forma); a provision left out is owed")
+    ics: dict[IcsKey, IcsEntry] = Field(default_factory=dict, validate_default=True,
+                                        description="the vendor's ICS per EN 303 645 "
+                                        "provision (`harness ics template` writes the pro "
+                                        "forma); a provision left out is owed")
     prompts: Prompts = Prompts()
     password_change: PasswordChange | None = None
     update: UpdateInfo | None = None
@@ -158,6 +159,24 @@ class DeviceType(Strict):
     remote_control: RemoteControl | None = None
     sbom: str | None = Field(None, description="the vendor's SBOM (CycloneDX or SPDX JSON), "
                              "relative to the file that names it; read by TC-VULN-01")
+
+    @field_validator("ics")
+    @classmethod
+    def _one_source(cls, ics, info):
+        """One answer per provision: a declaration that an EN 303 645 provision does not
+        apply is the ICS's not_applicable (added to it); the two must not disagree."""
+        out = dict(ics)
+        for key, decl in (info.data.get("declarations") or {}).items():
+            if not key.startswith("ETSI-") or decl.applies:
+                continue
+            have = out.get(key)
+            if have is None and decl.justification:    # none: its declaration check says so
+                out[key] = IcsEntry(status="not_applicable", justification=decl.justification)
+            elif have is not None and have.status != "not_applicable":
+                raise PydanticCustomError("ics", "ics.{k} says {s}, but declarations.{k} says "
+                                          "the provision does not apply: give one answer",
+                                          {"k": key, "s": have.status})
+        return out
     firmware_image: str | None = Field(None, description="the firmware image the unit runs "
                                        "(as the vendor ships it, or dumped from the unit), "
                                        "relative to the file that names it: its evidence "

@@ -196,13 +196,6 @@ def firmware_image(device: dict) -> dict | None:
 def ts_rollup(run: dict, devices: list[str]) -> list[dict]:
     """ETSI TS 103 701: per test case, how each unit is assessed and the case's verdicts over
     the devices (counted, as the per-scheme tables). Runs made before the view existed: []."""
-    view = run.get("ts103701")
-    if not view:
-        return []
-    rows = scheme_rollup({"requirements": view["cases"]}, devices)
-    for row in rows:
-        row["how"] = [f"{u['id'][-1]}: " + (", ".join(u["test_cases"]) if u["test_cases"] else
-                                          f"lab ({u['lab']})" if u["lab"] else
-                                          "IXIT" if u["assessed"] == "ixit" else "no test yet")
-                      for u in row["units"]]
-    return rows
+    from harness import ts103701
+    scheme = ts103701.as_scheme(run)
+    return scheme_rollup(scheme, devices) if scheme else []

@@ -160,3 +160,58 @@ def test_ics_entries_need_a_justification_and_a_known_provision(tmp_path):
         with pytest.raises(InputError) as exc:
             load_type(t)
         assert exc.value.field == field and exc.value.line == 6, exc.value.render()
+
+
+def _etsi(run: dict) -> dict:
+    from harness.catalog import scheme_views
+    return {q["id"]: q for s in scheme_views(run) if s["scheme"] == "etsi-en-303-645"
+            for q in s["requirements"]}
+
+
+def test_the_ics_decides_the_en_303_645_requirements_too_unless_the_unit_showed_a_problem():
+    fail = {"test_id": "TC-UPD-01", "verdict": "FAIL", "reason": "plain HTTP",
+            "requirements": ["ETSI-5.3-7"], "evaluated": "device"}
+    run = {"devices": [{"name": "d", "results": [fail], "ics": {
+        "ETSI-5.3-14": {"status": "not_applicable", "justification": "updatable"},
+        "ETSI-5.3-7": {"status": "not_applicable", "justification": "no updates"},
+        "ETSI-5.4-1": {"status": "not_supported", "justification": "cost"}}}]}
+    etsi = _etsi(run)
+    assert etsi["ETSI-5.3-14"]["verdicts"]["d"] == "NOT_APPLICABLE"
+    assert etsi["ETSI-5.3-14"]["ics"]["d"] == "ICS: not applicable: updatable"
+    assert etsi["ETSI-5.4-1"]["verdicts"]["d"] == "FAIL"
+    assert etsi["ETSI-5.3-7"]["verdicts"]["d"] == "FAIL"       # the unit's evidence stands
+    assert "d" not in etsi["ETSI-5.3-7"]["ics"]
+    # the TS view reads the same decision: 5.3-7's units are not made not applicable
+    cases = {c["id"]: c for c in ts103701.view(run)["cases"]}
+    assert cases["5.3-14-1"]["verdicts"]["d"] == "NOT_APPLICABLE"
+    assert cases["5.3-7-1"]["verdicts"]["d"] == "NOT_RUN"     # the lab's review, still owed
+
+
+def test_a_declaration_that_a_provision_does_not_apply_is_the_ics_answer(tmp_path):
+    from harness.errors import InputError
+    from harness.profile.loader import load_type
+    base = ("vendor: V\nmodel: M\nfirmware_version: '1'\ncategory: router\n"
+            "declarations:\n  ETSI-5.3-15: {applies: false, justification: updatable}\n")
+    t = tmp_path / "t.yaml"
+    t.write_text(base)
+    entry = load_type(t).ics["ETSI-5.3-15"]
+    assert (entry.status, entry.justification) == ("not_applicable", "updatable")
+    t.write_text(base + "ics:\n  ETSI-5.3-15: {status: supported}\n")
+    with pytest.raises(InputError) as exc:                   # two answers that disagree
+        load_type(t)
+    assert exc.value.field == "ics" and "give one answer" in exc.value.render()
+
+
+def test_a_declaration_on_file_marks_the_provisions_its_result_evidences():
+    """Read from the result's requirements, not its id: a named declaration (TC-DECL-01,
+    the disclosure policy) counts for every provision it evidences."""
+    ok = {"test_id": "TC-DECL-01", "verdict": "DECLARED", "reason": "declared",
+          "requirements": ["ETSI-5.2-1", "JCSTAR-S1.2-1"], "evaluated": "documents"}
+    run = {"devices": [{"name": "d", "results": [ok], "ics": {}}]}
+    units = {u["id"]: u for c in ts103701.view(run)["cases"] for u in c["units"]}
+    conceptual = [u for uid, u in units.items() if uid.startswith("5.2-1-")
+                  and u["kind"] == "conceptual" and u["lab"] == "review"]
+    assert conceptual and all(u["outcomes"]["d"]["verdict"] == "DECLARED" for u in conceptual)
+    run["devices"][0]["results"] = []
+    units = {u["id"]: u for c in ts103701.view(run)["cases"] for u in c["units"]}
+    assert all(units[u["id"]]["outcomes"]["d"]["verdict"] == "NOT_RUN" for u in conceptual)
