@@ -289,7 +289,7 @@ class Agent(Heater):
             "table inet hxguard {\n set ban { type ipv4_addr . inet_service; flags timeout; }\n"
             " chain input { type filter hook input priority 0; "
             "ip saddr . tcp dport @ban drop\n }\n}\n"))
-        # the logs of the unit's daemons -> the port each guards (lab.build lists them)
+        # the logs of the unit's daemons -> the port each guards (unitbuild.build lists them)
         logs = {Path(path): port for path, port in self.cfg["guard_logs"]}
         pats = re.compile(r"(?:Bad password attempt|Login attempt for nonexistent user|"
                           r"Failed password|Invalid user|password doesn't match|"
