@@ -114,7 +114,7 @@ class VulnDB:
         lacks = [what for what, ok in (("the CISA KEV catalog", self.has_kev),
                                        ("an OSV or NVD export (versions)", self.has_versions))
                  if not ok]
-        return f"no {' and no '.join(lacks)} imported in {self.path}" if lacks else ""
+        return f"not imported in {self.path}: {' nor '.join(lacks)}" if lacks else ""
 
     @cached_property
     def index(self) -> dict:
