@@ -13,6 +13,9 @@ import time
 from harness.errors import ConnectionClosed, DeviceError, TransportTimeout
 
 MAX_BUFFER = 1 << 20
+# terminal control sequences a shell writes around its prompt (busybox ash asks for the
+# cursor position, ESC [ 6 n, after every prompt): not text, so never in the way of a match
+CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
 
 class Console:
@@ -76,7 +79,7 @@ class Console:
             chunk = self._read(min(left, 0.5))
             if chunk:
                 self.wire.transcript.received(self.channel, chunk)
-                self.buffer = (self.buffer + chunk)[-MAX_BUFFER:]
+                self.buffer = CONTROL.sub(b"", (self.buffer + chunk)[-MAX_BUFFER:])
 
     def drain(self, quiet: float = 0.3, limit: float = 3.0) -> str:
         """Read until the line stays quiet for `quiet` seconds (bounded by `limit`)."""

@@ -106,3 +106,18 @@ def test_a_shell_left_open_on_the_console_is_not_a_known_credential_accepted():
     assert console_attempt(lambda: _console(left))("admin", "right") is True
     rooted = _ScriptedLogin("right").left_in_shell(no_login=True)
     assert console_attempt(lambda: _console(rooted))("admin", "anything") is True
+
+
+class _AshPrompt(_ScriptedLogin):
+    """busybox ash with line editing: after each prompt it asks the terminal for the cursor
+    position (ESC [ 6 n), which a prompt match must see through (the QEMU units' shell)."""
+
+    def write(self, data: bytes):
+        super().write(data)
+        self.out = self.out.replace(b"# ", b"# \x1b[6n")
+
+
+def test_a_prompt_followed_by_a_terminal_query_is_still_the_prompt():
+    assert _console(_AshPrompt("right")).login("admin", "right") == "accepted"
+    assert _console(_AshPrompt("right").left_in_shell(no_login=True)).login(
+        "admin", "x") == "no-login"
