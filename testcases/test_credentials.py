@@ -283,7 +283,8 @@ def test_password_can_be_changed(device, evidence, run_context):
         status, out = _change(device, user, new)
         evidence.record("change command", {"status": status, "output": out[-200:]})
         if status != 0:
-            raise DeviceError(f"the password change command failed ({status})")
+            raise DeviceError(f"the password change command failed ({status}: "
+                              f"{out.strip()[-160:]})")
         for name, (attempt, u) in surfaces.items():   # a service may restart to apply it
             old_ok, new_ok = patience.call(attempt, u, old), patience.call(attempt, u, new)
             results[name] = {"old_accepted": old_ok, "new_accepted": new_ok}

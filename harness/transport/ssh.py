@@ -87,6 +87,7 @@ class SSHSession:
         try:
             chan = self.transport.open_session(timeout=self.wire.connect_timeout)
             chan.settimeout(timeout)
+            chan.set_combine_stderr(True)     # the device's error messages are evidence too
             chan.exec_command(command)
             chunks = []
             while True:
