@@ -11,6 +11,7 @@ PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-cl
           motion tftpd-hpa snmpd snmp swupdate  # third-party IoT software of the emulated units
           libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core   # report.pdf (WeasyPrint)
           squashfs-tools libarchive-tools e2fsprogs u-boot-tools   # harness firmware: unpacking
+          qemu-system-arm u-boot-qemu cpio   # the units that boot real firmware (arm64)
           chromium chromium-driver)   # the last two: the report is checked in a real browser
 NODE_RED="node-red@4.1.8"             # the emulated hubs' web UI (from the npm registry)
 # As root, run the package manager directly; otherwise through sudo. An array, so that an
@@ -45,6 +46,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ -n "$created_policy" ]; then "${AS_ROOT[@]}" rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
 
+# The QEMU units' firmware is built from Debian's arm64 packages (apt-get download):
+# the package index must know the architecture.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "setup: adding the arm64 architecture to the package index (firmware packages)"
+  "${AS_ROOT[@]}" dpkg --add-architecture arm64
+  "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+fi
+
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -62,6 +71,12 @@ if [ ! -f .node-red/node_modules/node-red/red.js ]; then
     echo "setup: npm install $NODE_RED failed (log above)" >&2
     exit 1
   fi
+fi
+# the firmware packages, fetched now while the registries are in reach (into ~/.cache)
+if ! .venv/bin/python -m harness.emulate.fwbuild > .venv/firmware-debs.log 2>&1; then
+  cat .venv/firmware-debs.log >&2
+  echo "setup: fetching the firmware packages failed (log above)" >&2
+  exit 1
 fi
 # labgrid (the shared-lab backend) in a venv of its own: it replaces pyserial with a fork
 # that installs the same module, so it must not share the harness's venv.

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.emulate import daemons, files, guard, netns, profiles, thirdparty
+from harness.emulate import daemons, files, guard, netns, profiles, qemu, thirdparty
 from harness.emulate.unitbuild import FIRMWARE, build, unit_dir as _dir
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.netns import STATE, EmulateError
@@ -38,6 +38,8 @@ def start_uart(v: Variant) -> None:
 
 def start_processes(v: Variant) -> None:
     d, addr = _dir(v), address(v)
+    if v.has("qemu"):                  # the firmware starts its own daemons
+        return qemu.start(v, d)
     pids, log = d / "pids", d / "log"
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
 
@@ -92,6 +94,8 @@ def _wifi(d: Path) -> str:
 
 
 def _ports(v: Variant) -> list[int]:
+    if v.has("qemu"):
+        return qemu.SERVICES
     ports = [22] + ([] if v.has("ota") else [8443]) + thirdparty.tcp_ports(v)   # ota: pulls
     if v.kind != "hub":
         ports.append(80 if v.has("plain_http_login") else 443)
@@ -108,7 +112,8 @@ def wait_ready(v: Variant, timeout: float | None = None) -> None:
     """Bounded wait until every service listens and the console exists."""
     import socket
     want = set(_ports(v))
-    timeout = timeout or (60.0 if v.kind == "hub" else 20.0)     # Node-RED starts slowly
+    timeout = timeout or (qemu.BOOT_WAIT if v.has("qemu") else      # a boot under TCG
+                          60.0 if v.kind == "hub" else 20.0)       # Node-RED starts slowly
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         for port in list(want):
@@ -153,7 +158,10 @@ def _up(names) -> list[Path]:
             build(v)
             (STATE / "_links").mkdir(exist_ok=True)
             host_if = netns.add_host(v.ns, v.index, address(v), net.prefixlen, GATEWAY,
-                                     address6(v), GATEWAY6, mac(v))
+                                     address6(v), GATEWAY6,
+                                     None if v.has("qemu") else mac(v))  # qemu: the guest's
+            if v.has("qemu"):
+                qemu.wire(v)
             (STATE / "_links" / v.name).write_text(host_if)
             if v.kind == "appliance":
                 _start_broker(v)

@@ -34,6 +34,8 @@ def type_file(v: Variant) -> str:
         return "emulab-er200.yaml"
     if v.has("ota"):
         return "emulab-er300h.yaml" if v.has("ota_plain_http") else "emulab-er300.yaml"
+    if v.has("qemu"):
+        return "emulab-er50.yaml"
     return TYPES[v.kind]
 
 
@@ -69,7 +71,7 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         *([f"address6: '{address6(v)}'"] if v.profile6 else
           ["# no address6: the harness finds it on the lab link (scope.interfaces)"]),
         f"ssh: {{port: 22, username: admin, password: {secret}}}",
-        "web:", *_web(v, secret),
+        *([] if v.has("qemu") else ["web:", *_web(v, secret)]),     # qemu: SSH only
         f"serial: {{port: {'labgrid' if labgrid_place else f'{d}/console'}, baud: 115200, "
         f"username: admin, password: {secret}, survives_power_cycle: true}}",
     ]
@@ -112,9 +114,11 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         lines.append("tls_clients: []             # makes no outbound TLS connection")
     if v.has("ota") and not v.has("ota_plain_http"):    # handed over by the vendor
         lines.append(f"update: {{server_cert: {STATE}/_vendor/ota-server.pem}}")
-    lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
-              f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness firmware)",
-              f"lab: {{power: {v.name}, link: {v.name}"
+    if not v.has("qemu"):
+        lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
+                  f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness "
+                  "firmware)"]
+    lines += [f"lab: {{power: {v.name}, link: {v.name}"
               + (f", labgrid_place: {labgrid_place}}}" if labgrid_place else "}")]
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from harness.emulate import daemons, files, image, swupdate, thirdparty
+from harness.emulate import daemons, files, image, qemu, swupdate, thirdparty
 from harness.emulate.netns import STATE
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.variants import CLOUD, OLD_PACKAGES, Variant, address, fixed_password
@@ -53,6 +53,8 @@ def build(v: Variant) -> dict:
     fs = d / "fs"
     password = fixed_password(v) or secrets.token_urlsafe(12)
     files.write(d / "admin.pw", password + "\n", 0o600)
+    if v.has("qemu"):                  # its firmware holds the rest (harness/emulate/qemu.py)
+        return {"name": v.name, "firmware": qemu.build(v, d, password)}
     group = STATE / "_groups" / v.key_group if v.has("shared_keys") else None
     wifi = secrets.token_urlsafe(10)
     files.write(fs / "etc" / "wifi.conf", f"ssid=home\npsk={wifi}\n", 0o600)

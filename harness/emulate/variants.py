@@ -120,6 +120,8 @@ FEATURES = {
     "swupdate": "updates through SWUpdate's web server (signed .swu, TLS, digest login)",
     "ota": "pulls its updates: SWUpdate's hawkBit client (suricatta) polls the vendor's "
            "update server (signed .swu, TLS with the vendor's CA)",
+    "qemu": "boots real firmware in QEMU (arm64): U-Boot from flash, Debian's kernel, "
+            "busybox init, dropbear; settings on a data disk (harness/emulate/qemu.py)",
 }
 
 
@@ -197,6 +199,10 @@ VARIANTS = [
     _v("router-ota", "router", 29, features=("ota",)),
     _v("router-ota-http", "router", 30, "ota_plain_http", features=("ota",)),
     _v("router-ota-nocheck", "router", 31, "ota_nocheckcert", features=("ota",)),
+    # routers whose firmware boots in QEMU: the bootloader, kernel and init are real
+    _v("fw-router", "router", 32, features=("qemu",)),
+    _v("fw-router-open", "router", 33, "bootloader_break_in", "root_console", "weak_ssh",
+       features=("qemu",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -20,6 +20,10 @@ EXPECTED_NOT_RUN = {
     # services the scan sees outside the profile: no lab account proves a login there
     ("router-ipv6telnet", "TC-CRED-01"): "telnet on 2001:2::27 tcp/23: not in the profile",
     ("camera-open", "TC-CRED-01"): "ftp on 198.18.0.21 tcp/21: not in the profile",
+    # the ER-50 firmware (QEMU units) has no network update path yet: its version and
+    # updates are not tested, and say so
+    **{(u, t): "declares no network update channel" for u in ("fw-router", "fw-router-open")
+       for t in ("TC-ID-01", "TC-UPD-01", "TC-UPD-02")},
 }
 
 

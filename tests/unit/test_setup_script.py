@@ -25,6 +25,8 @@ BODIES = {
     "rm": "exit 0",
     "node": "exit 0",
     "npm": "exit 0",
+    # a fresh machine's package index knows only its own architecture
+    "dpkg": '[ "$1" = --print-foreign-architectures ] && exit 0; exit 0',
 }
 
 
@@ -73,9 +75,15 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
     for package in ("nmap", "dropbear-bin", "openssh-server", "mosquitto", "lighttpd",
                     "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables", "ser2net",
                     "motion", "tftpd-hpa", "snmpd", "snmp", "swupdate", "nodejs", "npm", "squashfs-tools",
-                    "libarchive-tools", "u-boot-tools"):
+                    "libarchive-tools", "u-boot-tools", "qemu-system-arm", "u-boot-qemu",
+                    "cpio"):
         assert f" {package}" in installs[0], (package, installs[0])
     assert any(c.startswith("apt-get update") for c in calls)
+    # the QEMU units' firmware: arm64 added to the index, its packages fetched while online
+    added = [i for i, c in enumerate(calls) if c.endswith("dpkg --add-architecture arm64")]
+    assert added and any(c.startswith(("apt-get update", "sudo env")) and "update" in c
+                         for c in calls[added[0]:]), calls
+    assert "venv-python -m harness.emulate.fwbuild" in calls, calls
     # labgrid in its own venv (it brings a pyserial fork), pinned
     assert "labgrid-python -m pip install -q labgrid==26.0.1" in calls, calls
     # the emulated hubs' Node-RED, pinned, into the checkout (not the system)
@@ -108,7 +116,11 @@ def _run_with(tmp_path, name, body):
 
 
 def test_nothing_to_install_runs_no_package_manager(tmp_path):
-    proc, calls = _run_with(tmp_path, "dpkg-query", "printf 'install ok installed'")
+    repo, env = _machine(tmp_path, 0, **{"dpkg-query": "printf 'install ok installed'",
+                                         "dpkg": "echo arm64"})
+    proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    calls = (tmp_path / "calls.log").read_text().splitlines()
     assert proc.returncode == 0, proc.stderr
     assert not [c for c in calls if c.startswith(("apt-get", "sudo"))], calls
 

@@ -1,0 +1,321 @@
+"""The firmware of the emulated units that boot in QEMU (issue 26), built reproducibly from
+Debian's arm64 packages (`apt-get download`: nothing from outside the package registries):
+
+- a firmware disk (ext4): the kernel (Debian's linux-image-arm64, its Image as shipped) and
+  an initramfs with busybox (static; its init and getty), dropbear and its libraries, the
+  few kernel modules the virt board needs, rcS, and the unit's tools (set-password,
+  factory-reset). Files sorted, owners root, times fixed: two builds from the same packages
+  give the same kernel and initramfs bytes (the manifest records packages and digests; the
+  ext4 container's inode generations are mkfs's own random numbers);
+- per unit (`unit_disks`): the U-Boot environment on the second flash bank (its bootdelay:
+  2, interruptible, on an open unit; -2 on a locked one), and the data disk with the unit's
+  factory partition (its own admin password, host address) from which /data/etc is made on
+  the first boot and after a factory reset.
+U-Boot itself is Debian's u-boot-qemu (qemu_arm64), started as the board's boot ROM.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from harness.emulate import files
+
+ARCH = "arm64"
+PACKAGES = ("busybox-static", "dropbear-bin", "libc6", "libcrypt1", "libgmp10",
+            "libtomcrypt1", "libtommath1", "zlib1g",
+            # nftables: the firmware's own rate limit on new SSH connections
+            "nftables", "libnftables1", "libedit2", "libbsd0", "libmd0", "libtinfo6",
+            "libjansson4", "libmnl0", "libnftnl11", "libxtables12")
+KERNEL_META = "linux-image-arm64"
+UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
+EPOCH = 1767225600                   # 2026-01-01: every file time in the image
+MODULES = ("net/core/failover", "drivers/net/net_failover",
+           "drivers/virtio/virtio_pci_legacy_dev", "drivers/virtio/virtio_pci_modern_dev",
+           "drivers/virtio/virtio_pci", "drivers/net/virtio_net", "drivers/block/virtio_blk",
+           "lib/crc16", "crypto/crc32c_generic", "fs/mbcache", "fs/jbd2/jbd2", "fs/ext4/ext4",
+           "net/netfilter/nfnetlink", "lib/libcrc32c", "net/ipv4/netfilter/nf_defrag_ipv4",
+           "net/ipv6/netfilter/nf_defrag_ipv6", "net/netfilter/nf_conntrack",
+           "net/netfilter/nf_tables", "net/netfilter/nft_ct", "net/netfilter/nft_limit")
+VERSION = "5.0.2"                    # the firmware's own version (/etc/version)
+FLASH_SIZE, ENV_SIZE = 64 << 20, 0x40000     # qemu_arm64: env at the start of flash bank 1
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "harness" / "firmware-debs"
+
+
+def _run(*cmd, cwd=None, env=None, timeout=300) -> str:
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                           env={**os.environ, **(env or {})})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BuildError(f"{cmd[0]}: {exc}") from None
+    if p.returncode:
+        raise BuildError(f"{' '.join(map(str, cmd[:3]))}…: {p.stderr.strip()[-400:]}")
+    return p.stdout
+
+
+def kernel_package() -> str:
+    """The kernel package linux-image-arm64 stands for now (e.g. linux-image-6.1.0-57-arm64)."""
+    out = _run("apt-cache", "depends", f"{KERNEL_META}:{ARCH}")
+    m = re.search(r"Depends: (linux-image-[\w.+-]+?)(?::arm64)?$", out, re.M)
+    if not m:
+        raise BuildError(f"apt-cache knows no {KERNEL_META}:{ARCH} (is the arm64 architecture "
+                         "added? scripts/setup.sh adds it)")
+    return m.group(1)
+
+
+def fetch() -> dict[str, Path]:
+    """The packages' .deb files, downloaded once into the cache (apt-get download)."""
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in (*PACKAGES, kernel_package()):
+        have = sorted(cache.glob(f"{name}_*_{ARCH}.deb"))
+        if not have:
+            _run("apt-get", "download", f"{name}:{ARCH}", cwd=cache)
+            have = sorted(cache.glob(f"{name}_*_{ARCH}.deb"))
+        if not have:
+            raise BuildError(f"apt-get download {name}:{ARCH} left no .deb in {cache}")
+        out[name] = have[-1]
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# dropbear: the unit's own Ed25519 host key, made on the first boot; or, as Debian's package
+# does with -R, a key of every type compiled in (DSS among them: the weak_ssh flaw)
+DROPBEAR = {"ed25519": "k=/etc/dropbear/dropbear_ed25519_host_key; [ -f $k ] || "
+                       "dropbearkey -t ed25519 -f $k >/dev/null; dropbear -r $k -p 22",
+            "any": "dropbear -R -p 22"}
+NFTABLES = """table inet fw {
+ set ban { type ipv4_addr; flags timeout; }
+ chain input { type filter hook input priority 0;
+  ip saddr @ban tcp dport 22 drop
+  tcp dport 22 ct state new limit rate over 20/minute burst 8 packets drop
+ }
+}
+"""
+# fail2ban's idea in the firmware: 8 refused SSH logins from one address within 60 s ban it
+# for 20 s (read from dropbear's syslog lines; a rate limit alone lets a slow burst through)
+LOGIN_GUARD = r"""#!/bin/sh
+mkdir -p /tmp/guard
+tail -n 0 -F /var/log/messages 2>/dev/null | while read -r line; do
+  case "$line" in
+    *"Bad password attempt for"*" from "*|*"Login attempt for nonexistent user"*" from "*) ;;
+    *) continue ;;
+  esac
+  ip=${line##* from }; ip=${ip%:*}
+  now=$(cut -d. -f1 /proc/uptime); f=/tmp/guard/$ip
+  { [ -f "$f" ] && cat "$f"; echo "$now"; } | awk -v n="$now" 'n - $1 < 60' > "$f.new"
+  mv "$f.new" "$f"
+  if [ "$(wc -l < "$f")" -ge 8 ]; then
+    nft add element inet fw ban "{ $ip timeout 20s }" && : > "$f"
+  fi
+done
+"""
+
+
+def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, console_login: bool,
+            host_keys: str) -> str:
+    for name in PACKAGES:
+        _run("dpkg-deb", "-x", str(debs[name]), str(root))
+    shutil.rmtree(root / "usr" / "share", ignore_errors=True)
+    kv = next((kernel_dir / "lib" / "modules").iterdir()).name
+    for m in MODULES:
+        src = kernel_dir / "lib" / "modules" / kv / "kernel" / f"{m}.ko"
+        dst = root / "lib" / "modules" / kv / f"{Path(m).name}.ko"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+    for d in ("proc", "sys", "dev", "tmp", "data", "root", "var/run", "var/log", "etc/dropbear",
+              "sbin", "usr/bin", "usr/sbin"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    (root / "init").symlink_to("bin/busybox")          # busybox init reads /etc/inittab
+    console = ("ttyAMA0::respawn:/bin/busybox getty -L 115200 ttyAMA0 vt100" if console_login
+               else "ttyAMA0::respawn:-/bin/sh")          # the flaw: a root shell, no login
+    files.write(root / "etc" / "inittab", "::sysinit:/etc/init.d/rcS\n"
+                f"{console}\n::ctrlaltdel:/bin/busybox reboot -f\n")
+    files.write(root / "etc" / "init.d" / "rcS", RCS.format(
+        kv=kv, modules=" ".join(Path(m).name for m in MODULES),
+        dropbear=DROPBEAR[host_keys]), 0o755)
+    files.write(root / "etc" / "nftables.conf", NFTABLES)
+    files.write(root / "usr" / "sbin" / "login-guard", LOGIN_GUARD, 0o755)
+    files.write(root / "etc" / "version", VERSION + "\n")
+    files.write(root / "etc" / "profile", "export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:"
+                "/sbin\nexport PS1='# '\n")
+    files.write(root / "usr" / "bin" / "set-password", SET_PASSWORD, 0o755)
+    files.write(root / "usr" / "bin" / "factory-reset", FACTORY_RESET, 0o755)
+    files.write(root / "etc" / "hosts", "127.0.0.1 localhost\n")
+    return kv
+
+
+RCS = r"""#!/bin/busybox sh
+/bin/busybox --install -s
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
+mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
+for m in {modules}; do insmod /lib/modules/{kv}/$m.ko || echo "rcS: module $m failed"; done
+mount -t ext4 /dev/vdb /data || echo "rcS: no data partition"
+if [ ! -f /data/etc/shadow ]; then      # first boot
+  rm -rf /data/etc && mkdir -p /data/etc && cp -a /data/factory/. /data/etc/ && sync
+fi
+mkdir -p /data/user
+cp /data/etc/passwd /data/etc/shadow /data/etc/group /etc/ && chmod 600 /etc/shadow
+. /data/etc/net.conf
+hostname "$HOSTNAME"
+ip link set lo up; ip link set eth0 up
+ip addr add "$ADDRESS" dev eth0 && ip route add default via "$GATEWAY"
+[ -n "$ADDRESS6" ] && ip -6 addr add "$ADDRESS6" dev eth0
+nft -f /etc/nftables.conf || echo "rcS: no rate limit"
+syslogd -O /var/log/messages && (/usr/sbin/login-guard &)
+mkdir -p /data/dropbear && mount --bind /data/dropbear /etc/dropbear
+{dropbear}
+echo "rcS: up in $(cut -d' ' -f1 /proc/uptime)s, firmware $(cat /etc/version)"
+"""
+SET_PASSWORD = r"""#!/bin/sh
+# set-password USER NEWPASSWORD: the login password, kept on the data partition
+[ -n "$2" ] || { echo "usage: set-password USER NEWPASSWORD"; exit 2; }
+h=$(printf '%s' "$2" | mkpasswd -m sha512 -P 0) || exit 1
+t=/tmp/.shadow.$$
+awk -F: -v u="$1" -v h="$h" 'BEGIN{OFS=":"} $1==u{$2=h; f=1} {print} END{exit !f}' \
+  /etc/shadow > $t || { rm -f $t; echo "set-password: no user $1" >&2; exit 1; }
+cat $t > /etc/shadow && rm -f $t && cp /etc/shadow /data/etc/shadow && sync || exit 1
+echo password changed
+"""
+FACTORY_RESET = r"""#!/bin/sh
+# factory-reset: the live settings and the user's data go, the factory partition's come
+# back (the unit's own host key stays: it is the unit's identity)
+rm -rf /data/etc /data/user && mkdir -p /data/etc /data/user || exit 1
+cp -a /data/factory/. /data/etc/ && sync || exit 1
+cp /data/etc/passwd /data/etc/shadow /data/etc/group /etc/ && chmod 600 /etc/shadow
+echo factory reset done
+"""
+
+
+def _cpio(root: Path, out: Path) -> None:
+    """A newc archive of `root` (sorted, owner root, every time EPOCH), gzip without a name
+    or time: the same tree gives the same bytes."""
+    for p in [root, *root.rglob("*")]:
+        os.utime(p, (EPOCH, EPOCH), follow_symlinks=False)
+    names = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    p = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "--reproducible", "-R", "0:0"],
+                       cwd=root, input=("\n".join(names) + "\n").encode(),
+                       capture_output=True, timeout=120)
+    if p.returncode:
+        raise BuildError(f"cpio: {p.stderr.decode(errors='replace')[-300:]}")
+    with open(out, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0,
+                                             compresslevel=6, filename="") as gz:
+        gz.write(p.stdout)
+
+
+def ext4(tree: Path, out: Path, size_mb: int, label: str) -> None:
+    """An ext4 image of `tree` (mkfs.ext4 -d), its UUID, hash seed and times fixed."""
+    fixed = str(uuid.uuid5(uuid.NAMESPACE_URL, f"harness:{label}"))
+    out.unlink(missing_ok=True)
+    _run("mkfs.ext4", "-q", "-F", "-L", label, "-U", fixed, "-E", f"hash_seed={fixed}",
+         "-O", "^has_journal", "-d", str(tree), str(out), f"{size_mb}M",
+         env={"E2FSPROGS_FAKE_TIME": str(EPOCH)})
+
+
+def _recipe() -> str:
+    """A digest of what this module puts into the image besides the packages: a change to
+    a script rebuilds a cached firmware."""
+    parts = [RCS, SET_PASSWORD, FACTORY_RESET, NFTABLES, LOGIN_GUARD, *DROPBEAR.values(),
+             *MODULES, str(EPOCH)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def build(out: Path, console_login: bool, host_keys: str, work: Path) -> dict:
+    """The firmware disk `out` (and out.with_suffix('.json'): what went in); a build whose
+    manifest matches the packages and choices is kept."""
+    debs = fetch()
+    manifest = out.with_suffix(".json")
+    want = {"packages": {n: p.name for n, p in sorted(debs.items())},
+            "console_login": console_login, "host_keys": host_keys, "version": VERSION,
+            "recipe": _recipe()}
+    if out.exists() and manifest.exists():
+        have = json.loads(manifest.read_text())
+        if {k: have.get(k) for k in want} == want:
+            return have
+    shutil.rmtree(work, ignore_errors=True)
+    kernel_dir, root, disk = work / "kernel", work / "root", work / "disk"
+    for d in (kernel_dir, root, disk):
+        d.mkdir(parents=True)
+    kpkg = next(n for n in debs if n.startswith("linux-image-"))
+    _run("dpkg-deb", "-x", str(debs[kpkg]), str(kernel_dir))
+    kv = _rootfs(root, debs, kernel_dir, console_login, host_keys)
+    shutil.copy(next((kernel_dir / "boot").glob("vmlinuz-*")), disk / "Image")
+    _cpio(root, disk / "initrd.gz")
+    for p in disk.iterdir():
+        os.utime(p, (EPOCH, EPOCH))
+    manifest.unlink(missing_ok=True)          # an image without its manifest is rebuilt
+    ext4(disk, out.with_suffix(".tmp"), 64, "firmware")
+    out.with_suffix(".tmp").replace(out)
+    info = {**want, "kernel": kv, "image_sha256": _sha256(out),
+            "initrd_sha256": _sha256(disk / "initrd.gz"),
+            "kernel_sha256": _sha256(disk / "Image")}
+    files.write(manifest, json.dumps(info, indent=1) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    return info
+
+
+def uboot_env(bootdelay: int) -> str:
+    """The environment on the unit's flash: boot the kernel and initramfs on the firmware
+    disk (virtio 0). bootdelay 2: a key stops autoboot at an open prompt; -2: no stop."""
+    return "\n".join([
+        "arch=arm", "baudrate=115200", "board=qemu-arm", "board_name=qemu-arm",
+        f"bootdelay={bootdelay}", "kernel_addr_r=0x40400000", "ramdisk_addr_r=0x44000000",
+        "fdt_high=0xffffffff", "initrd_high=0xffffffff",
+        "bootargs=console=ttyAMA0 quiet panic=5",
+        "bootcmd=pci enum; virtio scan; load virtio 0 ${kernel_addr_r} /Image && "
+        "load virtio 0 ${ramdisk_addr_r} /initrd.gz && "
+        "booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}",
+        "stdin=pl011@9000000", "stdout=pl011@9000000", "stderr=pl011@9000000"]) + "\n"
+
+
+def unit_disks(d: Path, firmware: Path, *, name: str, password: str, address: str,
+               gateway: str, address6: str, locked: bool) -> dict[str, Path]:
+    """The unit's own copy of the firmware disk, its flash (U-Boot's environment) and its
+    data disk with the factory partition."""
+    fw = d / "firmware.img"
+    shutil.copyfile(firmware, fw)
+    env_txt = files.write(d / "uboot-env.txt", uboot_env(-2 if locked else 2))
+    flash = d / "flash1.img"
+    _run("mkenvimage", "-s", hex(ENV_SIZE), "-o", str(flash), str(env_txt))
+    with open(flash, "r+b") as f:
+        f.truncate(FLASH_SIZE)
+    tree = d / "data-tree"
+    shutil.rmtree(tree, ignore_errors=True)
+    fac = tree / "factory"
+    h = files.crypt_hash(password)
+    files.write(fac / "passwd", "root:x:0:0:root:/root:/bin/sh\nadmin:x:0:0:admin:/root:"
+                "/bin/sh\n")
+    files.write(fac / "shadow", f"root:*:20454:0:99999:7:::\nadmin:{h}:20454:0:99999:7:::\n",
+                0o600)
+    files.write(fac / "group", "root:x:0:\n")
+    files.write(fac / "net.conf", f"HOSTNAME={name}\nADDRESS={address}/24\nGATEWAY={gateway}\n"
+                f"ADDRESS6={address6}/64\n")
+    ext4(tree, d / "data.img", 16, f"data-{name}")
+    shutil.rmtree(tree)
+    return {"firmware": fw, "flash": flash, "data": d / "data.img"}
+
+
+if __name__ == "__main__":          # scripts/setup.sh: fetch the packages while online
+    import sys
+    try:
+        print("\n".join(str(p) for p in fetch().values()))
+    except BuildError as exc:
+        sys.exit(f"harness firmware packages: {exc}")

@@ -1,0 +1,44 @@
+"""The QEMU units' firmware (harness/emulate/fwbuild.py): the U-Boot environment that locks
+or opens autoboot, the init script's choices, and a build from Debian's arm64 packages that
+gives the same kernel and initramfs bytes twice (the packages come from the cache
+scripts/setup.sh filled, else from the package registry)."""
+import gzip
+import json
+import subprocess
+
+from harness.emulate import fwbuild
+
+
+def test_the_flash_environment_opens_or_locks_autoboot_and_boots_from_the_firmware_disk():
+    open_env, locked = fwbuild.uboot_env(2), fwbuild.uboot_env(-2)
+    assert "bootdelay=2\n" in open_env and "bootdelay=-2\n" in locked
+    for env in (open_env, locked):
+        boot = next(x for x in env.splitlines() if x.startswith("bootcmd="))
+        assert "load virtio 0 ${kernel_addr_r} /Image" in boot and "booti" in boot
+
+
+def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
+    a = fwbuild.build(tmp_path / "a.img", True, "ed25519", tmp_path / "wa")
+    b = fwbuild.build(tmp_path / "b.img", True, "ed25519", tmp_path / "wb")
+    assert a["initrd_sha256"] == b["initrd_sha256"] and a["kernel_sha256"] == b["kernel_sha256"]
+    assert json.loads((tmp_path / "a.json").read_text()) == a
+    # what went in: busybox init on the console with a login, the unit's own Ed25519 key,
+    # the rate limit; the open flavour differs exactly there
+    c = fwbuild.build(tmp_path / "c.img", False, "any", tmp_path / "wc")
+    assert c["initrd_sha256"] != a["initrd_sha256"]
+    listing = subprocess.run(["debugfs", "-R", "ls -l /", str(tmp_path / "a.img")],
+                             capture_output=True, text=True).stdout
+    assert "Image" in listing and "initrd.gz" in listing
+    out = tmp_path / "initrd.gz"
+    subprocess.run(["debugfs", "-R", f"dump /initrd.gz {out}", str(tmp_path / "a.img")],
+                   capture_output=True, check=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    subprocess.run(["cpio", "-id", "--quiet"], cwd=root, input=gzip.decompress(out.read_bytes()),
+                   check=True)
+    assert "getty -L 115200 ttyAMA0" in (root / "etc" / "inittab").read_text()
+    rcs = (root / "etc" / "init.d" / "rcS").read_text()
+    assert "dropbearkey -t ed25519" in rcs and "dropbear -R" not in rcs
+    assert "limit rate over 20/minute" in (root / "etc" / "nftables.conf").read_text()
+    assert "nft add element inet fw ban" in (root / "usr" / "sbin" / "login-guard").read_text()
+    assert (root / "usr" / "sbin" / "dropbear").is_file() and (root / "bin" / "busybox").is_file()
