@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.emulate import files
@@ -130,8 +131,15 @@ done
 """
 
 
-def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, console_login: bool,
-            host_keys: str) -> str:
+@dataclass(frozen=True)
+class Flavour:
+    """What the model's firmware does, flaws included."""
+    console_login: bool = True           # False: a root shell on the console
+    host_keys: str = "ed25519"           # "any": dropbear -R, every key type (DSS too)
+    reset_keeps_user_data: bool = False  # the reset erases the settings only
+
+
+def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, f: Flavour) -> str:
     for name in PACKAGES:
         _run("dpkg-deb", "-x", str(debs[name]), str(root))
     shutil.rmtree(root / "usr" / "share", ignore_errors=True)
@@ -145,20 +153,21 @@ def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, console_login: 
               "sbin", "usr/bin", "usr/sbin"):
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "init").symlink_to("bin/busybox")          # busybox init reads /etc/inittab
-    console = ("ttyAMA0::respawn:/bin/busybox getty -L 115200 ttyAMA0 vt100" if console_login
+    console = ("ttyAMA0::respawn:/bin/busybox getty -L 115200 ttyAMA0 vt100" if f.console_login
                else "ttyAMA0::respawn:-/bin/sh")          # the flaw: a root shell, no login
     files.write(root / "etc" / "inittab", "::sysinit:/etc/init.d/rcS\n"
                 f"{console}\n::ctrlaltdel:/bin/busybox reboot -f\n")
     files.write(root / "etc" / "init.d" / "rcS", RCS.format(
         kv=kv, modules=" ".join(Path(m).name for m in MODULES),
-        dropbear=DROPBEAR[host_keys]), 0o755)
+        dropbear=DROPBEAR[f.host_keys]), 0o755)
     files.write(root / "etc" / "nftables.conf", NFTABLES)
     files.write(root / "usr" / "sbin" / "login-guard", LOGIN_GUARD, 0o755)
     files.write(root / "etc" / "version", VERSION + "\n")
     files.write(root / "etc" / "profile", "export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:"
                 "/sbin\nexport PS1='# '\n")
     files.write(root / "usr" / "bin" / "set-password", SET_PASSWORD, 0o755)
-    files.write(root / "usr" / "bin" / "factory-reset", FACTORY_RESET, 0o755)
+    files.write(root / "usr" / "bin" / "factory-reset", FACTORY_RESET.format(
+        erase="/data/etc" if f.reset_keeps_user_data else "/data/etc /data/user"), 0o755)
     files.write(root / "etc" / "hosts", "127.0.0.1 localhost\n")
     return kv
 
@@ -198,7 +207,7 @@ echo password changed
 FACTORY_RESET = r"""#!/bin/sh
 # factory-reset: the live settings and the user's data go, the factory partition's come
 # back (the unit's own host key stays: it is the unit's identity)
-rm -rf /data/etc /data/user && mkdir -p /data/etc /data/user || exit 1
+rm -rf {erase} && mkdir -p /data/etc /data/user || exit 1
 cp -a /data/factory/. /data/etc/ && sync || exit 1
 cp /data/etc/passwd /data/etc/shadow /data/etc/group /etc/ && chmod 600 /etc/shadow
 echo factory reset done
@@ -238,13 +247,13 @@ def _recipe() -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def build(out: Path, console_login: bool, host_keys: str, work: Path) -> dict:
+def build(out: Path, flavour: Flavour, work: Path) -> dict:
     """The firmware disk `out` (and out.with_suffix('.json'): what went in); a build whose
     manifest matches the packages and choices is kept."""
     debs = fetch()
     manifest = out.with_suffix(".json")
     want = {"packages": {n: p.name for n, p in sorted(debs.items())},
-            "console_login": console_login, "host_keys": host_keys, "version": VERSION,
+            **asdict(flavour), "version": VERSION,
             "recipe": _recipe()}
     if out.exists() and manifest.exists():
         have = json.loads(manifest.read_text())
@@ -256,7 +265,7 @@ def build(out: Path, console_login: bool, host_keys: str, work: Path) -> dict:
         d.mkdir(parents=True)
     kpkg = next(n for n in debs if n.startswith("linux-image-"))
     _run("dpkg-deb", "-x", str(debs[kpkg]), str(kernel_dir))
-    kv = _rootfs(root, debs, kernel_dir, console_login, host_keys)
+    kv = _rootfs(root, debs, kernel_dir, flavour)
     shutil.copy(next((kernel_dir / "boot").glob("vmlinuz-*")), disk / "Image")
     _cpio(root, disk / "initrd.gz")
     for p in disk.iterdir():

@@ -29,11 +29,13 @@ UART_WAIT = 10.0
 def firmware(v: Variant) -> tuple[Path, dict]:
     """The model's firmware disk (the open model's console has no login) and its manifest:
     built once and kept beside the package cache while the packages stay the same."""
-    flavour = "open" if v.has("root_console") else "login"
+    f = fwbuild.Flavour(console_login=not v.has("root_console"),
+                        host_keys="any" if v.has("weak_ssh") else "ed25519",
+                        reset_keeps_user_data=v.has("reset_keeps_user_data"))
+    name = "open" if f != fwbuild.Flavour() else "login"
     d = fwbuild.cache_dir().parent / "firmware"
-    image = d / f"firmware-{flavour}.img"
-    return image, fwbuild.build(image, not v.has("root_console"),
-                                "any" if v.has("weak_ssh") else "ed25519", d / f"work-{flavour}")
+    image = d / f"firmware-{name}.img"
+    return image, fwbuild.build(image, f, d / f"work-{name}")
 
 
 def build(v: Variant, d: Path, password: str) -> dict:

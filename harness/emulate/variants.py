@@ -26,6 +26,8 @@ FLAWS = {
     "unsigned_update": "accepts unsigned and tampered firmware images",
     "downgrade_update": "accepts a signed image of an older version",
     "reset_keeps_wifi": "factory reset keeps the Wi-Fi passphrase",
+    "reset_keeps_user_data": "factory reset erases the settings but leaves the user's data "
+                             "on the data disk",
     "unsafe_on_link_loss": "keeps heating after the link to the broker is lost",
     "queued_commands": "a persistent MQTT session: a command sent during an outage switches "
                        "the heater on when the link returns",
@@ -87,6 +89,7 @@ DETECTED_BY = {
     "unsigned_update": {"TC-UPD-02"},
     "downgrade_update": {"TC-UPD-02"},
     "reset_keeps_wifi": {"TC-DEL-01"},
+    "reset_keeps_user_data": {"TC-DEL-01"},
     "unsafe_on_link_loss": {"TC-SMARK-02"},
     "queued_commands": {"TC-SMARK-03"},
     "malformed_on": {"TC-SMARK-03"},
@@ -202,7 +205,7 @@ VARIANTS = [
     # routers whose firmware boots in QEMU: the bootloader, kernel and init are real
     _v("fw-router", "router", 32, features=("qemu",)),
     _v("fw-router-open", "router", 33, "bootloader_break_in", "root_console", "weak_ssh",
-       features=("qemu",)),
+       "reset_keeps_user_data", features=("qemu",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -18,13 +18,13 @@ def test_the_flash_environment_opens_or_locks_autoboot_and_boots_from_the_firmwa
 
 
 def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
-    a = fwbuild.build(tmp_path / "a.img", True, "ed25519", tmp_path / "wa")
-    b = fwbuild.build(tmp_path / "b.img", True, "ed25519", tmp_path / "wb")
+    a = fwbuild.build(tmp_path / "a.img", fwbuild.Flavour(), tmp_path / "wa")
+    b = fwbuild.build(tmp_path / "b.img", fwbuild.Flavour(), tmp_path / "wb")
     assert a["initrd_sha256"] == b["initrd_sha256"] and a["kernel_sha256"] == b["kernel_sha256"]
     assert json.loads((tmp_path / "a.json").read_text()) == a
     # what went in: busybox init on the console with a login, the unit's own Ed25519 key,
     # the rate limit; the open flavour differs exactly there
-    c = fwbuild.build(tmp_path / "c.img", False, "any", tmp_path / "wc")
+    c = fwbuild.build(tmp_path / "c.img", fwbuild.Flavour(False, "any", True), tmp_path / "wc")
     assert c["initrd_sha256"] != a["initrd_sha256"]
     listing = subprocess.run(["debugfs", "-R", "ls -l /", str(tmp_path / "a.img")],
                              capture_output=True, text=True).stdout
@@ -42,3 +42,4 @@ def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
     assert "limit rate over 20/minute" in (root / "etc" / "nftables.conf").read_text()
     assert "nft add element inet fw ban" in (root / "usr" / "sbin" / "login-guard").read_text()
     assert (root / "usr" / "sbin" / "dropbear").is_file() and (root / "bin" / "busybox").is_file()
+    assert "rm -rf /data/etc /data/user " in (root / "usr" / "bin" / "factory-reset").read_text()
