@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import DeviceError, DeviceUnreachable
-from harness.profile.schema import LABGRID, DeviceProfile
+from harness.profile.access import LABGRID
+from harness.profile.schema import DeviceProfile
 from harness.transport import net
 from harness.transport.wire import Wire
 
