@@ -15,7 +15,6 @@ from harness.errors import ConnectionClosed, DeviceError, TransportTimeout
 MAX_BUFFER = 1 << 20
 # terminal control sequences a shell writes around its prompt (busybox ash asks for the
 # cursor position, ESC [ 6 n, after every prompt): not text, so never in the way of a match
-CONTROL_MAX = 32          # the longest sequence kept open across two reads
 CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
 
@@ -80,9 +79,7 @@ class Console:
             chunk = self._read(min(left, 0.5))
             if chunk:
                 self.wire.transcript.received(self.channel, chunk)
-                # the buffer is clean already but for a sequence the last read split
-                head, tail = self.buffer[:-CONTROL_MAX], self.buffer[-CONTROL_MAX:]
-                self.buffer = (head + CONTROL.sub(b"", tail + chunk))[-MAX_BUFFER:]
+                self.buffer = CONTROL.sub(b"", (self.buffer + chunk)[-MAX_BUFFER:])
 
     def drain(self, quiet: float = 0.3, limit: float = 3.0) -> str:
         """Read until the line stays quiet for `quiet` seconds (bounded by `limit`)."""
