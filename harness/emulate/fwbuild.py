@@ -138,6 +138,11 @@ class Flavour:
     host_keys: str = "ed25519"           # "any": dropbear -R, every key type (DSS too)
     reset_keeps_user_data: bool = False  # the reset erases the settings only
 
+    def name(self) -> str:
+        """A file name per flavour: "login" for the compliant one, else what differs."""
+        return "-".join(k for k, v in asdict(self).items() if v != getattr(Flavour, k)) \
+            or "login"
+
 
 def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, f: Flavour) -> str:
     for name in PACKAGES:
@@ -181,7 +186,7 @@ mount -t ext4 /dev/vdb /data || echo "rcS: no data partition"
 if [ ! -f /data/etc/shadow ]; then      # first boot
   rm -rf /data/etc && mkdir -p /data/etc && cp -a /data/factory/. /data/etc/ && sync
 fi
-mkdir -p /data/user
+mkdir -p /data/user && sync
 cp /data/etc/passwd /data/etc/shadow /data/etc/group /etc/ && chmod 600 /etc/shadow
 . /data/etc/net.conf
 hostname "$HOSTNAME"
@@ -230,12 +235,14 @@ def _cpio(root: Path, out: Path) -> None:
         gz.write(p.stdout)
 
 
-def ext4(tree: Path, out: Path, size_mb: int, label: str) -> None:
-    """An ext4 image of `tree` (mkfs.ext4 -d), its UUID, hash seed and times fixed."""
+def ext4(tree: Path, out: Path, size_mb: int, label: str, journal: bool = False) -> None:
+    """An ext4 image of `tree` (mkfs.ext4 -d), its UUID, hash seed and times fixed; with a
+    journal where the unit writes (a power cut must not corrupt it)."""
     fixed = str(uuid.uuid5(uuid.NAMESPACE_URL, f"harness:{label}"))
     out.unlink(missing_ok=True)
     _run("mkfs.ext4", "-q", "-F", "-L", label, "-U", fixed, "-E", f"hash_seed={fixed}",
-         "-O", "^has_journal", "-d", str(tree), str(out), f"{size_mb}M",
+         "-O", "has_journal" if journal else "^has_journal", "-d", str(tree), str(out),
+         f"{size_mb}M",
          env={"E2FSPROGS_FAKE_TIME": str(EPOCH)})
 
 
@@ -317,7 +324,7 @@ def unit_disks(d: Path, firmware: Path, *, name: str, password: str, address: st
     files.write(fac / "group", "root:x:0:\n")
     files.write(fac / "net.conf", f"HOSTNAME={name}\nADDRESS={address}/24\nGATEWAY={gateway}\n"
                 f"ADDRESS6={address6}/64\n")
-    ext4(tree, d / "data.img", 16, f"data-{name}")
+    ext4(tree, d / "data.img", 16, f"data-{name}", journal=True)
     shutil.rmtree(tree)
     return {"firmware": fw, "flash": flash, "data": d / "data.img"}
 
