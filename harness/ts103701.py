@@ -21,8 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness import yamlsrc
 from harness.catalog import CATALOG_DIR, catalogs, derive, scheme_views
-from harness.model.verdict import weakest
-from harness.report.views import from_documents
+from harness.model.verdict import from_documents, weakest
 
 DATA = CATALOG_DIR / "ts-103-701-v1.1.1.yml"
 LAB_STEPS = {"ui": "operate the product's user interface",
@@ -157,7 +156,7 @@ def _unit_outcome(u: Unit, kind: str, provision: dict, by_test: dict) -> tuple[s
     return "NOT_RUN", f"lab step: {LAB_STEPS[u.lab or 'review']}"
 
 
-def _provisions(std: Standard, scheme: dict, device: dict) -> dict[str, dict]:
+def _provisions(scheme: dict, device: dict) -> dict[str, dict]:
     """Per provision on this device, as the run's EN 303 645 view decided it (one source:
     its test cases, declarations and the vendor's ICS): its verdict and why where it is not
     applicable or the ICS fails it; `declared` where a declaration check evidencing it
@@ -168,8 +167,8 @@ def _provisions(std: Standard, scheme: dict, device: dict) -> dict[str, dict]:
     out = {}
     for q in scheme["requirements"]:
         v, ics = q["verdicts"].get(name, "NOT_RUN"), q.get("ics", {}).get(name, "")
-        why = ics or next((by_test[t].get("reason", "") for t in q["test_cases"]
-                           if t in by_test and v == "NOT_APPLICABLE"), "")
+        why = ics or (next((by_test[t].get("reason", "") for t in q["test_cases"]
+                            if t in by_test), "") if v == "NOT_APPLICABLE" else "")
         out[q["id"].split("-", 1)[1]] = {"verdict": v, "why": why, "declared": q["id"] in declared,
                                          "ics_fail": bool(ics) and v == "FAIL"}
     return out
@@ -184,7 +183,7 @@ def view(run: dict, std: Standard | None = None) -> dict:
     scheme = next(s for s in run.get("schemes") or scheme_views(run)
                   if s["scheme"] == std.catalog)
     per_device = {d["name"]: ({r["test_id"]: r for r in d["results"]},
-                              _provisions(std, scheme, d)) for d in run["devices"]}
+                              _provisions(scheme, d)) for d in run["devices"]}
     cases = []
     for g in std.groups:
         for c in g.cases:

@@ -12,12 +12,11 @@ PID, SIGTERM) is pulling the plug, starting it is power-on; disks and flash pers
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
 
-from harness.emulate import files, fwbuild, netns
+from harness.emulate import fwbuild, netns
 from harness.emulate.variants import GATEWAY, Variant, address, address6, mac
 
 MEMORY_MB = 192
@@ -27,12 +26,12 @@ UART_WAIT = 10.0
 
 
 def firmware(v: Variant) -> tuple[Path, dict]:
-    """The model's firmware disk (the open model's console has no login) and its manifest:
-    built once and kept beside the package cache while the packages stay the same."""
+    """The model's firmware disk for the unit's flaws and its manifest: built once per
+    flavour and kept beside the package cache while the packages stay the same."""
     f = fwbuild.Flavour(console_login=not v.has("root_console"),
                         host_keys="any" if v.has("weak_ssh") else "ed25519",
                         reset_keeps_user_data=v.has("reset_keeps_user_data"))
-    name = "open" if f != fwbuild.Flavour() else "login"
+    name = f.name()
     d = fwbuild.cache_dir().parent / "firmware"
     image = d / f"firmware-{name}.img"
     return image, fwbuild.build(image, f, d / f"work-{name}")
@@ -44,7 +43,6 @@ def build(v: Variant, d: Path, password: str) -> dict:
     fwbuild.unit_disks(d, image, name=v.name, password=password, address=address(v),
                        gateway=GATEWAY, address6=address6(v),
                        locked=not v.has("bootloader_break_in"))
-    files.write(d / "firmware.json", json.dumps(info, indent=1) + "\n")
     return info
 
 

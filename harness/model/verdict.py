@@ -52,6 +52,18 @@ def weakest(verdicts: list[str]) -> str:
     return min(applied, key=rank) if applied else "NOT_APPLICABLE"
 
 
+LEGACY_DOCUMENT_PREFIX = "TC-DECL-"     # results journaled before `evaluated` existed
+
+
+def from_documents(result: dict) -> bool:
+    """A declaration check: evaluated from the vendor's documents, not on the device (the
+    result's `evaluated` field; a result from before the field, by its id)."""
+    evaluated = result.get("evaluated")
+    if evaluated is None:
+        return result["test_id"].startswith(LEGACY_DOCUMENT_PREFIX)
+    return evaluated == "documents"
+
+
 def badness(verdict: str) -> int:
     """For a regression: 0 good, 1 not decided, 2 could not decide, 3 failed."""
     if verdict in GOOD:

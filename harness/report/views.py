@@ -3,19 +3,11 @@ evaluated from the vendor's documents, the overview of devices × schemes, and t
 documents a vendor still owes. Pure functions of run.json (every output renders from it)."""
 from __future__ import annotations
 
-from harness.model.verdict import PROBLEMS, rank
+from harness import ts103701
+from harness.model.verdict import (LEGACY_DOCUMENT_PREFIX, PROBLEMS, from_documents,
+                                   rank)
 
-LEGACY_DOCUMENT_PREFIX = "TC-DECL-"     # results journaled before `evaluated` existed
 SCHEME_ORDER = ("jcstar-l1",)          # JC-STAR ★1 first, the others in catalog order
-
-
-def from_documents(result: dict) -> bool:
-    """A declaration check: evaluated from the vendor's documents, not on the device (the
-    result's `evaluated` field; a result from before the field, by its id)."""
-    evaluated = result.get("evaluated")
-    if evaluated is None:
-        return result["test_id"].startswith(LEGACY_DOCUMENT_PREFIX)
-    return evaluated == "documents"
 
 
 def device_results(device: dict) -> list[dict]:
@@ -196,6 +188,5 @@ def firmware_image(device: dict) -> dict | None:
 def ts_rollup(run: dict, devices: list[str]) -> list[dict]:
     """ETSI TS 103 701: per test case, how each unit is assessed and the case's verdicts over
     the devices (counted, as the per-scheme tables). Runs made before the view existed: []."""
-    from harness import ts103701
     scheme = ts103701.as_scheme(run)
     return scheme_rollup(scheme, devices) if scheme else []

@@ -3,7 +3,6 @@ its images through `channel`, checks that channel's protection (`check_channel`)
 version, and derives from the vendor's valid image the ones a unit must refuse."""
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from harness.errors import DeviceError
@@ -19,12 +18,11 @@ def version(device) -> dict:
     return kind(device).version(device)
 
 
-@contextlib.contextmanager
 def channel(device, run_context, lifecycle):
-    """How TC-UPD-02 hands the unit each image (`.upload(image)`): an upload per image, or
-    a deployment offered by the harness standing in for the server a pulling unit polls."""
-    with kind(device).channel(device, run_context, lifecycle) as ch:
-        yield ch
+    """How TC-UPD-02 hands the unit each image (a context manager giving `.upload(image)`):
+    an upload per image, or a deployment offered by the harness standing in for the server
+    a pulling unit polls."""
+    return kind(device).channel(device, run_context, lifecycle)
 
 
 def check_channel(device, evidence, run_context, lifecycle) -> None:
