@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.emulate.variants import CLOUD, Variant, address, address6, mac
+from harness.emulate import qemu
 from harness.emulate.netns import STATE
 from harness.emulate.swupdate import OTA_SERVER
 
@@ -73,7 +74,9 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         f"ssh: {{port: 22, username: admin, password: {secret}}}",
         *([] if v.has("qemu") else ["web:", *_web(v, secret)]),     # qemu: SSH only
         f"serial: {{port: {'labgrid' if labgrid_place else f'{d}/console'}, baud: 115200, "
-        f"username: admin, password: {secret}, survives_power_cycle: true}}",
+        f"username: admin, password: {secret}, survives_power_cycle: true"
+        # firmware under TCG on a loaded machine: the boot may take as long as emulate waits
+        + (f", bootloader: {{boot_wait: {qemu.BOOT_WAIT:.0f}}}}}" if v.has("qemu") else "}"),
     ]
     if v.has("plain_http_login") and v.kind != "hub":
         lines += ["declared_services:", "  - {port: 22, service: ssh, purpose: administration}",

@@ -48,6 +48,8 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
             break
         console.send(settings.break_keys[keys % len(settings.break_keys)])
         keys += 1
+    if not (outcome["bootloader_prompt"] or outcome["booted"]):
+        seen += console.unmatched()         # what came that no pattern took: the evidence
     outcome["keys_sent"] = keys
     outcome["output_lines"] = seen.count("\n")
     outcome["boot_log_tail"] = seen[-400:]

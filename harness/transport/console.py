@@ -81,6 +81,10 @@ class Console:
                 self.wire.transcript.received(self.channel, chunk)
                 self.buffer = CONTROL.sub(b"", (self.buffer + chunk)[-MAX_BUFFER:])
 
+    def unmatched(self) -> str:
+        """What the device sent that no expect() has taken yet (it stays buffered)."""
+        return self.buffer.decode("utf-8", "replace")
+
     def drain(self, quiet: float = 0.3, limit: float = 3.0) -> str:
         """Read until the line stays quiet for `quiet` seconds (bounded by `limit`)."""
         end = time.monotonic() + limit

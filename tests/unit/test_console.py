@@ -121,3 +121,26 @@ def test_a_prompt_followed_by_a_terminal_query_is_still_the_prompt():
     assert _console(_AshPrompt("right")).login("admin", "right") == "accepted"
     assert _console(_AshPrompt("right").left_in_shell(no_login=True)).login(
         "admin", "x") == "no-login"
+
+
+class _SlowBoot(_ScriptedLogin):
+    """A boot log that never reaches a prompt within the wait (a loaded machine)."""
+
+    def write(self, data: bytes):
+        pass                            # break keys go nowhere
+
+
+def test_a_boot_without_a_prompt_counts_the_lines_it_did_show():
+    """A watch that ended without a prompt reported '0 lines of boot output' although the
+    boot log had come: the lines no pattern took count too, and their tail is kept."""
+    from harness.probe.bootloader import watch_boot
+    from harness.profile.access import Bootloader
+    device = _SlowBoot("x")
+    settings = Bootloader(boot_wait=1.0)
+
+    def cycle():
+        device.out += b"U-Boot 2023.01\nstarting kernel\n[    1.0] init\n"
+    seen = watch_boot(_console(device), cycle, settings, ["login:", "# "])
+    assert not seen["booted"] and not seen["bootloader_prompt"]
+    assert seen["output_lines"] == 3
+    assert "init" in seen["boot_log_tail"]
