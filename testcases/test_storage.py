@@ -29,7 +29,8 @@ def test_passwords_stored_securely(device, evidence):
 
 
 @testcase("TC-DEL-01", "Factory reset erases user data, credentials and Wi-Fi settings",
-          steps=["write a marker into each user-data file named in the profile",
+          steps=["write a marker into each user-data file named in the profile and find it "
+                 "there (the look-up that must miss afterwards works on this unit)",
                  "start the factory reset over the device's shell",
                  "each file must be gone or no longer hold the marker",
                  "always: remote operation enabled again when the type declares how "
@@ -43,8 +44,10 @@ def test_factory_reset_erases(device, evidence, lifecycle):
     try:
         for path in fr.user_data_paths:
             status, _ = shell.run(f"echo '# {marker}' >> {path}")
-            if status != 0:
+            # the positive control: the same look-up that must miss afterwards finds it now
+            if status != 0 or shell.run(f"grep -q '{marker}' {path}")[0] != 0:
                 raise DeviceError(f"cannot write the marker into {path}")
+        evidence.record("marker written and found before the reset", fr.user_data_paths)
         status, out = shell.run(fr.command, timeout=120)
         evidence.record("reset command", {"status": status, "output": out[-200:]})
     finally:
