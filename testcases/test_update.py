@@ -40,7 +40,9 @@ def _read(device, after: str) -> str:
                  "positive control: the vendor's valid image is applied and the version "
                  "changes; without it no refusal counts",
                  "a variant that could not be built or handed over, or whose outcome the "
-                 "unit did not report, is NOT_RUN for its part"],
+                 "unit did not report, is NOT_RUN for its part",
+                 "always, where the kind has a way back (RAUC: the slot the unit started "
+                 "from marked active again): back on the starting firmware"],
           applies=[a.update_images], destructive=True, disrupts="firmware")
 def test_update_integrity(device, evidence, run_context, lifecycle):
     imgs = update.images(device)
@@ -66,6 +68,8 @@ def test_update_integrity(device, evidence, run_context, lifecycle):
         r = ch.upload(imgs["valid"])
         after = _read(device, "after the valid image")
     evidence.record("valid image (positive control)", {**r, "version_after": after})
+    evidence.record("back on the starting firmware", getattr(ch, "restored", None) or
+                    "no: this update kind has no way back (the unit stays on the valid image)")
     evidence.expect("only the genuine newer image is applied", not problems, "refused",
                     problems, reason="; ".join(problems))
     if r["accepted"] is False or after == before:

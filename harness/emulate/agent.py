@@ -338,7 +338,7 @@ class Agent(Heater):
                     os.kill(pid, signal.SIGHUP)
 
     def start(self) -> None:
-        jobs = [] if self.cfg.get("swupdate") else [self.serve_update]  # SWUpdate's own
+        jobs = [] if self.cfg.get("framework") else [self.serve_update]  # the framework's
         if self.cfg.get("motion"):
             jobs.append(self.reload_motion)
         if self.cfg["kind"] == "camera":

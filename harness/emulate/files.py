@@ -147,3 +147,17 @@ def firmware_image(key, version: str, payload: bytes) -> bytes:
     sig = key.sign(version.encode() + b"\n" + payload)
     return json.dumps({"version": version, "payload": base64.b64encode(payload).decode(),
                        "signature": base64.b64encode(sig).decode()}).encode()
+
+
+def signer_files(directory: Path, stem: str, common_name: str) -> tuple[Path, Path]:
+    """A vendor's signing key and self-signed certificate (PEM), made once per lab in
+    `directory` as STEM-key.pem and STEM-cert.pem."""
+    from harness.update import swu
+    key_file, cert_file = directory / f"{stem}-key.pem", directory / f"{stem}-cert.pem"
+    if not key_file.exists():
+        key, cert = swu.signer(common_name)
+        write(key_file, key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()).decode(), 0o600)
+        write(cert_file, cert.public_bytes(serialization.Encoding.PEM).decode())
+    return key_file, cert_file

@@ -96,7 +96,9 @@ def _wifi(d: Path) -> str:
 def _ports(v: Variant) -> list[int]:
     if v.has("qemu"):
         return qemu.SERVICES
-    ports = [22] + ([] if v.has("ota") else [8443]) + thirdparty.tcp_ports(v)   # ota: pulls
+    # the agent's JSON update API, unless a framework updates the unit; SWUpdate's web
+    # server takes that port
+    ports = [22] + ([] if v.has("ota") or v.has("rauc") else [8443]) + thirdparty.tcp_ports(v)
     if v.kind != "hub":
         ports.append(80 if v.has("plain_http_login") else 443)
     if v.has("telnet"):

@@ -37,6 +37,8 @@ def type_file(v: Variant) -> str:
         return "emulab-er300h.yaml" if v.has("ota_plain_http") else "emulab-er300.yaml"
     if v.has("qemu"):
         return "emulab-er50.yaml"
+    if v.has("rauc"):
+        return "emulab-er60.yaml"
     return TYPES[v.kind]
 
 
@@ -117,6 +119,8 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         lines.append("tls_clients: []             # makes no outbound TLS connection")
     if v.has("ota") and not v.has("ota_plain_http"):    # handed over by the vendor
         lines.append(f"update: {{server_cert: {STATE}/_vendor/ota-server.pem}}")
+    if v.has("rauc"):                # where this unit's RAUC service reads a bundle
+        lines.append(f"update: {{bundle_dir: {d}/fs/var/update}}")
     if not v.has("qemu"):
         lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
                   f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from harness.emulate.files import write
+from harness.emulate.files import signer_files, write
 from harness.update import swu
 
 BOARD, REVISION = "emulab-er200", "1.0"
@@ -44,14 +44,8 @@ def vendor_signer(directory: Path):
     """The vendor's SWUpdate signing key and certificate (one per lab, kept in `directory`)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    directory.mkdir(parents=True, exist_ok=True)
-    key_file, cert_file = directory / "swupdate-key.pem", directory / "swupdate-cert.pem"
-    if not key_file.exists():
-        key, cert = swu.signer("Emulab firmware signing (SWUpdate)")
-        write(key_file, key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()).decode(), 0o600)
-        write(cert_file, cert.public_bytes(serialization.Encoding.PEM).decode())
+    key_file, cert_file = signer_files(directory, "swupdate",
+                                       "Emulab firmware signing (SWUpdate)")
     key = serialization.load_pem_private_key(key_file.read_bytes(), None)
     return key, x509.load_pem_x509_certificate(cert_file.read_bytes()), cert_file
 

@@ -224,6 +224,9 @@ def commands(v, d: Path, addr: str, password: str) -> list[tuple[str, list[str]]
     if v.has("swupdate") or v.has("ota"):
         from harness.emulate import swupdate
         out.append(("swupdate", swupdate.command(d)))
+    if v.has("rauc"):
+        from harness.emulate import rauc
+        out += rauc.commands(d)
     if v.has("tftp_backup"):
         out.append(("tftp", tftpd(d, addr, f"# {v.name} configuration backup\n"
                                           "hostname=" + v.name + "\nadmin_user=admin\n"

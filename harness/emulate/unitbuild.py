@@ -8,7 +8,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from harness.emulate import daemons, files, image, qemu, swupdate, thirdparty
+from harness.emulate import daemons, files, image, qemu, rauc, swupdate, thirdparty
 from harness.emulate.netns import STATE
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.variants import CLOUD, OLD_PACKAGES, Variant, address, fixed_password
@@ -89,6 +89,8 @@ def build(v: Variant) -> dict:
         swupdate.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor", password, pem)
     elif v.has("ota"):                 # the same, pulled from the vendor's update server
         swupdate.prepare_ota(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
+    elif v.has("rauc"):                # RAUC on the unit installs the vendor's bundles
+        rauc.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
     else:
         files.json_update_images(d, key, FIRMWARE[v.kind], v.name)
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
@@ -117,7 +119,8 @@ def build(v: Variant) -> dict:
                                     "remote_overrides_local", "obeys_sibling_commands",
                                     "retained_commands",
                                     "reconnect_storm", "bootloader_break_in")},
-           "swupdate": v.has("swupdate") or v.has("ota")}   # SWUpdate serves its updates
+           # an update framework takes the unit's updates, not the agent's JSON API
+           "framework": v.has("swupdate") or v.has("ota") or v.has("rauc")}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]
         cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",
@@ -130,9 +133,12 @@ def build(v: Variant) -> dict:
 
 
 def _firmware_shell(v: Variant, fs: Path) -> str:
-    """The login shell: the unit's jail (daemons.jail_shell). An old-firmware unit has the
-    firmware's own tools (its package manager, opkg) first on PATH."""
+    """The login shell: the unit's jail (daemons.jail_shell). The firmware's own tools come
+    first on PATH: an old-firmware unit's package manager (opkg), a RAUC unit's `rauc` (its
+    configuration and system bus)."""
     path = "/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin"
+    if v.has("rauc"):
+        path = f"{fs}/bin:{path}"
     if v.has("known_exploited_vuln"):
         listing = "".join(f"{n} - {ver}\n" for n, ver in OLD_PACKAGES.items())
         files.write(fs / "bin" / "opkg", "#!/bin/sh\n[ \"$1\" = list-installed ] || "

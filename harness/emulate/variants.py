@@ -123,6 +123,8 @@ FEATURES = {
     "swupdate": "updates through SWUpdate's web server (signed .swu, TLS, digest login)",
     "ota": "pulls its updates: SWUpdate's hawkBit client (suricatta) polls the vendor's "
            "update server (signed .swu, TLS with the vendor's CA)",
+    "rauc": "updates through RAUC (A/B raw slots, signed bundles, its service on the unit's "
+            "own D-Bus system bus); a bundle is installed with `rauc install` on its shell",
     "qemu": "boots real firmware in QEMU (arm64): U-Boot from flash, Debian's kernel, "
             "busybox init, dropbear; settings on a data disk (harness/emulate/qemu.py)",
 }
@@ -206,6 +208,9 @@ VARIANTS = [
     _v("fw-router", "router", 32, features=("qemu",)),
     _v("fw-router-open", "router", 33, "bootloader_break_in", "root_console", "weak_ssh",
        "reset_keeps_user_data", features=("qemu",)),
+    # routers that update through RAUC on the unit (A/B slots), as the vendor ships it
+    _v("router-rauc", "router", 34, features=("rauc",)),
+    _v("router-rauc-downgrade", "router", 35, "downgrade_update", features=("rauc",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -30,8 +30,8 @@ def tls_ports(profile) -> list[int]:
     ports = {w.port for w in profile.web if w.tls}
     ports |= {s.port for s in profile.declared_services
               if s.service in ("https", "mqtts", "tls", "rtsps", "ftps")}
-    if profile.update and profile.update.tls and profile.update.kind != "hawkbit":
-        ports.add(profile.update.port)       # a unit that pulls serves no update port
+    if profile.update and profile.update.tls and profile.update.serves_port:
+        ports.add(profile.update.port)
     return sorted(ports)
 
 

@@ -80,12 +80,15 @@ class PasswordChange(Strict):
 class UpdateInfo(Strict):
     """The device's update channel: how an image is uploaded and the version read back
     (one module per kind: harness/update/)."""
-    kind: Literal["json", "swupdate", "hawkbit"] = Field("json", description=
+    kind: Literal["json", "swupdate", "hawkbit", "rauc"] = Field("json", description=
         "json: the emulated units' own JSON image POSTed to upload_path, version from JSON at "
         "version_path; swupdate: SWUpdate's web server (a .swu to /upload, its outcome from "
         "/ws), version read over the unit's shell with version_command; hawkbit: the unit "
         "pulls from its update server (hawkBit DDI, e.g. SWUpdate's suricatta): the harness "
-        "stands in for `server`, version read over the shell with version_command")
+        "stands in for `server`, version read over the shell with version_command; rauc: "
+        "RAUC on the unit: each bundle copied over SSH to bundle_dir and installed with "
+        "`rauc install`, the new slot booted by the lab's power_cycle, version read over the "
+        "shell with version_command")
     version_path: str = "/api/firmware"
     upload_path: str = "/api/update"
     port: Port = 8443
@@ -104,10 +107,19 @@ class UpdateInfo(Strict):
                                     "update server, which the unit trusts; relative to the file")
     poll_within: float = Field(60.0, gt=0, le=3600, description="hawkbit: seconds within "
                                "which the unit polls its update server")
+    bundle_dir: str = Field("/tmp", pattern=r"^/[A-Za-z0-9._/+-]*$", description=
+                            "rauc: the directory on the unit where a bundle is put for "
+                            "`rauc install` (one that RAUC's service can read)")
+
+    @property
+    def serves_port(self) -> bool:
+        """The unit takes its images on `port` (a unit that pulls, or installs over its
+        shell, serves no update port)."""
+        return self.kind in ("json", "swupdate")
 
     @model_validator(mode="after")
     def _kind(self):
-        if self.kind in ("swupdate", "hawkbit") and not self.version_command:
+        if self.kind in ("swupdate", "hawkbit", "rauc") and not self.version_command:
             raise PydanticCustomError("update", "update.kind {k} needs version_command (how "
                                       "the running version is read over the shell)",
                                       {"k": self.kind})

@@ -80,15 +80,22 @@ class SSHSession:
         self.wire.transcript.received(self.channel, f"auth none accepted={accepted}")
         return accepted, []
 
-    def run(self, command: str, timeout: float | None = None) -> tuple[int, str]:
+    def run(self, command: str, timeout: float | None = None,
+            stdin: bytes | None = None) -> tuple[int, str]:
+        """Exit status and output (stdout and stderr) of `command`; `stdin`: bytes fed to
+        it, then end of input."""
         timeout = timeout or self.wire.command_timeout
-        self.wire.transcript.sent(self.channel, f"exec {command}")
+        self.wire.transcript.sent(self.channel, f"exec {command}" + (
+            f" (input: {len(stdin)} bytes)" if stdin is not None else ""))
         deadline = time.monotonic() + timeout      # for the whole command, not per read
         try:
             chan = self.transport.open_session(timeout=self.wire.connect_timeout)
             chan.settimeout(timeout)
             chan.set_combine_stderr(True)     # the device's error messages are evidence too
             chan.exec_command(command)
+            if stdin is not None:
+                chan.sendall(stdin)
+                chan.shutdown_write()
             chunks = []
             while True:
                 chan.settimeout(max(0.1, deadline - time.monotonic()))
@@ -112,6 +119,14 @@ class SSHSession:
         out = b"".join(chunks).decode("utf-8", "replace")
         self.wire.transcript.received(self.channel, out)
         return status, out
+
+    def put(self, path: str, data: bytes, timeout: float | None = None) -> None:
+        """Write `data` to `path` on the device through `cat` (no SFTP server needed: busybox
+        and dropbear units have none)."""
+        quoted = "'" + path.replace("'", "'\\''") + "'"
+        status, said = self.run(f"cat > {quoted}", timeout, stdin=data)
+        if status != 0:
+            raise DeviceError(f"{self.channel}: writing {path}: exit {status}: {said[:200]}")
 
     def interactive(self, prompts) -> "SSHConsole":
         """An interactive shell on a pty (for devices whose CLI is not a POSIX shell)."""

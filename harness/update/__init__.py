@@ -9,9 +9,9 @@ from harness.errors import DeviceError
 
 
 def kind(device):
-    from harness.update import hawkbit, jsonapi, swupdate
-    return {"json": jsonapi, "swupdate": swupdate,
-            "hawkbit": hawkbit}[device.profile.update.kind]
+    from harness.update import hawkbit, jsonapi, rauc, swupdate
+    return {"json": jsonapi, "swupdate": swupdate, "hawkbit": hawkbit,
+            "rauc": rauc}[device.profile.update.kind]
 
 
 def version(device) -> dict:

@@ -24,6 +24,10 @@ EXPECTED_NOT_RUN = {
     # updates are not tested, and say so
     **{(u, t): "declares no network update channel" for u in ("fw-router", "fw-router-open")
        for t in ("TC-ID-01", "TC-UPD-01", "TC-UPD-02")},
+    # RAUC installs what reaches the unit: how bundles get there is not this kind's, so
+    # TC-UPD-01 has no channel to check (TC-UPD-02 checks the bundles)
+    **{(u, "TC-UPD-01"): "there is no channel to check here"
+       for u in ("router-rauc", "router-rauc-downgrade")},
 }
 
 
@@ -339,6 +343,34 @@ def test_updates_pulled_over_the_air(matrix_run):
     assert res["router-ota-http"]["TC-UPD-02"]["verdict"] == "PASS"    # images still checked
     nocheck = res["router-ota-nocheck"]["TC-UPD-01"]
     assert nocheck["verdict"] == "FAIL" and "cannot verify" in nocheck["reason"], nocheck
+
+
+def test_updates_through_rauc(matrix_run):
+    """router-rauc (RAUC as a vendor ships it, A/B slots) refuses each bundle the harness
+    derives on RAUC's own word (`rauc install` fails, the version and booted slot read back
+    unchanged), installs the vendor's valid one into the other slot and boots it, and is put
+    back on the slot it started from afterwards; router-rauc-downgrade installs the older
+    signed bundle, which overwrites the starting firmware, and the evidence says so."""
+    out, _ = matrix_run
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in load_run(out)["devices"]}
+    upd = res["router-rauc"]["TC-UPD-02"]
+    ev = {e["check"]: e["observed"] for e in upd["evidence"]}
+    for variant in ("tampered", "unsigned", "untrusted", "older"):
+        seen = ev[f"{variant} image"]
+        assert seen["accepted"] is False and seen["version_after"] == "2.4.1", (variant, seen)
+    assert any("signature" in x.lower() for x in ev["tampered image"]["errors"])
+    assert any("Pre-install handler error" in x for x in ev["older image"]["errors"])
+    valid = ev["valid image (positive control)"]
+    assert valid["accepted"] is True and valid["version_after"] == "2.4.2", valid
+    assert valid["booted_slot"] == "B", valid
+    back = ev["back on the starting firmware"]
+    assert back["back"] is True and back["slot"] == "A" and back["version"] == "2.4.1", back
+    assert upd["verdict"] == "PASS", upd
+    down = res["router-rauc-downgrade"]["TC-UPD-02"]
+    assert down["verdict"] == "FAIL", down
+    assert down["reason"] == "older image accepted (version 2.4.1 -> 2.3.0)", down["reason"]
+    back = {e["check"]: e["observed"] for e in down["evidence"]}["back on the starting firmware"]
+    assert back["back"] is False and "in no slot any more" in back["why"], back
 
 
 def test_ts103701_view_follows_the_units_their_ixit_and_their_ics(matrix_run):
