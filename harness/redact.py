@@ -50,10 +50,13 @@ class Redactor:
     MASK = "***"
 
     def __init__(self, secrets=()):
+        self.raw = list(dict.fromkeys(s for s in secrets if s))    # as given, once each
+        self.secrets = self._forms(self.raw)
+
+    @staticmethod
+    def _forms(secrets) -> list[str]:
         forms = set()
         for s in secrets:
-            if not s:
-                continue
             forms |= {s, repr(s)[1:-1], json.dumps(s)[1:-1], shlex.quote(s),
                       s.encode("unicode_escape").decode("ascii"),
                       urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s),
@@ -63,11 +66,16 @@ class Redactor:
             if len(s.encode()) >= 4:
                 forms |= {s.encode().hex(), s.encode().hex().upper()}
         # longest first, so a secret containing another is masked whole
-        self.secrets = sorted((f for f in forms if f), key=len, reverse=True)
+        return sorted((f for f in forms if f), key=len, reverse=True)
 
     def add(self, secret: str) -> None:
-        """A secret made during the run (a temporary password)."""
-        self.secrets = Redactor([*self.secrets, secret]).secrets
+        """A secret made during the run (a temporary password, a login's token). The forms
+        are made from the secrets as given: made again from the forms, they multiplied with
+        every secret added (a unit whose web UI hands out a token per login slowed its run
+        to minutes per transcript line)."""
+        if secret and secret not in self.raw:
+            self.raw.append(secret)
+            self.secrets = self._forms(self.raw)
 
     def __call__(self, text: str) -> str:
         for s in self.secrets:
