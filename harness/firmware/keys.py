@@ -28,6 +28,20 @@ def _openssh_encrypted(body: bytes) -> bool | None:
     return raw[19:19 + n] != b"none"
 
 
+def _pem_text(body: bytes) -> bool:
+    """A PEM block's body is text: RFC 1421 headers (`Proc-Type: ...`), then base64 that
+    decodes to some bytes. A program that carries the BEGIN and END lines as strings
+    (dropbearconvert, OpenSSL's tools) has anything else between them."""
+    lines = [x.strip() for x in body.strip().splitlines()]
+    data = [x for x in lines if x and b":" not in x]
+    if not data or any(not re.fullmatch(rb"[A-Za-z0-9+/=]+", x) for x in data):
+        return False
+    try:
+        return len(base64.b64decode(b"".join(data), validate=True)) >= 16
+    except ValueError:
+        return False
+
+
 def scan(fs) -> dict:
     private, certificates, public = [], [], []
     for path, real, st in fs.files("/", MAX_FILES):
@@ -44,6 +58,8 @@ def scan(fs) -> dict:
             continue
         for m in PEM.finditer(data):
             label, body = m.group(1).decode(), m.group(2)
+            if not _pem_text(body):
+                continue
             if label.endswith("PRIVATE KEY"):
                 enc = "ENCRYPTED" in label or b"Proc-Type: 4,ENCRYPTED" in body
                 if label == "OPENSSH PRIVATE KEY":

@@ -127,6 +127,27 @@ def _tar(entries) -> bytes:
     return buf.getvalue()
 
 
+def test_a_program_that_names_a_key_format_ships_no_key(work):
+    """Debian's dropbearconvert carries the BEGIN and END lines of a DSA key as strings with
+    code between them: found in the ER-50's real firmware as 'an unencrypted private key
+    shipped', a false FAIL. A key is a PEM block whose body is base64; a real one beside it
+    is still found."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    program = (b"\x7fELF" + os.urandom(64) + b"\0-----BEGIN DSA PRIVATE KEY-----\0" +
+               b"\0%s: bad key\0\x01\x02\x03" + os.urandom(300) +
+               b"\0-----END DSA PRIVATE KEY-----\0" + os.urandom(64))
+    key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    blob = work / "keys.tar"
+    blob.write_bytes(_tar([("usr", "dir", ""), ("usr/bin", "dir", ""), ("etc", "dir", ""),
+                           ("usr/bin/dropbearconvert", "file", program),
+                           ("etc/device.key", "file", key)]))
+    _, fss = _evidence(work, blob)
+    assert [k["path"] for k in fss[0]["private_keys"]] == ["/etc/device.key"]
+
+
 def test_traversal_and_links_out_of_the_image_read_nothing_of_this_host(work):
     marker = _fresh(work)
     blob = work / "hostile.tar"
