@@ -42,7 +42,8 @@ def add_parser(sub) -> None:
     im = es.add_parser("image", help="write the firmware image a unit ships (test data for "
                        "`harness firmware`); needs no root and no running lab")
     im.add_argument("name")
-    im.add_argument("--format", default="squashfs", help="squashfs, cpio, tar, ext4 or uimage")
+    im.add_argument("--format", help="squashfs (default), cpio, tar, ext4 or uimage; a QEMU "
+                    "unit's is its firmware disk (ext4) as it boots it")
     im.add_argument("--out", help="file to write (default: NAME.FORMAT here)")
     rd = es.add_parser("redirect", help="send a device's connections to HOST:PORT elsewhere "
                                         "(the harness playing a server); --clear removes it")
@@ -72,6 +73,7 @@ def _found(run_dir: str) -> int:
 
 
 def _image(args) -> int:
+    import shutil
     from pathlib import Path
     from harness.emulate import image
     from harness.emulate.netns import STATE
@@ -79,6 +81,16 @@ def _image(args) -> int:
     v = BY_NAME.get(args.name)
     if v is None:
         raise InputError(f"no emulated device named {args.name}", None, None, "name")
+    if v.has("qemu"):                 # the firmware it boots, built from Debian's packages
+        if args.format not in (None, "ext4"):
+            raise InputError(f"{v.name} boots one firmware disk, an ext4 image: --format ext4 "
+                             "or none", None, None, "--format")
+        from harness.emulate import qemu
+        out = Path(args.out or f"{v.name}.ext4")
+        shutil.copyfile(qemu.firmware(v)[0], out)
+        print(out)
+        return 0
+    args.format = args.format or "squashfs"
     if args.format not in image.FORMATS:
         raise InputError(f"one of {', '.join(image.FORMATS)}", None, None, "--format")
     password = fixed_password(v)

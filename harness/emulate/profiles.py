@@ -121,7 +121,10 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         lines.append(f"update: {{server_cert: {STATE}/_vendor/ota-server.pem}}")
     if v.has("rauc"):                # where this unit's RAUC service reads a bundle
         lines.append(f"update: {{bundle_dir: {d}/fs/var/update}}")
-    if not v.has("qemu"):
+    if v.has("qemu"):
+        lines.append(f"firmware_image: {d}/firmware.img   # the disk it boots: kernel and "
+                     "initramfs (harness firmware)")
+    else:
         lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
                   f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness "
                   "firmware)"]
