@@ -68,9 +68,6 @@ class Channel:
         path = f"{u.bundle_dir.rstrip('/')}/{BUNDLE}"
         shell = self.device.shell()
         try:
-            if not hasattr(shell, "put"):
-                raise NotRun("a RAUC bundle is copied to the unit over SSH: the profile "
-                             "gives no SSH login")
             shell.put(path, image, timeout=60)
             status, out = shell.run(f"rauc install {path}", timeout=u.apply_within)
             shell.run(f"rm -f {path}", timeout=30)
@@ -89,7 +86,10 @@ class Channel:
         if now["version"] == was["version"] and now["slot"] == was["slot"]:
             return {"back": True, "slot": now["slot"], "version": now["version"],
                     "how": "nothing to do"}
-        if now["slot"] == was["slot"] or not now["slot"]:
+        if not now["slot"]:
+            return {"back": False, "version": now["version"],
+                    "why": "the booted slot is unreadable (rauc status)"}
+        if now["slot"] == was["slot"]:
             return {"back": False, "slot": now["slot"], "version": now["version"],
                     "why": f"the starting firmware {was['version']} is in no slot any more: "
                            f"slot {was['slot']} now runs {now['version']}"}
@@ -110,6 +110,12 @@ def channel(device, run_context, lifecycle):
     if not lifecycle.can("power_cycle"):
         raise NotRun("RAUC's new slot runs only after a reboot: the lab config has no "
                      "power_cycle action for this unit")
+    shell = device.shell()
+    over_ssh = hasattr(shell, "put")
+    shell.close()
+    if not over_ssh:
+        raise NotRun("a RAUC bundle is copied to the unit over SSH: the profile gives no SSH "
+                     "login (the unit's shell here is a console)")
     ch = Channel(device, lifecycle)
     if not ch.start["version"] or not ch.start["slot"]:
         raise DeviceError(f"the running version and booted slot are unreadable: {ch.start}")
