@@ -207,9 +207,6 @@ def reset_guards(units=None) -> None:
 
 
 MATRIX_SELECTED = pytest.StashKey[bool]()
-# set by scripts/test.sh for a pytest process that runs beside the one holding the matrix's
-# tests (sharing HX_TEST_COORD): its lab tests wait for the same matrix run
-MATRIX_SHARED = "HX_TEST_MATRIX_SHARED"
 
 
 def _matrix_selected(session) -> bool:
@@ -320,8 +317,8 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("exclusive_lab"):
                 item.add_marker(skip)
-    config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and (
-        any("test_matrix.py" in i.nodeid for i in items) or os.environ.get(MATRIX_SHARED) == "1")
+    config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and any(
+        "test_matrix.py" in i.nodeid for i in items)
 
 
 def lab_leftovers() -> list[str]:

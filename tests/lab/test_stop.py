@@ -13,10 +13,8 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run
 
-# appliances share the cloud broker: the matrix borrows appliance-1 for its sibling
-# appliance-noverify's tests, so a test of appliance-1 also waits until the matrix is
-# done with that sibling (it holds both)
-pytestmark = pytest.mark.units("appliance-1", "appliance-noverify", "router-1")
+# appliances share the cloud broker, and the matrix borrows appliance-1 for its
+# sibling's tests: no units(...) mark, so this waits for the whole matrix
 
 SELECTION = "TC-SMARK-02 or TC-CRED-01"
 
