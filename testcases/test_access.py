@@ -76,8 +76,9 @@ def test_console_requires_login(device, evidence):
           steps=["keep the serial console open while the lab power-cycles the device",
                  "press the profile's break keys during the boot (bounded)",
                  "a bootloader prompt whose proof command answers is a FAIL (the device is "
-                 "then told to boot on); a login (or shell) prompt after the boot log is a "
-                 "PASS"],
+                 "then told to boot on); a login (or shell) prompt after the bootloader's "
+                 "banner and a boot log is a PASS (prompts before the banner are the old "
+                 "system's)"],
           applies=[a.serial_through_boot], disrupts="power")
 def test_no_bootloader_break_in(device, evidence, lifecycle):
     p = device.profile
@@ -104,12 +105,19 @@ def test_no_bootloader_break_in(device, evidence, lifecycle):
     if seen["bootloader_prompt"]:
         raise Inconclusive("a bootloader prompt appeared but its proof command gave no "
                            "output")
+    if not seen["bootloader_started"]:
+        raise Inconclusive("the bootloader's first output (serial.bootloader.banner "
+                           f"'{p.serial.bootloader.banner}') did not appear within "
+                           f"{p.serial.bootloader.boot_wait:.0f}s of the power cycle "
+                           f"({seen['output_lines']} lines of output): the break keys are not "
+                           "shown to have reached a bootloader")
     if not seen["booted"]:
         raise Inconclusive(f"no login or shell prompt within {p.serial.bootloader.boot_wait:.0f}s of "
                            f"the power cycle ({seen['output_lines']} lines of boot output)")
     evidence.expect("boot reached its prompt without a bootloader prompt", True,
-                    "login or shell prompt", f"{seen['booted']} after {seen['keys_sent']} "
-                    "break keys")
+                    "login or shell prompt after the bootloader's banner",
+                    f"{seen['booted']} after the bootloader's banner, {seen['keys_sent']} "
+                    "break keys sent")
 
 
 @testcase("TC-INFO-01", "No security-relevant information before authentication",

@@ -17,9 +17,13 @@ KEY_INTERVAL = 0.25
 
 def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dict:
     """power_cycle() is called in a thread; returns what the boot showed. booted_prompts
-    (login, shell) mark the end of a boot without a break-in."""
+    (login, shell) mark the end of a boot without a break-in, but only after the
+    bootloader's banner: a prompt before it is the old system's (a root shell answering the
+    break keys while the power cycle has not yet cut it), not a boot that ran past the keys."""
     outcome = {"power_cycle": "running", "output_lines": 0, "keys_sent": 0,
+               "bootloader_started": False, "prompts_before_boot": 0,
                "bootloader_prompt": False, "proof": "", "booted": ""}
+    console.drain(quiet=0.2, limit=1.0)         # what the running system had sent
 
     def cycle():
         try:
@@ -30,8 +34,8 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
 
     worker = threading.Thread(target=cycle, daemon=True)
     worker.start()
-    seen, end, keys = "", time.monotonic() + settings.boot_wait, 0
-    patterns = [settings.prompt, *booted_prompts]
+    seen, end, keys, last_key = "", time.monotonic() + settings.boot_wait, 0, 0.0
+    patterns = [settings.prompt, settings.banner, *booted_prompts]
     while time.monotonic() < end:
         try:
             which, text = console.expect(patterns, timeout=KEY_INTERVAL)
@@ -43,11 +47,16 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
             outcome["proof"] = _prove(console, settings)
             console.send(settings.continue_command + "\n")
             break
-        if which and seen.count("\n") >= 2:          # a prompt after a boot log
-            outcome["booted"] = "login prompt" if which == 1 else "shell prompt"
+        if which == 1:
+            outcome["bootloader_started"] = True
+        elif which and not outcome["bootloader_started"]:
+            outcome["prompts_before_boot"] += 1
+        elif which and seen.count("\n") >= 2:        # a prompt after a boot log
+            outcome["booted"] = "login prompt" if which == 2 else "shell prompt"
             break
-        console.send(settings.break_keys[keys % len(settings.break_keys)])
-        keys += 1
+        if time.monotonic() - last_key >= KEY_INTERVAL:     # not on every banner match: a
+            console.send(settings.break_keys[keys % len(settings.break_keys)])  # key echoed
+            keys, last_key = keys + 1, time.monotonic()     # after the prompt would hide it
     if not (outcome["bootloader_prompt"] or outcome["booted"]):
         seen += console.unmatched()         # what came that no pattern took: the evidence
     outcome["keys_sent"] = keys

@@ -77,6 +77,9 @@ class MQTT(Strict):
 class Bootloader(Strict):
     """How the bootloader-break-in test watches a boot on the serial console."""
     prompt: str = Field(r"(=>|U-Boot>|CFE>|RedBoot>) ?$", description="regex of its prompt")
+    banner: str = Field(r"U-Boot \d|CFE version|RedBoot|barebox|Hit any key to stop autoboot",
+                        description="regex of the bootloader's first output: a login or shell "
+                        "prompt counts as the end of a watched boot only after it")
     break_keys: list[str] = Field(default_factory=lambda: [" ", "\u0003"],
                                   description="keys sent during boot to stop autoboot")
     proof_command: str = "printenv"

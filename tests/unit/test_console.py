@@ -144,3 +144,42 @@ def test_a_boot_without_a_prompt_counts_the_lines_it_did_show():
     assert not seen["booted"] and not seen["bootloader_prompt"]
     assert seen["output_lines"] == 3
     assert "init" in seen["boot_log_tail"]
+
+
+class _RootShellRebooting(_ScriptedLogin):
+    """A root shell on the console that answers every break key with a fresh prompt while
+    the power cycle has not yet cut it (the QEMU unit under load: gate of 2026-12-03)."""
+
+    def __init__(self):
+        super().__init__("x")
+        self.state, self.rebooted = "shell", False
+
+    def write(self, data: bytes):
+        if not self.rebooted:
+            self.out += b"^C\n# "
+
+
+def _watch(device, boot_output: bytes, delay: float):
+    from harness.probe.bootloader import watch_boot
+    from harness.profile.access import Bootloader
+
+    def cycle():
+        time.sleep(delay)
+        device.rebooted = True
+        device.out += boot_output
+    return watch_boot(_console(device), cycle, Bootloader(boot_wait=3.0), ["login:", "# "])
+
+
+def test_the_old_systems_prompts_before_the_reboot_are_not_a_boot():
+    """The break keys reached the old root shell, which answered with prompts: counted as a
+    boot that ran past the keys, that gave a PASS on a unit whose bootloader was open."""
+    seen = _watch(_RootShellRebooting(), b"U-Boot 2023.01\nStarting kernel\n[ 1.0] init\n# ",
+                  delay=1.0)
+    assert seen["prompts_before_boot"] >= 1
+    assert seen["bootloader_started"] and seen["booted"] == "shell prompt"
+
+
+def test_a_boot_without_the_bootloaders_banner_is_not_watched():
+    seen = _watch(_RootShellRebooting(), b"Starting kernel\n[ 1.0] init\nlogin: ", delay=0.5)
+    assert not seen["bootloader_started"] and not seen["booted"]
+    assert "init" in seen["boot_log_tail"]
