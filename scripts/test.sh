@@ -1,12 +1,59 @@
 #!/usr/bin/env bash
 # Second command of the README (and what CI runs): install everything, then run the
 # project's own tests. Lab tests need root; under CI=true a root-skip is a failure.
-# One pytest process: the tests that bring the emulated lab up and down themselves run first,
-# then the unit tests while the detection matrix works in the background, then the lab tests
-# (tests/conftest.py orders them). `-n N` (pytest-xdist) also works, sharing one lab; on a
-# 2-core machine it overloads the emulated units, so the default is one process.
+#
+# As root, in two phases (the lab's tests mostly wait on devices, so the machine's two cores
+# carry more than one pytest process):
+#   1. the tests that bring the emulated lab up and down themselves, in one process beside
+#      the unit tests in another (they touch no device);
+#   2. the lab tests, in three processes that share one emulated lab, one detection matrix
+#      run and the units' locks (tests/conftest.py: a test waits until the matrix is done with
+#      its units and holds them, whichever process it is in).
+# Arguments are passed to every pytest process; a path among them (a selection of test
+# files) runs one pytest process over it instead, as does a run without root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-if [ "$(id -u)" -eq 0 ]; then .venv/bin/harness emulate down >/dev/null; fi
-exec .venv/bin/python -m pytest tests/ -q -p no:cacheprovider --durations=25 "$@"
+PYTEST=(.venv/bin/python -m pytest -q -p no:cacheprovider)
+single() { exec "${PYTEST[@]}" tests/ --durations=25 "$@"; }
+[ "$(id -u)" -eq 0 ] || single "$@"
+for a in "$@"; do case "$a" in -*) ;; *) single "$@" ;; esac; done
+.venv/bin/harness emulate down >/dev/null
+
+# the lab tests in three processes; the first takes what the others do not name. Grouped so
+# that each process's units are apart from the others' as far as they can be, and the units
+# the most tests use (router-1) are held by one process at a time anyway
+SECOND=(tests/lab/test_real_products.py tests/lab/test_qemu_units.py tests/lab/test_bootloader.py
+        tests/lab/test_labgrid.py tests/lab/test_appliance_behaviour.py tests/lab/test_plugin.py
+        tests/lab/test_tls_client.py)
+THIRD=(tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py
+       tests/lab/test_resume.py)
+IGNORE=()
+for f in "${SECOND[@]}" "${THIRD[@]}"; do IGNORE+=(--ignore "$f"); done
+
+# named after this script's PID: a killed run's directory goes at the next run (harness.scratch)
+logs=$(mktemp -d "${TMPDIR:-/tmp}/hx-tests-$$-XXXXXXXX")
+trap 'rm -rf "$logs"' EXIT
+status=0
+passed() { [ "$1" -eq 0 ] || [ "$1" -eq 5 ]; }   # 5: this selection left no test here
+show() { echo; echo "---- $1"; cat "$2"; }
+
+"${PYTEST[@]}" tests/lab -m exclusive_lab "$@" > "$logs/exclusive.log" 2>&1 & own=$!
+rc=0; "${PYTEST[@]}" tests/unit --durations=10 "$@" || rc=$?; passed $rc || status=1
+rc=0; wait $own || rc=$?; passed $rc || status=1
+show "the tests that bring the lab up and down themselves (beside the unit tests)" \
+     "$logs/exclusive.log"
+
+export HX_TEST_COORD="$logs/coord" HX_TEST_MATRIX_SHARED=1
+mkdir -m 700 "$HX_TEST_COORD"
+"${PYTEST[@]}" "${SECOND[@]}" -m "not exclusive_lab" --durations=10 "$@" \
+  > "$logs/second.log" 2>&1 & second=$!
+"${PYTEST[@]}" "${THIRD[@]}" -m "not exclusive_lab" --durations=10 "$@" \
+  > "$logs/third.log" 2>&1 & third=$!
+rc=0; "${PYTEST[@]}" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" --durations=25 "$@" \
+  || rc=$?; passed $rc || status=1
+rc=0; wait $second || rc=$?; passed $rc || status=1
+rc=0; wait $third || rc=$?; passed $rc || status=1
+show "the second process of lab tests (beside the first)" "$logs/second.log"
+show "the third process of lab tests (beside the first)" "$logs/third.log"
+exit $status

@@ -155,13 +155,18 @@ def emulated_lab():
 
 
 @pytest.fixture(scope="session")
-def matrix_in_background(emulated_lab, tmp_path_factory):
+def matrix_in_background(emulated_lab):
     """The detection matrix run (tests/lab/test_matrix.py), started once per test run by
     the first worker that needs it: ≈7 minutes of mostly waiting on emulated devices."""
     from tests.lab.test_matrix import start_matrix
 
     def up():
-        out = tmp_path_factory.mktemp("matrix")
+        # in the run's shared directory, not this process's basetemp: with several pytest
+        # processes sharing the matrix (scripts/test.sh), pytest removes a basetemp when its
+        # own process ends, and the matrix's journal would go from under the others
+        out = coord_dir() / "matrix"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
         reset_guards()
         return str(start_matrix(emulated_lab, out).logdir), str(out)
 
@@ -207,6 +212,9 @@ def reset_guards(units=None) -> None:
 
 
 MATRIX_SELECTED = pytest.StashKey[bool]()
+# set by scripts/test.sh for a pytest process that runs beside the one holding the matrix's
+# tests (sharing HX_TEST_COORD): its lab tests wait for the same matrix run
+MATRIX_SHARED = "HX_TEST_MATRIX_SHARED"
 
 
 def _matrix_selected(session) -> bool:
@@ -317,8 +325,8 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("exclusive_lab"):
                 item.add_marker(skip)
-    config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and any(
-        "test_matrix.py" in i.nodeid for i in items)
+    config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and (
+        any("test_matrix.py" in i.nodeid for i in items) or os.environ.get(MATRIX_SHARED) == "1")
 
 
 def lab_leftovers() -> list[str]:

@@ -2,13 +2,17 @@
 (independent observation channel), and its safe state when the link is cut. This proves
 the planted `unsafe_on_link_loss` flaw exists for the S-mark safe-state tests to find."""
 
+import pytest
+
 from harness.emulate import lab
 from harness.errors import TransportTimeout
 from harness.runner.context import build_context
 from harness.transport.mqtt import MQTTSession
 
-# appliances share the cloud broker, and the matrix borrows appliance-1 for its
-# sibling's tests: no units(...) mark, so this waits for the whole matrix
+# appliances share the cloud broker: the matrix borrows appliance-1 for its sibling
+# appliance-noverify's tests, so a test of appliance-1 also waits until the matrix is
+# done with that sibling (it holds both)
+pytestmark = pytest.mark.units("appliance-1", "appliance-noverify", "appliance-open")
 
 
 def _heat_then_cut(emulated_lab, tmp_path, name):

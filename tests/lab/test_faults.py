@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REPO, harness, load_run, verdicts
 
 # the units it uses: it runs beside the detection matrix once the matrix is done with them
-pytestmark = pytest.mark.units("router-1", "router-2", "camera-1")
+pytestmark = pytest.mark.units("router-oddpw", "router-2", "camera-1")
 
 SERVICE_TESTS = ("TC-SSH-01", "TC-CRED-01", "TC-TLS-01", "TC-ID-01")
 SELECTION = "TC-SURF-01 or TC-DEBUG-01 or " + " or ".join(SERVICE_TESTS)
@@ -170,7 +170,7 @@ def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hos
     watcher.start()
     try:
         proc = harness("run", "--lab", lab, "--out", out, "--workers", "5", "-k", SELECTION,
-                       "--profile", emulated_lab["router-1"], "--profile",
+                       "--profile", emulated_lab["router-oddpw"], "--profile",
                        emulated_lab["router-2"], "--profile", emulated_lab["camera-1"],
                        "--profile", hostile_hosts["silent"],
                        "--profile", hostile_hosts["trickle"], timeout=1500)
@@ -189,7 +189,7 @@ def test_faults_end_error_or_inconclusive_and_spare_the_others(emulated_lab, hos
     reasons = {(d["name"], r["test_id"]): r["reason"] for d in run["devices"]
                for r in d["results"]}
     # the healthy unit: as if alone
-    assert all(got["router-1"][t] == "PASS"
+    assert all(got["router-oddpw"][t] == "PASS"
                for t in ("TC-SURF-01", "TC-DEBUG-01", *SERVICE_TESTS)), got
     # power-cycled mid-scan: the scan is incomplete, never a clean bill
     assert got["router-2"]["TC-SURF-01"] in ("INCONCLUSIVE", "ERROR"), got["router-2"]

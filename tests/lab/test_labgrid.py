@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import REPO, harness, load_run, verdicts
 
 UNITS = ["router-1", "camera-open"]            # camera-open: bootloader break-in (FAIL)
+# the units it uses: it runs beside the detection matrix once the matrix is done with them
+pytestmark = pytest.mark.units(*UNITS)
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
-# appliances share the cloud broker, and the matrix borrows appliance-1 for its
-# sibling's tests: no units(...) mark, so this waits for the whole matrix
+# appliances share the cloud broker: the matrix borrows appliance-1 for its sibling
+# appliance-noverify's tests, so a test of appliance-1 also waits until the matrix is
+# done with that sibling (it holds both)
+pytestmark = pytest.mark.units("router-telnet", "appliance-1", "appliance-noverify")
 
 
 def test_pytest_with_profile(emulated_lab, tmp_path):

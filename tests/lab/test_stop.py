@@ -13,8 +13,10 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run
 
-# appliances share the cloud broker, and the matrix borrows appliance-1 for its
-# sibling's tests: no units(...) mark, so this waits for the whole matrix
+# appliances share the cloud broker: the matrix borrows appliance-1 for its sibling
+# appliance-noverify's tests, so a test of appliance-1 also waits until the matrix is
+# done with that sibling (it holds both)
+pytestmark = pytest.mark.units("appliance-1", "appliance-noverify", "router-oddpw")
 
 SELECTION = "TC-SMARK-02 or TC-CRED-01"
 
@@ -47,7 +49,8 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
         [sys.executable, "-m", "harness", "run", "--no-pdf", "--allow-destructive", "--out",
          str(out),
          "-k", SELECTION, "--workers", "2", "--progress", "plain",
-         "--profile", str(emulated_lab["appliance-1"]), "--profile", str(emulated_lab["router-1"])],
+         "--profile", str(emulated_lab["appliance-1"]),
+         "--profile", str(emulated_lab["router-oddpw"])],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     log = out / "logs" / "appliance-1.log"

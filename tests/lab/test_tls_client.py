@@ -3,8 +3,13 @@ or something strange connects (never a PASS), and the redirect action's bad inpu
 import subprocess
 import sys
 
+import pytest
+
 from harness.probe.tls_client import StandIn
 from tests.conftest import REPO, harness, load_run, verdicts
+
+# appliance-1 (and its sibling on the cloud broker, whose matrix tests borrow it)
+pytestmark = pytest.mark.units("appliance-1", "appliance-noverify")
 
 CLIENT = """
 import socket, sys, ssl

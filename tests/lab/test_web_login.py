@@ -13,8 +13,10 @@ from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
 from tests.conftest import REPO, harness, load_run
 
-# appliances share the cloud broker, and the matrix borrows appliance-1 for its
-# sibling's tests: no units(...) mark, so this waits for the whole matrix
+# appliances share the cloud broker: the matrix borrows appliance-1 for its sibling
+# appliance-noverify's tests, so a test of appliance-1 also waits until the matrix is
+# done with that sibling (it holds both)
+pytestmark = pytest.mark.units("router-1", "camera-1", "appliance-1", "appliance-noverify")
 
 KINDS = {"router-1": "basic", "camera-1": "digest", "appliance-1": "form"}
 
