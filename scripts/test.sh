@@ -38,19 +38,23 @@ status=0
 passed() { [ "$1" -eq 0 ] || [ "$1" -eq 5 ]; }   # 5: this selection left no test here
 show() { echo; echo "---- $1"; cat "$2"; }
 
-"${PYTEST[@]}" tests/lab -m exclusive_lab "$@" > "$logs/exclusive.log" 2>&1 & own=$!
-rc=0; "${PYTEST[@]}" tests/unit --durations=10 "$@" || rc=$?; passed $rc || status=1
+# each process its own --basetemp: side by side, pytest's numbered directories race (one
+# process's cleanup removed another's tmp_path)
+bt() { echo "--basetemp=$logs/tmp-$1"; }
+"${PYTEST[@]}" "$(bt exclusive)" tests/lab -m exclusive_lab "$@" > "$logs/exclusive.log" 2>&1 &
+own=$!
+rc=0; "${PYTEST[@]}" "$(bt unit)" tests/unit --durations=10 "$@" || rc=$?; passed $rc || status=1
 rc=0; wait $own || rc=$?; passed $rc || status=1
 show "the tests that bring the lab up and down themselves (beside the unit tests)" \
      "$logs/exclusive.log"
 
 export HX_TEST_COORD="$logs/coord" HX_TEST_MATRIX_SHARED=1
 mkdir -m 700 "$HX_TEST_COORD"
-"${PYTEST[@]}" "${SECOND[@]}" -m "not exclusive_lab" --durations=10 "$@" \
+"${PYTEST[@]}" "$(bt second)" "${SECOND[@]}" -m "not exclusive_lab" --durations=10 "$@" \
   > "$logs/second.log" 2>&1 & second=$!
-"${PYTEST[@]}" "${THIRD[@]}" -m "not exclusive_lab" --durations=10 "$@" \
+"${PYTEST[@]}" "$(bt third)" "${THIRD[@]}" -m "not exclusive_lab" --durations=10 "$@" \
   > "$logs/third.log" 2>&1 & third=$!
-rc=0; "${PYTEST[@]}" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" --durations=25 "$@" \
+rc=0; "${PYTEST[@]}" "$(bt first)" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" --durations=25 "$@" \
   || rc=$?; passed $rc || status=1
 rc=0; wait $second || rc=$?; passed $rc || status=1
 rc=0; wait $third || rc=$?; passed $rc || status=1
