@@ -11,7 +11,7 @@ PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-cl
           motion tftpd-hpa snmpd snmp swupdate rauc dbus  # third-party IoT software of the emulated units
           libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core   # report.pdf (WeasyPrint)
           squashfs-tools libarchive-tools e2fsprogs u-boot-tools   # harness firmware: unpacking
-          qemu-system-arm u-boot-qemu cpio   # the units that boot real firmware (arm64)
+          qemu-system-arm u-boot-qemu cpio device-tree-compiler   # units that boot real firmware (arm64; signed FIT)
           chromium chromium-driver)   # the last two: the report is checked in a real browser
 NODE_RED="node-red@4.1.8"             # the emulated hubs' web UI (from the npm registry)
 # As root, run the package manager directly; otherwise through sudo. An array, so that an

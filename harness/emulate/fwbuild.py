@@ -4,7 +4,9 @@ Debian's arm64 packages (`apt-get download`: nothing from outside the package re
 - a firmware disk (ext4): the kernel (Debian's linux-image-arm64, its Image as shipped) and
   an initramfs with busybox (static; its init and getty), dropbear and its libraries, the
   few kernel modules the virt board needs, rcS, and the unit's tools (set-password,
-  factory-reset). Files sorted, owners root, times fixed: two builds from the same packages
+  factory-reset); on a verified-boot flavour both, with the board's device tree, in a FIT
+  signed with the vendor's boot key (harness/emulate/fitboot.py). Files sorted, owners root,
+  times fixed: two builds from the same packages
   give the same kernel and initramfs bytes (the manifest records packages and digests; the
   ext4 container's inode generations are mkfs's own random numbers);
 - per unit (`unit_disks`): the U-Boot environment on the second flash bank (its bootdelay:
@@ -26,7 +28,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.emulate import files
+from harness.emulate import files, fitboot
 
 ARCH = "arm64"
 PACKAGES = ("busybox-static", "dropbear-bin", "libc6", "libcrypt1", "libgmp10",
@@ -35,7 +37,6 @@ PACKAGES = ("busybox-static", "dropbear-bin", "libc6", "libcrypt1", "libgmp10",
             "nftables", "libnftables1", "libedit2", "libbsd0", "libmd0", "libtinfo6",
             "libjansson4", "libmnl0", "libnftnl11", "libxtables12")
 KERNEL_META = "linux-image-arm64"
-UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
 EPOCH = 1767225600                   # 2026-01-01: every file time in the image
 MODULES = ("net/core/failover", "drivers/net/net_failover",
            "drivers/virtio/virtio_pci_legacy_dev", "drivers/virtio/virtio_pci_modern_dev",
@@ -137,6 +138,7 @@ class Flavour:
     console_login: bool = True           # False: a root shell on the console
     host_keys: str = "ed25519"           # "any": dropbear -R, every key type (DSS too)
     reset_keeps_user_data: bool = False  # the reset erases the settings only
+    verified_boot: bool = True           # a signed FIT U-Boot verifies (else a plain Image)
 
     def name(self) -> str:
         """A file name per flavour: "login" for the compliant one, else what differs."""
@@ -250,7 +252,7 @@ def _recipe() -> str:
     """A digest of what this module puts into the image besides the packages: a change to
     a script rebuilds a cached firmware."""
     parts = [RCS, SET_PASSWORD, FACTORY_RESET, NFTABLES, LOGIN_GUARD, *DROPBEAR.values(),
-             *MODULES, str(EPOCH)]
+             *MODULES, str(EPOCH), fitboot.ITS, *fitboot.machine_args()]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -264,7 +266,8 @@ def build(out: Path, flavour: Flavour, work: Path) -> dict:
             "recipe": _recipe()}
     if out.exists() and manifest.exists():
         have = json.loads(manifest.read_text())
-        if {k: have.get(k) for k in want} == want:
+        if {k: have.get(k) for k in want} == want and (
+                not flavour.verified_boot or control_dtb(out).exists()):
             return have
     shutil.rmtree(work, ignore_errors=True)
     kernel_dir, root, disk = work / "kernel", work / "root", work / "disk"
@@ -275,40 +278,57 @@ def build(out: Path, flavour: Flavour, work: Path) -> dict:
     kv = _rootfs(root, debs, kernel_dir, flavour)
     shutil.copy(next((kernel_dir / "boot").glob("vmlinuz-*")), disk / "Image")
     _cpio(root, disk / "initrd.gz")
+    parts = {"initrd_sha256": _sha256(disk / "initrd.gz"),
+             "kernel_sha256": _sha256(disk / "Image")}
+    manifest.unlink(missing_ok=True)          # an image without its manifest is rebuilt
+    if flavour.verified_boot:
+        try:
+            fitboot.pack(disk, out.parent / "boot-key", control_dtb(out), EPOCH)
+        except fitboot.FitError as exc:
+            raise BuildError(f"signed FIT: {exc}") from None
+        parts["fit_sha256"] = _sha256(disk / fitboot.FIT_NAME)
     for p in disk.iterdir():
         os.utime(p, (EPOCH, EPOCH))
-    manifest.unlink(missing_ok=True)          # an image without its manifest is rebuilt
     ext4(disk, out.with_suffix(".tmp"), 64, "firmware")
     out.with_suffix(".tmp").replace(out)
-    info = {**want, "kernel": kv, "image_sha256": _sha256(out),
-            "initrd_sha256": _sha256(disk / "initrd.gz"),
-            "kernel_sha256": _sha256(disk / "Image")}
+    info = {**want, "kernel": kv, "image_sha256": _sha256(out), **parts}
     files.write(manifest, json.dumps(info, indent=1) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     return info
 
 
-def uboot_env(bootdelay: int) -> str:
+def control_dtb(image: Path) -> Path:
+    """U-Boot's control device tree with the vendor's boot key, beside a verified-boot image."""
+    return image.with_suffix(".dtb")
+
+
+def uboot_env(bootdelay: int, fit: bool = False) -> str:
     """The environment on the unit's flash: boot the kernel and initramfs on the firmware
-    disk (virtio 0). bootdelay 2: a key stops autoboot at an open prompt; -2: no stop."""
+    disk (virtio 0): as a plain Image, or from a signed FIT that U-Boot verifies (`fit`).
+    bootdelay 2: a key stops autoboot at an open prompt; -2: no stop."""
+    boot = fitboot.bootcmd() if fit else (
+        "pci enum; virtio scan; load virtio 0 ${kernel_addr_r} /Image && "
+        "load virtio 0 ${ramdisk_addr_r} /initrd.gz && "
+        "booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}")
     return "\n".join([
         "arch=arm", "baudrate=115200", "board=qemu-arm", "board_name=qemu-arm",
         f"bootdelay={bootdelay}", "kernel_addr_r=0x40400000", "ramdisk_addr_r=0x44000000",
         "fdt_high=0xffffffff", "initrd_high=0xffffffff",
         "bootargs=console=ttyAMA0 quiet panic=5",
-        "bootcmd=pci enum; virtio scan; load virtio 0 ${kernel_addr_r} /Image && "
-        "load virtio 0 ${ramdisk_addr_r} /initrd.gz && "
-        "booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}",
+        f"bootcmd={boot}",
         "stdin=pl011@9000000", "stdout=pl011@9000000", "stderr=pl011@9000000"]) + "\n"
 
 
 def unit_disks(d: Path, firmware: Path, *, name: str, password: str, address: str,
-               gateway: str, address6: str, locked: bool) -> dict[str, Path]:
+               gateway: str, address6: str, locked: bool, fit: bool) -> dict[str, Path]:
     """The unit's own copy of the firmware disk, its flash (U-Boot's environment) and its
     data disk with the factory partition."""
     fw = d / "firmware.img"
     shutil.copyfile(firmware, fw)
-    env_txt = files.write(d / "uboot-env.txt", uboot_env(-2 if locked else 2))
+    shutil.copyfile(firmware, d / "vendor-firmware.img")    # as handed over: the profile's
+    env_txt = files.write(d / "uboot-env.txt", uboot_env(-2 if locked else 2, fit))
+    if fit:
+        shutil.copyfile(control_dtb(firmware), d / "control.dtb")
     flash = d / "flash1.img"
     _run("mkenvimage", "-s", hex(ENV_SIZE), "-o", str(flash), str(env_txt))
     with open(flash, "r+b") as f:
@@ -326,7 +346,8 @@ def unit_disks(d: Path, firmware: Path, *, name: str, password: str, address: st
                 f"ADDRESS6={address6}/64\n")
     ext4(tree, d / "data.img", 16, f"data-{name}", journal=True)
     shutil.rmtree(tree)
-    return {"firmware": fw, "flash": flash, "data": d / "data.img"}
+    return {"firmware": fw, "flash": flash, "data": d / "data.img",
+            **({"control_dtb": d / "control.dtb"} if fit else {})}
 
 
 if __name__ == "__main__":          # scripts/setup.sh: fetch the packages while online

@@ -3,6 +3,7 @@ local button, with the safe state on link loss and the planted remote-operation 
 (a mixin of the emulated firmware's Agent)."""
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 import time
@@ -10,6 +11,7 @@ import time
 LOCAL_PRIORITY = 10.0     # s after a local operation during which remote commands are refused
 KEEPALIVE = 2             # s, MQTT keep-alive: a lost broker shows after about 3 s
 GRACE = 3.0               # s without the broker before the safe state (type: safe_within 10)
+TELEMETRY_EVERY = 5.0     # s between telemetry messages (the type declares interval 5)
 
 
 class Heater:
@@ -78,6 +80,7 @@ class Heater:
         # the reconnect_storm flaw: no back-off, five attempts a second
         retry = 0.2 if self.cfg.get("reconnect_storm") else 2
         c.reconnect_delay_set(*((retry, retry) if self.cfg.get("reconnect_storm") else (1, 5)))
+        threading.Thread(target=self.telemetry, args=(c, prefix), daemon=True).start()
         threading.Thread(target=self.safe_state_watch, daemon=True).start()
         threading.Thread(target=self.local_button, daemon=True).start()
         while True:
@@ -86,6 +89,21 @@ class Heater:
                 c.loop_forever(retry_first_connection=True)
             except OSError:
                 time.sleep(retry)
+
+    def telemetry(self, client, prefix: str) -> None:
+        """What the unit reports to the vendor cloud while connected (the items its type
+        declares); the undeclared_telemetry flaw adds the home's Wi-Fi name and position."""
+        started, n = time.monotonic(), 0
+        while True:
+            time.sleep(TELEMETRY_EVERY)
+            if not self.link_ok:
+                continue
+            n += 1
+            data = {"temperature_c": 19.5 + (n % 7) * 0.5, "heating": self.heater,
+                    "uptime_s": int(time.monotonic() - started)}
+            if self.cfg.get("undeclared_telemetry"):
+                data.update({"wifi_ssid": "emulab-home", "location": [35.681, 139.767]})
+            client.publish(f"{prefix}/heater/telemetry", json.dumps(data), qos=0)
 
     def local_button(self) -> None:
         """The local button (harness emulate button writes the press to a file)."""

@@ -6,6 +6,7 @@ Layout: a bridge hxbr0 (198.18.0.1/24, the harness side), one namespace per devi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -126,6 +127,9 @@ def wait_ready(v: Variant, timeout: float | None = None) -> None:
                 pass
         if not want and (_dir(v) / "console").exists():
             return
+        if v.has("qemu") and qemu.powered_off_itself(_dir(v)):
+            raise EmulateError(f"{v.name}: the board powered itself off during the boot "
+                               "(its console shows why)")
         time.sleep(0.1)
     last = []
     for log in sorted((_dir(v) / "log").iterdir()):
@@ -255,6 +259,26 @@ def boot_later(name: str, after: float = 0.0) -> None:
                       "--after", str(after)], _dir(name) / "boot-pids", "boot",
                      _dir(name) / "log" / "boot.log",
                      env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
+def write_boot_medium(name: str, source: str) -> str:
+    """A QEMU unit's firmware disk replaced by `source` (whole, by rename: the running board
+    keeps the disk it opened; the next power-on loads the new one)."""
+    v = select([name])[0]
+    if not v.has("qemu"):
+        raise EmulateError(f"{name} has no boot medium the lab can write (it boots no "
+                           "firmware disk: a unit of daemons in a namespace)")
+    src = Path(source)
+    if not src.is_file() or src.stat().st_size > MAX_BOOT_IMAGE:
+        raise EmulateError(f"{source}: not a file of at most {MAX_BOOT_IMAGE >> 20} MiB")
+    d = _dir(v)
+    tmp = d / ".firmware.img.new"
+    shutil.copyfile(src, tmp)
+    tmp.replace(d / "firmware.img")
+    return f"{name}: boot medium written ({src.stat().st_size} bytes from {src})"
+
+
+MAX_BOOT_IMAGE = 1 << 30
 
 
 def powered(name: str) -> bool:

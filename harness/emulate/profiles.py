@@ -122,13 +122,14 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
     if v.has("rauc"):                # where this unit's RAUC service reads a bundle
         lines.append(f"update: {{bundle_dir: {d}/fs/var/update}}")
     if v.has("qemu"):
-        lines.append(f"firmware_image: {d}/firmware.img   # the disk it boots: kernel and "
-                     "initramfs (harness firmware)")
+        lines.append(f"firmware_image: {d}/vendor-firmware.img   # the disk it boots as "
+                     "the vendor ships it: kernel and initramfs (harness firmware)")
     else:
         lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
                   f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness "
                   "firmware)"]
     lines += [f"lab: {{power: {v.name}, link: {v.name}"
+              + (f", boot_medium: {v.name}" if v.has("qemu") else "")
               + (f", labgrid_place: {labgrid_place}}}" if labgrid_place else "}")]
     return "\n".join(lines) + "\n"
 

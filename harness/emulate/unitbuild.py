@@ -117,7 +117,7 @@ def build(v: Variant) -> dict:
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
                                     "queued_commands", "malformed_on", "stale_state_report",
                                     "remote_overrides_local", "obeys_sibling_commands",
-                                    "retained_commands",
+                                    "retained_commands", "undeclared_telemetry",
                                     "reconnect_storm", "bootloader_break_in")},
            # an update framework takes the unit's updates, not the agent's JSON API
            "framework": v.has("swupdate") or v.has("ota") or v.has("rauc")}

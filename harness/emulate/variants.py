@@ -45,7 +45,11 @@ FLAWS = {
                               "wildcard topic): a command addressed to its sibling moves it",
     "reconnect_storm": "no reconnection back-off: after a link flap it retries the cloud "
                        "five times a second",
+    "undeclared_telemetry": "its telemetry to the vendor cloud also carries the home's Wi-Fi "
+                            "name and position, which the vendor does not declare",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
+    "unverified_boot": "U-Boot boots whatever kernel the firmware disk holds (a plain Image: no "
+                       "signed FIT, no key in its control device tree)",
     "weak_password": "the unit's password is a known default deep in the credential list, "
                      "beyond what the online tries reach",
     "short_password": "the unit's password is unique but two characters long: no match for "
@@ -100,7 +104,9 @@ DETECTED_BY = {
     "obeys_sibling_commands": {"TC-SMARK-05"},
     "retained_commands": {"TC-SMARK-03P"},
     "reconnect_storm": {"TC-SMARK-05R"},
+    "undeclared_telemetry": {"TC-TELEM-01"},
     "bootloader_break_in": {"TC-DEBUG-02"},
+    "unverified_boot": {"TC-BOOT-01"},
     "weak_password": {"TC-CRED-01"},
     "short_password": {"TC-CRED-01"},
     "ipv6_only_telnet": {"TC-SURF-01", "TC-SURF-02"},
@@ -173,7 +179,8 @@ VARIANTS = [
     _v("appliance-1", "appliance", 12),
     _v("appliance-open", "appliance", 13, "anonymous_mqtt", "plaintext_mqtt", "root_console",
        "unsigned_update", "downgrade_update", "reset_keeps_wifi", "unsafe_on_link_loss",
-       "queued_commands", "malformed_on", "remote_overrides_local", "reconnect_storm"),
+       "queued_commands", "malformed_on", "remote_overrides_local", "reconnect_storm",
+       "undeclared_telemetry"),
     # a second unit of appliance-1's model on the same cloud broker
     _v("appliance-noverify", "appliance", 14, "tls_client_noverify", "stale_state_report",
        "remote_on_at_shipment", "obeys_sibling_commands", "retained_commands"),
@@ -207,7 +214,7 @@ VARIANTS = [
     # routers whose firmware boots in QEMU: the bootloader, kernel and init are real
     _v("fw-router", "router", 32, features=("qemu",)),
     _v("fw-router-open", "router", 33, "bootloader_break_in", "root_console", "weak_ssh",
-       "reset_keeps_user_data", features=("qemu",)),
+       "reset_keeps_user_data", "unverified_boot", features=("qemu",)),
     # routers that update through RAUC on the unit (A/B slots), as the vendor ships it
     _v("router-rauc", "router", 34, features=("rauc",)),
     _v("router-rauc-downgrade", "router", 35, "downgrade_update", features=("rauc",)),

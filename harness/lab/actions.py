@@ -16,7 +16,7 @@ import sys
 from harness.errors import DeviceError
 
 ACTION_NAMES = ("power_cycle", "link_down", "link_up", "link_degrade", "redirect",
-                "redirect_clear", "local_control")
+                "redirect_clear", "local_control", "write_boot_image")
 
 
 def command(template: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -32,7 +32,8 @@ def run_action(lab, profile, action: str, timeout: float = 60.0, **extra: str) -
     if not template:
         raise DeviceError(f"lab config has no '{action}' action")
     values = {"device": profile.name, "power": profile.lab.power or profile.name,
-              "link": profile.lab.link or profile.name, "python": sys.executable, **extra}
+              "link": profile.lab.link or profile.name, "python": sys.executable,
+              "boot_medium": profile.lab.boot_medium or profile.name, **extra}
     text, env = command(template, values)
     try:
         proc = subprocess.Popen(["/bin/sh", "-c", text], stdout=subprocess.PIPE,

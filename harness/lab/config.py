@@ -119,7 +119,8 @@ class Labgrid(_Strict):
         return v
 
 
-PLACEHOLDERS = {"device", "power", "link", "python", "target", "to", "state"}
+PLACEHOLDERS = {"device", "power", "link", "python", "target", "to", "state", "boot_medium",
+                "file"}
 
 
 class Actions(_Strict):
@@ -135,6 +136,10 @@ class Actions(_Strict):
     local_control: str | None = Field(None, description="operate the appliance locally (its "
                                       "button or panel) to {state} (on or off): a relay on the "
                                       "button, a robot finger, the lab's own script")
+    write_boot_image: str | None = Field(None, description="write the image file {file} to "
+                                         "the unit's boot medium {boot_medium} (an SD mux, a "
+                                         "flash programmer, a QEMU unit's disk); the unit "
+                                         "boots it at its next power-on")
 
     @field_validator("*")
     @classmethod

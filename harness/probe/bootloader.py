@@ -24,16 +24,7 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
                "bootloader_started": False, "prompts_before_boot": 0,
                "bootloader_prompt": False, "proof": "", "booted": ""}
     console.drain(quiet=0.2, limit=1.0)         # what the running system had sent
-
-    def cycle():
-        try:
-            power_cycle()
-            outcome["power_cycle"] = "done"
-        except Exception as exc:  # noqa: BLE001 - reported with the evidence
-            outcome["power_cycle"] = f"failed: {exc}"
-
-    worker = threading.Thread(target=cycle, daemon=True)
-    worker.start()
+    worker = cycle_in_background(power_cycle, outcome)
     seen, end, keys, last_key = "", time.monotonic() + settings.boot_wait, 0, 0.0
     patterns = [settings.prompt, settings.banner, *booted_prompts]
     while time.monotonic() < end:
@@ -64,6 +55,21 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
     outcome["boot_log_tail"] = seen[-400:]
     worker.join(timeout=max(0.0, end - time.monotonic()) + 120)
     return outcome
+
+
+def cycle_in_background(power_cycle, outcome: dict) -> threading.Thread:
+    """power_cycle() in a thread (the console is watched meanwhile); how it went lands in
+    outcome["power_cycle"]: "done", or "failed: why"."""
+    def cycle():
+        try:
+            power_cycle()
+            outcome["power_cycle"] = "done"
+        except Exception as exc:  # noqa: BLE001 - reported with the evidence
+            outcome["power_cycle"] = f"failed: {exc}"
+
+    worker = threading.Thread(target=cycle, daemon=True)
+    worker.start()
+    return worker
 
 
 def _prove(console, settings) -> str:

@@ -99,3 +99,25 @@ def remote_operated(p):
     if not p.mqtt:
         return Missing("no command channel: the profile has no mqtt section")
     return None
+
+
+def boot_medium(p):
+    """The secure-boot test writes images to the unit's boot medium and watches the boot."""
+    if serial_through_boot(p):
+        return serial_through_boot(p)
+    if not p.lab.boot_medium:
+        return Missing("the lab cannot write the unit's boot medium (lab.boot_medium in the "
+                       "profile, the lab's write_boot_image action)")
+    return None if p.firmware_image else Missing("no vendor firmware image in the profile "
+                                                 "(firmware_image) to modify and to restore")
+
+
+def telemetry(p):
+    t = p.telemetry
+    if t is None:
+        return Missing("the device type does not declare the product's telemetry (telemetry: "
+                       "topic and fields, or sends: false)")
+    if not t.sends:
+        return "the vendor declares that the product sends no telemetry (telemetry.sends)"
+    return None if p.mqtt else Missing("no MQTT channel in the profile (mqtt:) to observe the "
+                                       "telemetry on")

@@ -67,3 +67,25 @@ def _provision(key: str) -> str:
 
 
 IcsKey = Annotated[str, BeforeValidator(_provision)]
+
+
+class Telemetry(Strict):
+    """What the product sends as telemetry (ETSI EN 303 645 6-5; the data TS 103 701 6-5-2c
+    compares with what the unit sends), where the lab can observe it: on the unit's MQTT
+    channel."""
+    sends: bool = Field(True, description="false: the vendor declares the product sends no "
+                        "telemetry")
+    topic: str | None = Field(None, description="where it publishes it, under "
+                              "mqtt.topic_prefix (JSON objects)")
+    fields: list[str] = Field(default_factory=list, description="the data items declared "
+                              "(the JSON objects' keys)")
+    purpose: str = ""
+    interval: float = Field(60.0, gt=0, le=600, description="seconds between two messages "
+                            "at most (the harness listens twice as long)")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.sends and not (self.topic and self.fields):
+            raise PydanticCustomError("telemetry", "a product that sends telemetry declares "
+                                      "its topic and its fields", {})
+        return self

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from harness.profile.access import (FTP, LABGRID, MQTT, RTSP, SNMP, SSH, TFTP, Serial, Telnet,
                                     Web, ip as _ip)
 from harness.profile.base import Port, Strict
-from harness.profile.ixit import IcsEntry, IcsKey, Ixit
+from harness.profile.ixit import IcsEntry, IcsKey, Ixit, Telemetry
 from harness.profile.remote_control import RemoteControl
 
 CATEGORIES = ("router", "camera", "appliance", "hub", "healthcare", "sensor", "speaker",
@@ -170,6 +170,8 @@ class DeviceType(Strict):
                                     description="device files that hold credentials or keys")
     remote_operation: bool = False
     remote_control: RemoteControl | None = None
+    telemetry: Telemetry | None = Field(None, description="what the product sends as "
+                                        "telemetry (absent: owed, and not tested)")
     sbom: str | None = Field(None, description="the vendor's SBOM (CycloneDX or SPDX JSON), "
                              "relative to the file that names it; read by TC-VULN-01")
 
@@ -229,6 +231,9 @@ class TLSClient(Strict):
 class LabWiring(Strict):
     power: str | None = None
     link: str | None = None
+    boot_medium: str | None = Field(None, description="the unit's boot medium as the lab's "
+                                    "write_boot_image action names it; none: the lab cannot "
+                                    "write it, and the secure-boot test is not run")
     labgrid_place: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
                                       description="the unit's labgrid place: its serial "
                                       "console (serial.port: labgrid) and power switch come "

@@ -15,22 +15,43 @@ def test_the_flash_environment_opens_or_locks_autoboot_and_boots_from_the_firmwa
     for env in (open_env, locked):
         boot = next(x for x in env.splitlines() if x.startswith("bootcmd="))
         assert "load virtio 0 ${kernel_addr_r} /Image" in boot and "booti" in boot
+    # verified boot: the signed FIT, and a board that powers off when it does not verify
+    boot = next(x for x in fwbuild.uboot_env(-2, fit=True).splitlines()
+                if x.startswith("bootcmd="))
+    assert "/firmware.itb && bootm " in boot and boot.endswith("; poweroff")
 
 
 def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
     a = fwbuild.build(tmp_path / "a.img", fwbuild.Flavour(), tmp_path / "wa")
     b = fwbuild.build(tmp_path / "b.img", fwbuild.Flavour(), tmp_path / "wb")
     assert a["initrd_sha256"] == b["initrd_sha256"] and a["kernel_sha256"] == b["kernel_sha256"]
+    assert a["fit_sha256"] == b["fit_sha256"]          # signed alike with the one vendor key
     assert json.loads((tmp_path / "a.json").read_text()) == a
     # what went in: busybox init on the console with a login, the unit's own Ed25519 key,
     # the rate limit; the open flavour differs exactly there
-    c = fwbuild.build(tmp_path / "c.img", fwbuild.Flavour(False, "any", True), tmp_path / "wc")
-    assert c["initrd_sha256"] != a["initrd_sha256"]
-    listing = subprocess.run(["debugfs", "-R", "ls -l /", str(tmp_path / "a.img")],
-                             capture_output=True, text=True).stdout
-    assert "Image" in listing and "initrd.gz" in listing
+    c = fwbuild.build(tmp_path / "c.img", fwbuild.Flavour(False, "any", True, False),
+                      tmp_path / "wc")
+    assert c["initrd_sha256"] != a["initrd_sha256"] and "fit_sha256" not in c
+
+    def ls(img):
+        return subprocess.run(["debugfs", "-R", "ls -l /", str(tmp_path / img)],
+                              capture_output=True, text=True).stdout
+    assert "Image" in ls("c.img") and "initrd.gz" in ls("c.img")
+    assert "firmware.itb" in ls("a.img") and "Image" not in ls("a.img")
+    # U-Boot's control device tree holds the vendor's key, required for the configuration
+    # (that U-Boot verifies the signature with it: the lab test boots it, and refuses a change)
+    ctl = str(fwbuild.control_dtb(tmp_path / "a.img"))
+    key = subprocess.run(["fdtget", ctl, "/signature/key-vendor-boot", "required"],
+                         capture_output=True, text=True)
+    assert key.stdout.strip() == "conf", key.stderr
+    fit = tmp_path / "a.itb"
+    subprocess.run(["debugfs", "-R", f"dump /firmware.itb {fit}", str(tmp_path / "a.img")],
+                   capture_output=True, check=True)
+    sig = subprocess.run(["fdtget", str(fit), "/configurations/conf/signature-1", "algo"],
+                         capture_output=True, text=True)
+    assert sig.stdout.strip() == "sha256,rsa2048", sig.stderr
     out = tmp_path / "initrd.gz"
-    subprocess.run(["debugfs", "-R", f"dump /initrd.gz {out}", str(tmp_path / "a.img")],
+    subprocess.run(["dumpimage", "-T", "flat_dt", "-p", "1", "-o", str(out), str(fit)],
                    capture_output=True, check=True)
     root = tmp_path / "root"
     root.mkdir()

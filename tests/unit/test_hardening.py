@@ -161,7 +161,7 @@ def test_action_values_are_never_shell_text(tmp_path):
     marker = tmp_path / "pwned"
     lab = SimpleNamespace(actions=SimpleNamespace(power_cycle="echo {power} {device}"))
     profile = SimpleNamespace(name="d1", lab=SimpleNamespace(power=f"$(touch {marker})`id`;",
-                                                             link=None))
+                                                             link=None, boot_medium=None))
     out = run_action(lab, profile, "power_cycle", timeout=10)
     assert not marker.exists()
     assert f"$(touch {marker})`id`;" in out
@@ -179,7 +179,8 @@ def test_action_timeout_stops_the_whole_process_group(tmp_path):
     pidfile = tmp_path / "child.pid"
     lab = SimpleNamespace(actions=SimpleNamespace(
         power_cycle=f"sleep 60 & echo $! > {pidfile}; wait"))
-    profile = SimpleNamespace(name="d1", lab=SimpleNamespace(power=None, link=None))
+    profile = SimpleNamespace(name="d1", lab=SimpleNamespace(power=None, link=None,
+                                                             boot_medium=None))
     with pytest.raises(DeviceError, match="did not finish"):
         run_action(lab, profile, "power_cycle", timeout=1)
     child = int(pidfile.read_text())

@@ -215,7 +215,7 @@ def test_ts103701_view_decides_units_from_the_device_the_ixit_and_names_the_lab_
         "verdict": "NOT_RUN", "why": "lab step: operate the product's user interface"}
     assert cases["5.1-1-2"]["verdicts"]["dev-0"] == "NOT_RUN"
     # no test yet: UNCOVERED, never PASS
-    assert units["6-5-2c"]["outcomes"]["dev-0"]["verdict"] == "UNCOVERED"
+    assert units["6-5-2d"]["outcomes"]["dev-0"]["verdict"] == "UNCOVERED"
     # a conceptual unit the lab judges with no declaration on file: the answer is owed
     assert units["5.1-3-1a"]["outcomes"]["dev-0"] == {"verdict": "NOT_RUN",
                                                      "why": "IXIT answer owed"}

@@ -77,7 +77,7 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
                     "motion", "tftpd-hpa", "snmpd", "snmp", "swupdate", "rauc", "dbus", "nodejs",
                     "npm", "squashfs-tools",
                     "libarchive-tools", "u-boot-tools", "qemu-system-arm", "u-boot-qemu",
-                    "cpio"):
+                    "cpio", "device-tree-compiler"):
         assert f" {package}" in installs[0], (package, installs[0])
     assert any(c.startswith("apt-get update") for c in calls)
     # the QEMU units' firmware: arm64 added to the index, its packages fetched while online
