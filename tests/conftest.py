@@ -307,7 +307,11 @@ def pytest_collection_modifyitems(config, items):
     tests the others; then the matrix's own tests, which wait for it, before any other lab
     test touches a unit it is testing."""
     from harness.emulate.variants import VARIANTS
-    taken = {v.name: i for i, v in enumerate(VARIANTS)}    # the order the matrix takes them
+    from tests.lab.test_matrix import SLOW_UNITS
+    # when the matrix is done with a unit, roughly: in this order, but the slow units (which
+    # it starts first) last
+    taken = {v.name: i + (len(VARIANTS) if v.name in SLOW_UNITS else 0)
+             for i, v in enumerate(VARIANTS)}
 
     def order(item) -> tuple:
         if item.get_closest_marker("exclusive_lab"):

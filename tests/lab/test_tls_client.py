@@ -47,7 +47,11 @@ def test_garbage_hangups_and_resets_decide_nothing(emulated_lab):
         for kind in ("garbage", "hangup", "reset"):
             _connect_from_device(kind, server.endpoint).wait(timeout=10)
         attempts = server.result()
-    assert [a.outcome for a in attempts] == ["not-tls", "failed", "reset"], attempts
+    # a hang-up after the ClientHello ends the server's handshake in an EOF ("failed") or,
+    # when its ServerHello reaches the closed socket first, a reset: either decides nothing
+    outcomes = [a.outcome for a in attempts]
+    assert outcomes[0] == "not-tls" and outcomes[1] in ("failed", "reset") \
+        and outcomes[2] == "reset", attempts
     assert "without a TLS alert" in attempts[2].detail
 
 

@@ -22,10 +22,13 @@ def _derived(emulated_lab, tmp_path, name, edit) -> str:
     return str(path)
 
 
+NONDESTRUCTIVE_UNITS = ["router-1", "router-2", "router-nothrottle", "appliance-open"]
+
+
 @pytest.fixture(scope="module")
 def nondestructive_run(emulated_lab, tmp_path_factory, request):
     out = tmp_path_factory.mktemp("nondestructive")
-    names = ["router-1", "router-2", "router-nothrottle", "appliance-open"]
+    names = NONDESTRUCTIVE_UNITS
     args = ["run", "--out", out, "--workers", "4"]
     for n in names:
         args += ["--profile", emulated_lab[n]]
@@ -35,7 +38,7 @@ def nondestructive_run(emulated_lab, tmp_path_factory, request):
     return out, proc
 
 
-@pytest.mark.units()
+@pytest.mark.units(*NONDESTRUCTIVE_UNITS)       # ordered after the matrix is done with them
 def test_unrun_destructive_cases_are_not_run_never_na(nondestructive_run):
     out, proc = nondestructive_run
     run = load_run(out)
@@ -69,7 +72,7 @@ def test_unrun_destructive_cases_are_not_run_never_na(nondestructive_run):
         assert any(re.match(rf"{name}\s+\d+/\d+ in ", l) for l in lines), name  # summary
 
 
-@pytest.mark.units()
+@pytest.mark.units(*NONDESTRUCTIVE_UNITS)
 def test_not_run_in_junit_and_html(nondestructive_run):
     out, _ = nondestructive_run
     root = ET.parse(out / "junit.xml").getroot()
