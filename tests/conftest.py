@@ -158,7 +158,7 @@ def emulated_lab():
 def matrix_in_background(emulated_lab):
     """The detection matrix run (tests/lab/test_matrix.py), started once per test run by
     the first worker that needs it: ≈7 minutes of mostly waiting on emulated devices."""
-    from tests.lab.test_matrix import start_matrix
+    from tests.lab.matrix_setup import start_matrix
 
     def up():
         # in the run's shared directory, not this process's basetemp: with several pytest
@@ -307,7 +307,7 @@ def pytest_collection_modifyitems(config, items):
     tests the others; then the matrix's own tests, which wait for it, before any other lab
     test touches a unit it is testing."""
     from harness.emulate.variants import VARIANTS
-    from tests.lab.test_matrix import SLOW_UNITS
+    from tests.lab.matrix_setup import SLOW_UNITS
     # when the matrix is done with a unit, roughly: in this order, but the slow units (which
     # it starts first) last
     taken = {v.name: i + (len(VARIANTS) if v.name in SLOW_UNITS else 0)

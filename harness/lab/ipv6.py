@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import threading
 import time
 
 WAIT = 2.0               # seconds replies are collected per interface (one request each)
+START_WAIT = 10.0        # seconds for the capture socket to open
 
 
 def _own_addresses(iface: str) -> list[str]:
@@ -26,10 +28,15 @@ def probe(iface: str) -> dict[str, set[str]]:
     from scapy.all import sendp
     conf.verb = 0
     ident = secrets.randbelow(0xFFFF)
-    sniffer = AsyncSniffer(iface=iface, store=True, lfilter=lambda p: p.haslayer(
-        ICMPv6EchoReply) and p[ICMPv6EchoReply].id == ident)
+    ready = threading.Event()
+    sniffer = AsyncSniffer(iface=iface, store=True, started_callback=ready.set,
+                           lfilter=lambda p: p.haslayer(ICMPv6EchoReply)
+                           and p[ICMPv6EchoReply].id == ident)
     sniffer.start()
-    time.sleep(0.2)
+    # the request only once the capture listens (a fixed 0.2 s lost the replies under load)
+    if not ready.wait(START_WAIT):
+        sniffer.stop()
+        raise OSError(f"no capture on {iface} within {START_WAIT:.0f}s")
     for src in _own_addresses(iface):
         sendp(Ether(dst="33:33:00:00:00:01") / IPv6(src=src, dst="ff02::1")
               / ICMPv6EchoRequest(id=ident, data=b"harness"), iface=iface)

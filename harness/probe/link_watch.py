@@ -8,8 +8,10 @@ Bounded: at most MAX_FRAMES kept, the caller's seconds.
 from __future__ import annotations
 
 import contextlib
+import threading
 
 MAX_FRAMES = 200
+START_WAIT = 10.0           # s for the capture socket to open
 
 
 def _summary(p) -> dict:
@@ -41,13 +43,18 @@ def frames_from(interfaces: list[str], mac: str):
     seen: list[dict] = []
     mac = mac.lower()
     sniffers = []
-    for iface in interfaces:
-        s = AsyncSniffer(iface=iface, store=False, filter=f"ether src {mac}",
-                         prn=lambda p: seen.append(_summary(p)) if len(seen) < MAX_FRAMES
-                         else None)
-        s.start()
-        sniffers.append(s)
     try:
+        for iface in interfaces:
+            ready = threading.Event()
+            s = AsyncSniffer(iface=iface, store=False, filter=f"ether src {mac}",
+                             started_callback=ready.set,
+                             prn=lambda p: seen.append(_summary(p)) if len(seen) < MAX_FRAMES
+                             else None)
+            s.start()
+            sniffers.append(s)
+            # listening before the block starts: a silence on a socket not yet open is none
+            if not ready.wait(START_WAIT):
+                raise OSError(f"cannot listen on {iface}: no capture within {START_WAIT:.0f}s")
         yield seen
     finally:
         for s in sniffers:
