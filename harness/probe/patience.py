@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 from harness.errors import DeviceError, Throttled, TransportTimeout
 
+# a TLS server that closes the socket in the handshake ("EOF occurred in violation of
+# protocol") is a service restarting, as motion's stream does on SIGHUP after a password change
 SIGNS = ("refused", "reset by peer", "timed out", "no answer", "closed connection",
-         "without response")
+         "without response", "eof occurred")
 
 
 def throttle_like(exc: Exception) -> bool:
