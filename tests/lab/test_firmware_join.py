@@ -1,4 +1,4 @@
-"""A profile's firmware image beside the running unit (harness/firmware/join.py): router-1
+"""A profile's firmware image beside the running unit (harness/firmware/join.py): router-3
 runs compliant; given the image of a unit that stores its password as MD5-crypt, TC-STORE-01
 FAILs from the image and says what the unit itself showed; given its own image, nothing
 changes; an image that cannot be read changes nothing and says why. Two units given one
@@ -14,7 +14,7 @@ from harness.emulate import image
 from harness.emulate.variants import BY_NAME
 from tests.conftest import REPO, harness, load_run
 
-pytestmark = pytest.mark.units("router-1", "router-2")
+pytestmark = pytest.mark.units("router-3", "router-4")
 
 
 def _with_image(emulated_lab, tmp_path, name, img):
@@ -36,8 +36,8 @@ def _runs(emulated_lab, tmp_path, img, names, select):
 
 
 def _run(emulated_lab, tmp_path, img):
-    return _runs(emulated_lab, tmp_path, img, ["router-1"], "TC-STORE-01 or TC-CRED-01")[
-        "router-1"]
+    return _runs(emulated_lab, tmp_path, img, ["router-3"], "TC-STORE-01 or TC-CRED-01")[
+        "router-3"]
 
 
 def _image(tmp_path, name, *more_flaws):
@@ -61,13 +61,13 @@ def test_a_flaw_the_image_shows_fails_the_test_case_and_keeps_the_units_outcome(
 
 
 def test_its_own_image_changes_nothing_and_an_unreadable_one_says_why(emulated_lab, tmp_path):
-    """router-1's own image (its admin account locked until provisioning) on router-1 and
-    router-2: no verdict changes, TC-UNIQ-01 included; junk: nothing changes, said why."""
-    both = _runs(emulated_lab, tmp_path, _image(tmp_path, "router-1"), ["router-1", "router-2"],
+    """router-3's own image (its admin account locked until provisioning) on router-3 and
+    router-4: no verdict changes, TC-UNIQ-01 included; junk: nothing changes, said why."""
+    both = _runs(emulated_lab, tmp_path, _image(tmp_path, "router-3"), ["router-3", "router-4"],
                  "TC-STORE-01 or TC-CRED-01 or TC-UNIQ-01")
-    assert {t: r["verdict"] for t, r in both["router-1"].items()} == {
+    assert {t: r["verdict"] for t, r in both["router-3"].items()} == {
         "TC-STORE-01": "PASS", "TC-CRED-01": "PASS", "TC-UNIQ-01": "PASS"}
-    assert both["router-2"]["TC-UNIQ-01"]["verdict"] == "PASS"
+    assert both["router-4"]["TC-UNIQ-01"]["verdict"] == "PASS"
     junk = tmp_path / "junk.bin"
     junk.write_bytes(os.urandom(4096))
     other = tmp_path / "junk-run"
@@ -80,19 +80,19 @@ def test_its_own_image_changes_nothing_and_an_unreadable_one_says_why(emulated_l
 
 
 def test_one_image_with_a_fixed_password_on_two_units_fails_uniqueness(emulated_lab, tmp_path):
-    """router-1 and router-2 (one model, unique passwords of their own) given one image
+    """router-3 and router-4 (one model, unique passwords of their own) given one image
     whose admin account ships a fixed hash: TC-UNIQ-01 FAILs on both over the units, naming
-    the other's image; given router-1's image (the account locked until provisioning) it
-    PASSes (the test above). The image's telnetd, which the scan of router-1 did not see, is
+    the other's image; given router-3's image (the account locked until provisioning) it
+    PASSes (the test above). The image's telnetd, which the scan of router-3 did not see, is
     a stated disagreement beside TC-SURF-01's verdict."""
     flawed = _runs(emulated_lab, tmp_path, _image(tmp_path, "router-plainstore", "telnet"),
-                   ["router-1", "router-2"], "TC-UNIQ-01 or TC-SURF-01")
-    for me, other in (("router-1", "router-2"), ("router-2", "router-1")):
+                   ["router-3", "router-4"], "TC-UNIQ-01 or TC-SURF-01")
+    for me, other in (("router-3", "router-4"), ("router-4", "router-3")):
         uniq = flawed[me]["TC-UNIQ-01"]
         assert uniq["verdict"] == "FAIL", uniq
         assert f"ships the same fixed password hash as {other}'s (admin)" in uniq["reason"]
         assert "same password as" not in uniq["reason"]          # the units' own differ
-    surf = flawed["router-1"]["TC-SURF-01"]
+    surf = flawed["router-3"]["TC-SURF-01"]
     assert surf["verdict"] == "FAIL" and "telnetd (telnet) starts at boot" in surf["reason"]
     assert "the unit itself: PASS" in surf["reason"]
     differ = next(e["observed"] for e in surf["evidence"]

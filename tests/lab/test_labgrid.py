@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run, verdicts
 
-UNITS = ["router-1", "camera-open"]            # camera-open: bootloader break-in (FAIL)
+UNITS = ["router-3", "camera-open"]            # camera-open: bootloader break-in (FAIL)
 # the units it uses: it runs beside the detection matrix once the matrix is done with them
 pytestmark = pytest.mark.units(*UNITS)
 
@@ -60,7 +60,7 @@ def test_units_through_their_places_give_the_same_verdicts(emulated_lab, places,
     run = load_run(tmp_path / "labgrid")
     assert verdicts(run) == verdicts(load_run(tmp_path / "direct"))
     assert verdicts(run)["camera-open"]["TC-DEBUG-02"] == "FAIL"
-    assert verdicts(run)["router-1"] == {"TC-DEBUG-01": "PASS", "TC-DEBUG-02": "PASS"}
+    assert verdicts(run)["router-3"] == {"TC-DEBUG-01": "PASS", "TC-DEBUG-02": "PASS"}
     for d in run["devices"]:
         events = [e["event"] for e in d["labgrid"]]
         assert events == ["acquired", "released"], d["labgrid"]
@@ -88,7 +88,7 @@ def test_a_place_held_by_someone_else_errors_only_its_unit(places, tmp_path):
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     run = load_run(tmp_path / "out")
     assert verdicts(run) == {"camera-open": {"TC-DEBUG-01": "ERROR"},
-                             "router-1": {"TC-DEBUG-01": "PASS"}}
+                             "router-3": {"TC-DEBUG-01": "PASS"}}
     cam = next(d for d in run["devices"] if d["name"] == "camera-open")
     reason = cam["results"][0]["reason"]
     assert "emu-camera-open is held by" in reason and "/alice" in reason, reason
@@ -104,7 +104,7 @@ def _events(out):
 def test_a_killed_run_keeps_its_place_and_resume_takes_it_back(places, tmp_path):
     out = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--no-pdf", "--out",
-                             str(out), "-k", "TC-DEBUG", "--profile", str(places["router-1"])], cwd=REPO,
+                             str(out), "-k", "TC-DEBUG", "--profile", str(places["router-3"])], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -120,9 +120,9 @@ def test_a_killed_run_keeps_its_place_and_resume_takes_it_back(places, tmp_path)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     run_id = next(e["run_id"] for e in _events(out) if e["type"] == "run-start")
-    assert holder_of("emu-router-1").endswith(f"/harness-{run_id}")     # still held by it
+    assert holder_of("emu-router-3").endswith(f"/harness-{run_id}")     # still held by it
     resumed = harness("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert verdicts(load_run(out)) == {"router-1": {"TC-DEBUG-01": "PASS",
+    assert verdicts(load_run(out)) == {"router-3": {"TC-DEBUG-01": "PASS",
                                                     "TC-DEBUG-02": "PASS"}}
-    assert holder_of("emu-router-1") == "None"
+    assert holder_of("emu-router-3") == "None"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run, reset_guards, verdicts
 
-UNITS = ("router-1", "router-telnet")
+UNITS = ("router-4", "router-telnet")
 # the units it uses: it runs beside the detection matrix once the matrix is done with them
 pytestmark = pytest.mark.units(*UNITS)
 
@@ -21,7 +21,7 @@ SELECTION = "TC-SURF or TC-CRED or TC-AUTH or TC-DECL-0"
 
 
 def _args(emulated_lab, out):
-    return ["run", "--no-pdf", "--out", out, "-k", SELECTION, "--profile", emulated_lab["router-1"],
+    return ["run", "--no-pdf", "--out", out, "-k", SELECTION, "--profile", emulated_lab["router-4"],
             "--profile", emulated_lab["router-telnet"]]
 
 
@@ -84,8 +84,8 @@ def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
 def test_resume_refuses_a_finished_run_and_other_options(emulated_lab, tmp_path):
     out = tmp_path / "done"
     assert harness("run", "--out", out, "-k", "TC-DECL-01", "--profile",
-                   emulated_lab["router-1"]).returncode == 0
+                   emulated_lab["router-4"]).returncode == 0
     proc = harness("run", "--resume", out)
     assert proc.returncode == 2 and "nothing to resume" in proc.stderr
-    proc = harness("run", "--resume", out, "--profile", emulated_lab["router-1"])
+    proc = harness("run", "--resume", out, "--profile", emulated_lab["router-4"])
     assert proc.returncode == 2 and "--resume" in proc.stderr
