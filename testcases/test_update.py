@@ -31,7 +31,9 @@ def _read(device, after: str) -> str:
           steps=["read the version",
                  "derive from the vendor's valid image: a tampered one (bytes changed inside "
                  "the signed content, signature kept), an unsigned one and one signed by a "
-                 "key of the harness's own (each with a raised version)",
+                 "key of the harness's own (each with a raised version where the kind "
+                 "knows the format; a vendor's binary format: the two latter only where "
+                 "its IXIT says where the signature is)",
                  "hand the unit each (an upload, or a deployment offered by the harness "
                  "standing in for the update server a pulling unit polls), and the vendor's "
                  "older signed image: each must be refused "

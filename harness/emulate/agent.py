@@ -21,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from harness.emulate import webfw
 from harness.emulate.heater import Heater
 from harness.emulate.webui import check
 
@@ -184,6 +185,12 @@ class Agent(Heater):
                 self.wfile.write(data)
 
             def do_GET(self):
+                if agent.cfg.get("web_firmware"):          # the ER-70W's web UI pages
+                    if self.path != webfw.STATUS:
+                        return self._send(404, "not found")
+                    if not self._authed():
+                        return self._send(401, "authentication required")
+                    return self._send(200, webfw.status_page(agent.version()))
                 if self.path == "/api/firmware":
                     if not self._authed():
                         return self._send(401, "authentication required")
@@ -191,15 +198,21 @@ class Agent(Heater):
                 self._send(404, "not found")
 
             def do_POST(self):
-                if self.path != "/api/update":
+                web = agent.cfg.get("web_firmware")
+                if self.path != (webfw.UPLOAD if web else "/api/update"):
                     return self._send(404, "not found")
                 if not self._authed():
                     return self._send(401, "authentication required")
                 n = int(self.headers.get("Content-Length") or 0)
                 if n > 8 << 20:
                     return self._send(413, "image too large")
-                code, msg = agent.apply_update(self.rfile.read(n))
-                self._send(code, msg)
+                body = self.rfile.read(n)
+                if not web:
+                    return self._send(*agent.apply_update(body))
+                data = webfw.form_file(self.headers.get("Content-Type", ""), body)
+                if data is None:
+                    return self._send(400, f"Upgrade failed: no file in field {webfw.FIELD}")
+                self._send(*webfw.apply(agent, data, lambda a, b: _vtuple(a) > _vtuple(b)))
 
         srv = ThreadingHTTPServer((self.cfg["address"], 8443), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

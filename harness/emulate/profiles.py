@@ -39,6 +39,8 @@ def type_file(v: Variant) -> str:
         return "emulab-er50.yaml"
     if v.has("rauc"):
         return "emulab-er60.yaml"
+    if v.has("web_firmware"):
+        return "emulab-er70w.yaml"
     return TYPES[v.kind]
 
 

@@ -8,7 +8,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from harness.emulate import daemons, files, image, qemu, rauc, swupdate, thirdparty
+from harness.emulate import daemons, files, image, qemu, rauc, swupdate, thirdparty, webfw
 from harness.emulate.netns import STATE
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.variants import CLOUD, OLD_PACKAGES, Variant, address, fixed_password
@@ -91,6 +91,8 @@ def build(v: Variant) -> dict:
         swupdate.prepare_ota(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
     elif v.has("rauc"):                # RAUC on the unit installs the vendor's bundles
         rauc.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
+    elif v.has("web_firmware"):        # its web UI takes the vendor's binary images
+        webfw.update_images(d, webfw.vendor_key(STATE / "_vendor"), FIRMWARE[v.kind], v.name)
     else:
         files.json_update_images(d, key, FIRMWARE[v.kind], v.name)
     # reset restores the per-unit initial state; the flawed reset keeps the Wi-Fi passphrase
@@ -112,7 +114,7 @@ def build(v: Variant) -> dict:
     cfg = {"name": v.name, "kind": v.kind, "dir": str(d), "address": address(v),
            "shell": str(d / "jail-shell"), "web_port": web_port, "guard_logs": guard_logs,
            "motion": v.has("mjpeg_stream"),
-           "pem": str(pem), "vendor_key": pub.hex(),
+           "pem": str(pem), "vendor_key": pub.hex(), "web_firmware": v.has("web_firmware"),
            **{f: v.has(f) for f in ("root_console", "unsigned_update", "downgrade_update",
                                     "anonymous_rtsp", "no_throttle", "unsafe_on_link_loss",
                                     "queued_commands", "malformed_on", "stale_state_report",

@@ -123,6 +123,8 @@ DETECTED_BY = {
 # What a unit runs besides its kind's base (not flaws: the compliant twins have them too)
 FEATURES = {
     "mjpeg_stream": "an MJPEG stream on 8081 (motion 4.5, still-image source)",
+    "web_firmware": "updates by a file upload in its web UI, the image in the vendor's own "
+                    "binary format (a header, the payload, an RSA-2048 signature trailer)",
     "snmp": "an SNMP agent (net-snmp snmpd): v2c, or v3 authPriv on the compliant unit",
     "rate_limit": "new SSH connections and SNMP requests rate-limited in nftables "
                   "(control-plane policing)",
@@ -212,6 +214,9 @@ VARIANTS = [
     # routers that update through SWUpdate (a real update framework) as the vendor ships it
     _v("router-swu", "router", 27, features=("swupdate",)),
     _v("router-swu-downgrade", "router", 28, "downgrade_update", features=("swupdate",)),
+    # routers whose web UI takes the vendor's binary firmware image as an upload (ER-70W)
+    _v("router-webfw", "router", 38, features=("web_firmware",)),
+    _v("router-webfw-nosig", "router", 39, "unsigned_update", features=("web_firmware",)),
     # routers that pull their updates over the air (SWUpdate's suricatta, hawkBit DDI)
     _v("router-ota", "router", 29, features=("ota",)),
     _v("router-ota-http", "router", 30, "ota_plain_http", features=("ota",)),

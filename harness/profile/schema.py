@@ -80,9 +80,12 @@ class PasswordChange(Strict):
 class UpdateInfo(Strict):
     """The device's update channel: how an image is uploaded and the version read back
     (one module per kind: harness/update/)."""
-    kind: Literal["json", "swupdate", "hawkbit", "rauc"] = Field("json", description=
+    kind: Literal["json", "web", "swupdate", "hawkbit", "rauc"] = Field("json", description=
         "json: the emulated units' own JSON image POSTed to upload_path, version from JSON at "
-        "version_path; swupdate: SWUpdate's web server (a .swu to /upload, its outcome from "
+        "version_path; web: the vendor's image (its own format) uploaded in the web UI as "
+        "the file field form_field of a form POSTed to upload_path, behind the UI's login (the "
+        "web surface on port, else the first), version from the page at version_path with "
+        "version_regex; swupdate: SWUpdate's web server (a .swu to /upload, its outcome from "
         "/ws), version read over the unit's shell with version_command; hawkbit: the unit "
         "pulls from its update server (hawkBit DDI, e.g. SWUpdate's suricatta): the harness "
         "stands in for `server`, version read over the shell with version_command; rauc: "
@@ -95,8 +98,15 @@ class UpdateInfo(Strict):
     tls: bool = True
     version_command: str | None = Field(None, description="swupdate: a shell command whose "
                                         "output holds the running version")
-    version_regex: str = Field(r"(\d+(?:\.\d+)+)", description="swupdate: its group 1 is "
-                               "the version in version_command's output")
+    version_regex: str = Field(r"(\d+(?:\.\d+)+)", description="its group 1 is the version "
+                               "in version_command's output (web: in the page at version_path)")
+    form_field: str = Field("firmware", pattern=r"^[A-Za-z0-9_.\[\]-]{1,64}$", description=
+                            "web: the upload form's file field")
+    signature: Literal["rsa2048-sha256", "ed25519"] | None = Field(None, description=
+        "web: the image's signature as the vendor's IXIT describes it, a trailing signature "
+        "over every byte before it (RSA-2048 PKCS#1 v1.5 with SHA-256: 256 bytes; Ed25519: "
+        "64). With it the harness also derives an unsigned image and one signed by a key of "
+        "its own; without, only a tampered one (bytes changed inside the image)")
     apply_within: float = Field(90.0, gt=0, le=1800, description="seconds an install may "
                                 "take before its outcome is reported")
     server: str | None = Field(None, pattern=r"^https?://\d{1,3}(\.\d{1,3}){3}:\d{1,5}$",
@@ -115,7 +125,7 @@ class UpdateInfo(Strict):
     def serves_port(self) -> bool:
         """The unit takes its images on `port` (a unit that pulls, or installs over its
         shell, serves no update port)."""
-        return self.kind in ("json", "swupdate")
+        return self.kind in ("json", "web", "swupdate")
 
     @model_validator(mode="after")
     def _kind(self):

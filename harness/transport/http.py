@@ -164,3 +164,14 @@ def digest_authorization(challenge: str, method: str, uri: str, user: str, passw
     if "opaque" in params:
         out += f', opaque="{params["opaque"]}"'
     return out
+
+
+def file_form(field: str, filename: str, data: bytes) -> tuple[bytes, dict]:
+    """A multipart/form-data body with one file field, as a browser sends an upload form,
+    and its Content-Type header."""
+    import secrets
+    boundary = "hx" + secrets.token_hex(12)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+            f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}

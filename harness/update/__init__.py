@@ -9,8 +9,8 @@ from harness.errors import DeviceError
 
 
 def kind(device):
-    from harness.update import hawkbit, jsonapi, rauc, swupdate
-    return {"json": jsonapi, "swupdate": swupdate, "hawkbit": hawkbit,
+    from harness.update import hawkbit, jsonapi, rauc, swupdate, webform
+    return {"json": jsonapi, "web": webform, "swupdate": swupdate, "hawkbit": hawkbit,
             "rauc": rauc}[device.profile.update.kind]
 
 
@@ -45,7 +45,8 @@ def images(device) -> dict[str, bytes | str]:
             "the vendor handed over no older signed image (update_images.older)"
     except OSError as exc:
         raise DeviceError(f"cannot read update image: {exc}") from None
-    return {**kind(device).variants(valid, bump), "older": older, "valid": valid}
+    return {**kind(device).variants(valid, bump, device.profile.update), "older": older,
+            "valid": valid}
 
 
 def bump(v: str, n: int) -> str:

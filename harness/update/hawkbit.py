@@ -123,5 +123,5 @@ def version(device) -> dict:
     return swupdate.version(device)          # read back over the unit's shell, the same way
 
 
-def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
     return swu.variants(valid, bump)

@@ -38,7 +38,7 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     return {"status": r.status, "accepted": 200 <= r.status < 300, "reply": r.text()[:200]}
 
 
-def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
     """tampered (one payload bit flipped, signature kept), unsigned (no signature) and
     untrusted (signed by a key of the harness's own), each with a raised version."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

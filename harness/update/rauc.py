@@ -135,5 +135,5 @@ def check_channel(device, evidence, run_context, lifecycle) -> None:
                  "signatures are TC-UPD-02's)")
 
 
-def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
     return raucb.variants(valid, bump)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 
 from harness.errors import DeviceError
@@ -90,11 +89,7 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
             ws = _progress(device, creds)
         except DeviceError as exc:
             note = f"no progress report: {exc}"
-    boundary = "hx" + secrets.token_hex(12)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"update.swu\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            ).encode() + image + f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    body, headers = http.file_form("file", "update.swu", image)
     try:
         r, busy = _post(device, body, headers, creds)
         out = {"status": r.status, "reply": r.text()[:200], **({"busy": busy} if busy else {})}
@@ -117,7 +112,7 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
             **({"errors": errors} if errors else {})}
 
 
-def variants(valid: bytes, bump) -> dict[str, bytes | str]:
+def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
     return swu.variants(valid, bump)
 
 

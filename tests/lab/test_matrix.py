@@ -331,6 +331,28 @@ def test_updates_through_rauc(matrix_run):
     assert back["back"] is False and "in no slot any more" in back["why"], back
 
 
+def test_updates_through_a_web_upload(matrix_run):
+    """router-webfw (the ER-70W: the vendor's binary image uploaded in its web UI) refuses
+    each image the harness derives from the vendor's without knowing its format — tampered
+    by its signature (403), unsigned as malformed (400), foreign-signed (403), the older one
+    as no upgrade (409) — and applies the valid one; router-webfw-nosig applies the tampered."""
+    out, _ = matrix_run
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in load_run(out)["devices"]}
+    upd = res["router-webfw"]["TC-UPD-02"]
+    ev = {e["check"]: e["observed"] for e in upd["evidence"]}
+    for variant, code in (("tampered", 403), ("unsigned", 400), ("untrusted", 403),
+                          ("older", 409)):
+        seen = ev[f"{variant} image"]
+        assert seen["status"] == code and seen["version_after"] == "2.4.1", (variant, seen)
+    valid = ev["valid image (positive control)"]
+    assert valid["accepted"] is True and valid["version_after"] == "2.4.2", valid
+    assert upd["verdict"] == "PASS", upd
+    assert res["router-webfw"]["TC-UPD-01"]["verdict"] == "PASS"
+    bad = res["router-webfw-nosig"]["TC-UPD-02"]
+    assert bad["verdict"] == "FAIL" and bad["reason"].startswith(
+        "tampered image accepted (version 2.4.1 -> 2.4.2)"), bad
+
+
 def test_ts103701_view_follows_the_units_their_ixit_and_their_ics(matrix_run):
     """The TS 103 701 view of the matrix run: a compliant router's password units pass on
     the device and from its IXIT; the legacy router fails them on both (its vendor's IXIT

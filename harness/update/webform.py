@@ -1,0 +1,110 @@
+"""A firmware upload in the unit's web UI (kind `web`), as most consumer routers and cameras
+take an update by hand: the vendor's image, in the vendor's own binary format, is the file
+field `update.form_field` of a multipart form POSTed to `update.upload_path`, behind the UI's
+own login (the credential and style of the web surface on `update.port`, else of the first
+web surface); the running version is read from the page at `version_path` with
+`version_regex`.
+
+The harness need not know the format. From any valid image it derives a tampered one (bytes
+flipped inside the signed content, the signature kept). Where the vendor's IXIT describes
+the signature's layout (`update.signature`: a trailing signature over every byte before it)
+it also derives an unsigned image (the content without its signature) and one signed by a
+key of the harness's own; otherwise it says why those are missing (their parts NOT_RUN).
+
+A web UI's answer alone is weak evidence (many answer "200 OK" with an error page): an
+upload answered 2xx counts as applied only when the version then changes (read again for at
+most `apply_within`); an answer in 4xx/5xx is the unit's refusal."""
+from __future__ import annotations
+
+import re
+import time
+
+from harness.errors import NotRun
+from harness.transport import http
+from harness.update import push
+
+TRAILER = {"rsa2048-sha256": 256, "ed25519": 64}
+VERSION_POLL = 2.0
+
+
+def _login(device, with_auth: bool = True) -> dict:
+    """http.request's credential arguments for the web UI's own login style."""
+    p = device.profile
+    web = next((w for w in p.web if w.port == p.update.port), None) or \
+        next(iter(p.web), None)
+    if not with_auth or web is None or web.auth == "none":
+        return {}
+    if not web.password:
+        raise NotRun(f"the web surface on port {web.port} gives no credential for the "
+                     "upload page's login")
+    creds = (web.username or "admin", web.password.get_secret_value())
+    if web.auth in ("basic", "digest"):
+        return {web.auth: creds}
+    raise NotRun(f"a firmware upload behind a '{web.auth}' login is not supported yet (the "
+                 "web kind logs in with basic or digest authentication)")
+
+
+def version(device) -> dict:
+    p, u = device.profile, device.profile.update
+    r = http.request(device.wire, p.address, u.port, u.version_path, tls=u.tls,
+                     **_login(device))
+    m = re.search(u.version_regex, r.text(), re.M) if 200 <= r.status < 300 else None
+    return {"status": r.status, "version": m.group(1) if m else None,
+            **({} if m else {"page": r.text()[:200]})}
+
+
+def upload(device, image: bytes, with_auth: bool = True) -> dict:
+    p, u = device.profile, device.profile.update
+    login = _login(device, with_auth)
+    before = version(device)["version"] if with_auth else None
+    body, headers = http.file_form(u.form_field, "firmware.bin", image)
+    r = http.request(device.wire, p.address, u.port, u.upload_path, "POST", tls=u.tls,
+                     body=body, headers=headers, **login)
+    out = {"status": r.status, "reply": re.sub(r"\s+", " ", r.text())[:200]}
+    if not 200 <= r.status < 300 or not with_auth:
+        return {**out, "accepted": 200 <= r.status < 300}
+    end = time.monotonic() + u.apply_within
+    while True:                         # taken: applied once the version changes
+        now = version(device)["version"]
+        if now != before:
+            return {**out, "accepted": True, "outcome": f"version {before} -> {now}"}
+        if time.monotonic() > end:
+            return {**out, "accepted": None, "outcome": f"answered {r.status}, but the "
+                    f"version stayed {before} for {u.apply_within:.0f}s"}
+        time.sleep(VERSION_POLL)
+
+
+def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
+    """tampered (a byte in the middle of the signed content flipped, the signature kept);
+    with a declared trailing signature also unsigned (the content alone) and untrusted (the
+    content signed by a key made here). The version inside stays the valid image's (the
+    format is the vendor's): TC-UPD-02 offers these before the valid image, so it is newer
+    than the running one and a downgrade check cannot be what refuses them."""
+    layout = update.signature if update is not None else None
+    n = TRAILER.get(layout, 0)
+    if len(valid) <= n + 16:
+        why = f"the valid image ({len(valid)} bytes) is too short for its declared signature"
+        return {k: why for k in ("tampered", "unsigned", "untrusted")}
+    content = valid[:len(valid) - n]
+    flipped = bytearray(valid)
+    flipped[len(content) // 2] ^= 0xFF
+    out: dict[str, bytes | str] = {"tampered": bytes(flipped)}
+    if not layout:
+        why = ("the image format is the vendor's and its signature's layout is not declared "
+               "(update.signature in the profile's IXIT): no unsigned or foreign-signed image "
+               "can be made from it")
+        return {**out, "unsigned": why, "untrusted": why}
+    return {**out, "unsigned": content, "untrusted": content + _foreign_signature(layout,
+                                                                                 content)}
+
+
+def _foreign_signature(layout: str, content: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+    if layout == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate().sign(content)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.sign(content, padding.PKCS1v15(), hashes.SHA256())
+
+
+channel, check_channel = push.kind(upload)

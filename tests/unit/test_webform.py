@@ -1,0 +1,84 @@
+"""The web-upload update kind's images (harness/update/webform.py) against the emulated
+ER-70W's own format and checks (harness/emulate/webfw.py). Pure logic: the units that run
+the check are router-webfw and router-webfw-nosig in the detection matrix."""
+from types import SimpleNamespace
+
+import pytest
+
+from harness.emulate import webfw
+from harness.transport.http import file_form
+from harness.update import bump, webform
+
+
+class Unit:
+    """The agent's state that webfw.apply touches."""
+
+    def __init__(self, tmp_path, **flaws):
+        self.cfg = {"unsigned_update": False, "downgrade_update": False, **flaws}
+        self.running, self.fs = "2.4.1", tmp_path / "fs"    # its key: update_images put it
+
+    def version(self):
+        return self.running
+
+    def set_version(self, v):
+        self.running = v
+
+    def console_out(self, text):
+        pass
+
+
+def newer(a, b):
+    return tuple(map(int, a.split("."))) > tuple(map(int, b.split(".")))
+
+
+@pytest.fixture
+def images(tmp_path):
+    (tmp_path / "fs" / "etc").mkdir(parents=True)
+    webfw.update_images(tmp_path, webfw.vendor_key(tmp_path), "2.4.1", "unit")
+    return (tmp_path / "update-valid.img").read_bytes(), (tmp_path / "update-old.img").read_bytes()
+
+
+def test_declared_trailer_gives_all_three_and_a_checking_unit_refuses_them(tmp_path, images):
+    valid, old = images
+    got = webform.variants(valid, bump, SimpleNamespace(signature="rsa2048-sha256"))
+    assert [i for i in range(len(valid)) if got["tampered"][i] != valid[i]] == \
+        [(len(valid) - 256) // 2]                       # inside the signed content
+    assert got["tampered"][-256:] == valid[-256:]       # its signature kept
+    assert got["unsigned"] == valid[:-256]
+    assert got["untrusted"][:-256] == valid[:-256] and got["untrusted"] != valid
+    unit = Unit(tmp_path)
+    codes = {k: webfw.apply(unit, got[k], newer)[0] for k in ("tampered", "unsigned",
+                                                              "untrusted")}
+    assert codes == {"tampered": 403, "unsigned": 400, "untrusted": 403}
+    assert webfw.apply(unit, old, newer)[0] == 409 and unit.running == "2.4.1"
+    assert webfw.apply(unit, valid, newer) == (200, "Upgrade complete: firmware 2.4.2")
+
+
+def test_a_unit_that_checks_no_signature_takes_the_tampered_image(tmp_path, images):
+    valid, _ = images
+    got = webform.variants(valid, bump, SimpleNamespace(signature="rsa2048-sha256"))
+    unit = Unit(tmp_path, unsigned_update=True)
+    assert webfw.apply(unit, got["tampered"], newer)[0] == 200 and unit.running == "2.4.2"
+
+
+def test_without_a_declared_layout_only_tampered_and_why_not_the_others(images):
+    valid, _ = images
+    got = webform.variants(valid, bump, SimpleNamespace(signature=None))
+    assert isinstance(got["tampered"], bytes) and got["tampered"] != valid
+    for k in ("unsigned", "untrusted"):
+        assert "update.signature" in got[k]
+    short = webform.variants(b"x" * 100, bump, SimpleNamespace(signature="rsa2048-sha256"))
+    assert all("too short" in v for v in short.values())
+
+
+def test_ed25519_trailer_is_64_bytes():
+    got = webform.variants(b"h" * 200, bump, SimpleNamespace(signature="ed25519"))
+    assert got["unsigned"] == b"h" * 136 and len(got["untrusted"]) == 200
+
+
+def test_the_form_field_arrives_intact():
+    data = bytes(range(256)) * 40 + b"\r\n--x\r\n"
+    body, headers = file_form("firmware", "fw.bin", data)
+    assert webfw.form_file(headers["Content-Type"], body) == data
+    assert webfw.form_file(headers["Content-Type"], body, "other") is None
+    assert webfw.form_file("text/plain", b"junk") is None
