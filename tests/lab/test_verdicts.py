@@ -85,13 +85,13 @@ def test_not_run_in_junit_and_html(nondestructive_run):
     assert "NOT_RUN" in html and "Not fully tested" in html
 
 
-@pytest.mark.units("router-1")
+@pytest.mark.units("router-3")
 def test_single_unit_proves_no_uniqueness(emulated_lab, tmp_path):
     out = tmp_path / "out"
-    proc = harness("run", "--profile", emulated_lab["router-1"], "-k", "TC-UNIQ", "--out", out)
+    proc = harness("run", "--profile", emulated_lab["router-3"], "-k", "TC-UNIQ", "--out", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = load_run(out)
-    assert verdicts(run)["router-1"] == {"TC-UNIQ-01": "NOT_RUN", "TC-UNIQ-02": "NOT_RUN"}
+    assert verdicts(run)["router-3"] == {"TC-UNIQ-01": "NOT_RUN", "TC-UNIQ-02": "NOT_RUN"}
     reasons = [r["reason"] for r in run["devices"][0]["results"]]
     assert all("needs at least two units of Emulab ER-100" in r for r in reasons), reasons
 
@@ -121,7 +121,7 @@ def test_vendor_comparison_data_replaces_a_second_unit(emulated_lab, tmp_path):
     assert r["verdict"] == "FAIL" and "SSH host key with ER90-0002" in r["reason"]
 
 
-@pytest.mark.units("router-1")
+@pytest.mark.units("router-4")
 def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
     """An SSH-only profile: SSH's refusal of the 'none' method is evidence (it was once
     INCONCLUSIVE: 'no surface could be checked')."""
@@ -129,7 +129,7 @@ def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
         keep = ("extends", "name", "serial_number", "mac", "address", "ssh", "tls_clients")
         return "".join(line + "\n" for line in text.splitlines()
                        if line.split(":")[0] in keep)
-    profile = _derived(emulated_lab, tmp_path, "router-1", ssh_only)
+    profile = _derived(emulated_lab, tmp_path, "router-4", ssh_only)
     assert "web:" not in open(profile).read()
     out = tmp_path / "out"
     proc = harness("run", "--profile", profile, "-k", "TC-AUTH-01", "--out", out)
