@@ -6,9 +6,9 @@
 # carry more than one pytest process):
 #   1. the tests that bring the emulated lab up and down themselves, in one process beside
 #      the unit tests in two xdist workers (they touch no device);
-#   2. the lab tests in xdist workers that share one emulated lab, one detection matrix run
-#      and the units' locks (tests/conftest.py: a test waits until the matrix is done with
-#      its units and holds them, whichever worker it is in).
+#   2. the lab tests, in four processes that share one emulated lab, one detection matrix
+#      run and the units' locks (tests/conftest.py: a test waits until the matrix is done with
+#      its units and holds them, whichever process it is in).
 # Arguments are passed to every pytest process; a path among them (a selection of test
 # files) runs one pytest process over it instead, as does a run without root.
 set -euo pipefail
@@ -19,6 +19,17 @@ single() { exec "${PYTEST[@]}" tests/ --durations=25 "$@"; }
 [ "$(id -u)" -eq 0 ] || single "$@"
 for a in "$@"; do case "$a" in -*) ;; *) single "$@" ;; esac; done
 .venv/bin/harness emulate down >/dev/null
+
+# the lab tests in four processes; the first takes what the others do not name. Grouped so
+# that each process's units are apart from the others' as far as they can be (the lab tests
+# that drive a compliant router share router-1 to router-4 out)
+SECOND="tests/lab/test_real_products.py tests/lab/test_qemu_units.py tests/lab/test_bootloader.py
+        tests/lab/test_appliance_behaviour.py tests/lab/test_plugin.py tests/lab/test_tls_client.py"
+THIRD="tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py
+       tests/lab/test_resume.py"
+FOURTH="tests/lab/test_firmware_join.py tests/lab/test_labgrid.py"
+IGNORE=()
+for f in $SECOND $THIRD $FOURTH; do IGNORE+=(--ignore "$f"); done
 
 # named after this script's PID: a killed run's directory goes at the next run (harness.scratch)
 logs=$(mktemp -d "${TMPDIR:-/tmp}/hx-tests-$$-XXXXXXXX")
@@ -38,10 +49,19 @@ rc=0; wait $own || rc=$?; passed $rc || status=1
 show "the tests that bring the lab up and down themselves (beside the unit tests)" \
      "$logs/exclusive.log"
 
-# the lab tests in six xdist workers, a test file at a time to whichever is free (a file's
-# module fixtures run once); they share the lab, the matrix run and the units' locks
-export HX_TEST_COORD="$logs/coord"
+export HX_TEST_COORD="$logs/coord" HX_TEST_MATRIX_SHARED=1
 mkdir -m 700 "$HX_TEST_COORD"
-rc=0; "${PYTEST[@]}" "$(bt lab)" tests/lab -m "not exclusive_lab" -n 6 --dist loadfile \
-  --durations=40 "$@" || rc=$?; passed $rc || status=1
+others=()
+for n in second third fourth; do
+  files=${n^^}
+  # shellcheck disable=SC2086   # the group's file names, one word each
+  "${PYTEST[@]}" "$(bt $n)" ${!files} -m "not exclusive_lab" --durations=10 "$@" \
+    > "$logs/$n.log" 2>&1 & others+=($!)
+done
+rc=0; "${PYTEST[@]}" "$(bt first)" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" --durations=25 "$@" \
+  || rc=$?; passed $rc || status=1
+for pid in "${others[@]}"; do rc=0; wait "$pid" || rc=$?; passed $rc || status=1; done
+for n in second third fourth; do
+  show "the $n process of lab tests (beside the first)" "$logs/$n.log"
+done
 exit $status

@@ -161,3 +161,17 @@ def signer_files(directory: Path, stem: str, common_name: str) -> tuple[Path, Pa
                                           serialization.NoEncryption()).decode(), 0o600)
         write(cert_file, cert.public_bytes(serialization.Encoding.PEM).decode())
     return key_file, cert_file
+
+
+def run_tool(*cmd, error: type[Exception] = RuntimeError, cwd=None, env=None,
+             timeout: float = 300) -> str:
+    """A build tool's stdout; `error` with the tool's last words when it cannot start,
+    times out or fails."""
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                           env={**os.environ, **(env or {})})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise error(f"{cmd[0]}: {exc}") from None
+    if p.returncode:
+        raise error(f"{' '.join(map(str, cmd[:3]))}…: {(p.stderr or p.stdout).strip()[-400:]}")
+    return p.stdout

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from harness.emulate import files
@@ -72,14 +71,7 @@ def machine_args() -> list[str]:
 
 
 def _run(*cmd, env=None, timeout=120) -> str:
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, **(env or {})})
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise FitError(f"{cmd[0]}: {exc}") from None
-    if p.returncode:
-        raise FitError(f"{' '.join(map(str, cmd[:3]))}: {(p.stderr or p.stdout)[-300:]}")
-    return p.stdout
+    return files.run_tool(*cmd, error=FitError, env=env, timeout=timeout)
 
 
 def board_dtb(out: Path) -> Path:

@@ -59,14 +59,7 @@ def cache_dir() -> Path:
 
 
 def _run(*cmd, cwd=None, env=None, timeout=300) -> str:
-    try:
-        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, **(env or {})})
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BuildError(f"{cmd[0]}: {exc}") from None
-    if p.returncode:
-        raise BuildError(f"{' '.join(map(str, cmd[:3]))}…: {p.stderr.strip()[-400:]}")
-    return p.stdout
+    return files.run_tool(*cmd, error=BuildError, cwd=cwd, env=env, timeout=timeout)
 
 
 def kernel_package() -> str:

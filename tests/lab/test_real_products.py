@@ -92,6 +92,9 @@ def test_no_login_at_all_is_open_access_and_its_credentials_not_tested(emulated_
 
 @pytest.mark.units("camera-mjpeg", "camera-mjpeg-open")
 def test_an_endless_stream_is_decided_from_its_headers(emulated_lab, wire):
+    from harness.probe.patience import Patience
+    for host in ("198.18.0.33", "198.18.0.34"):     # motion may still be restarting its
+        Patience(budget=30).call(http.request, wire, host, 8081, "/", "GET", True)  # stream
     t0 = time.monotonic()
     r = http.request(wire, "198.18.0.34", 8081, "/", tls=True)         # motion, no auth
     assert r.status == 200 and r.content_type == "multipart/x-mixed-replace"
