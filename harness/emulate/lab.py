@@ -249,6 +249,9 @@ def power_cycle(name: str, off_seconds: float = BOOT_DELAY, wait: bool = True) -
 def power_off(name: str) -> None:
     v = select([name])[0]
     netns.stop_recorded(_dir(v) / "boot-pids")     # a boot still pending from a PDU cycle
+    if v.has("qemu") and netns.recorded(_dir(v) / "pids"):
+        with open(_dir(v) / "log" / "power.log", "a") as log:
+            log.write(f"{time.strftime('%H:%M:%S')} power off: {qemu.quit_power(_dir(v))}\n")
     netns.stop_recorded(_dir(v) / "pids")
     netns.stop_namespace_processes(v.ns, keep=netns.recorded(_dir(v) / "uart-pids"))
 

@@ -7,12 +7,16 @@ to the lab bridge) and QEMU's tap are bridged inside it, and the guest's own ker
 the unit's address and MAC, so scope, link actions and teardown are the same. Its serial
 port is a socket client of the unit's UART (harness/emulate/uart.py), which owns the pty
 the profile names and stays up while the unit is off, so the harness sees every boot from
-U-Boot's first line. Power: the QEMU process is the unit's power; cutting it (the recorded
-PID, SIGTERM) is pulling the plug, starting it is power-on; disks and flash persist.
+U-Boot's first line. Power: the QEMU process is the unit's power. Power-off is QMP's `quit`
+on the unit's monitor socket (qmp.sock; QEMU stops at once, no guest shutdown: pulling the
+plug), the recorded PID (SIGTERM) when QMP does not answer; starting it is power-on; disks
+and flash persist.
 """
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -72,7 +76,8 @@ def command(v: Variant, d: Path) -> list[str]:
             "-netdev", "tap,id=lan,ifname=tap0,script=no,downscript=no",
             "-device", f"virtio-net-pci,netdev=lan,mac={mac(v)},romfile=",
             "-chardev", f"socket,id=uart,path={d / 'uart.sock'},reconnect=1",
-            "-serial", "chardev:uart"]
+            "-serial", "chardev:uart",
+            "-qmp", f"unix:{d / 'qmp.sock'},server=on,wait=off"]
 
 
 def start(v: Variant, d: Path) -> None:
@@ -93,3 +98,53 @@ def powered_off_itself(d: Path) -> bool:
     except (OSError, IndexError):
         return True
     return state in ("Z", "X")
+
+
+QMP_WAIT = 3.0
+
+
+def qmp(d: Path, command: str, timeout: float = QMP_WAIT) -> dict:
+    """One command on the unit's QMP socket: QEMU's answer ({"return": …} or {"error": …});
+    OSError or ValueError when it does not answer within `timeout`."""
+    end = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(d / "qmp.sock"))
+        f = s.makefile("rwb")
+
+        def answer() -> dict:
+            for _ in range(64):                   # events (SHUTDOWN, …) come in between
+                line = f.readline(1 << 16)
+                if not line:
+                    raise ConnectionError("QMP closed the connection unanswered")
+                msg = json.loads(line)
+                if "event" not in msg:
+                    return msg
+                if time.monotonic() > end:
+                    raise TimeoutError("QMP: no answer in time, only events")
+            raise ValueError("QMP sent only events")
+        answer()                                  # the greeting
+        for cmd in ("qmp_capabilities", command):
+            f.write(json.dumps({"execute": cmd}).encode() + b"\n")
+            f.flush()
+            msg = answer()
+            if "error" in msg:
+                break
+        return msg
+
+
+def quit_power(d: Path) -> str:
+    """Power off through QMP: `quit`, then QEMU's exit awaited (QMP_WAIT); what happened, for
+    the unit's power log (the caller stops the recorded PID whatever it says)."""
+    t0 = time.monotonic()
+    try:
+        said = qmp(d, "quit")
+    except (OSError, ValueError) as exc:
+        return f"QMP quit unanswered ({exc}): stopped by its PID"
+    if "error" in said:
+        return f"QMP quit refused ({said['error']}): stopped by its PID"
+    while not powered_off_itself(d) and time.monotonic() - t0 < QMP_WAIT:
+        time.sleep(0.05)
+    if not powered_off_itself(d):
+        return "QMP quit answered, QEMU still running: stopped by its PID"
+    return f"QMP quit: QEMU exited in {time.monotonic() - t0:.1f}s"

@@ -1,7 +1,8 @@
 """The units that boot real firmware in QEMU, beyond the detection matrix: the console
 shows the whole boot from U-Boot's first line; the flash decides whether autoboot can be
-stopped; a password set on the unit survives a power cycle (the data disk), and a factory
-reset brings the factory partition's password back. The time a boot takes is printed."""
+stopped; power goes off through QMP; a password set on the unit survives a power cycle (the
+data disk), and a factory reset brings the factory partition's password back. The time a
+boot takes is printed."""
 import shlex
 import time
 
@@ -31,6 +32,9 @@ def test_the_console_shows_a_real_boot_and_only_the_open_unit_counts_down(
         print(f"{name}: power cycle to its prompt in {time.monotonic() - t0:.1f}s")
     finally:
         console.close()
+    from harness.emulate.netns import STATE
+    power = (STATE / name / "log" / "power.log").read_text().splitlines()
+    assert power[-1].split(" ", 1)[1].startswith("power off: QMP quit: QEMU exited in"), power
     assert "U-Boot 2023.01" in text and "Starting kernel" in text, text[-2000:]
     assert "rcS: up in" in text and "firmware 5.0.2" in text
     # bootdelay 2 on the open unit's flash; -2 (no countdown, no stop) on the locked one
