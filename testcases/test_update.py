@@ -59,7 +59,13 @@ def test_update_integrity(device, evidence, run_context, lifecycle):
                 continue
             r = ch.upload(image)
             now = _read(device, f"after the {variant} image")
-            evidence.record(f"{variant} image", {**r, "version_after": now})
+            seen = {**r, "version_after": now}
+            if problems and not r["accepted"] and now == before:
+                # the unit now runs a wrongly applied image: a refusal may be its version
+                # check ("not newer"), not its signature check
+                seen["decided"] = (f"no: an earlier image was applied (version now {now}), "
+                                   "so this refusal proves nothing about the image")
+            evidence.record(f"{variant} image", seen)
             if r["accepted"] or now != before:
                 problems.append(f"{variant} image accepted (version {before} -> {now})")
                 before = now

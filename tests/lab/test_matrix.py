@@ -351,6 +351,10 @@ def test_updates_through_a_web_upload(matrix_run):
     bad = res["router-webfw-nosig"]["TC-UPD-02"]
     assert bad["verdict"] == "FAIL" and bad["reason"].startswith(
         "tampered image accepted (version 2.4.1 -> 2.4.2)"), bad
+    # after that, its refusals (409: not newer than what it now runs) decide nothing
+    later = {e["check"]: e["observed"] for e in bad["evidence"]}
+    assert "an earlier image was applied" in later["untrusted image"]["decided"], later
+    assert not any("decided" in v for v in ev.values() if isinstance(v, dict)), ev
 
 
 def test_ts103701_view_follows_the_units_their_ixit_and_their_ics(matrix_run):
