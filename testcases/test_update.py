@@ -9,7 +9,10 @@ from harness.profile import applicability as a
 
 @testcase("TC-UPD-01", "The update channel is encrypted and authenticated",
           steps=["a unit that takes uploads: the update endpoint is served over TLS, and an "
-                 "upload without credentials is refused",
+                 "upload without credentials is refused (401/403)",
+                 "positive control: the lab's credential passes the same server's login (a "
+                 "request that changes nothing: its version page); without it the refusal "
+                 "proves nothing",
                  "a unit that pulls its updates: the harness stands in for its update server "
                  "with a certificate from a CA made for the run; a poll in plain HTTP or a "
                  "completed handshake FAILs, the unit's own TLS alert is its refusal; with the "

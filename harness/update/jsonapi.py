@@ -61,4 +61,4 @@ def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
                                                    ("untrusted", untrusted))}
 
 
-channel, check_channel = push.kind(upload)
+channel, check_channel = push.kind(upload, push.version_page(version))

@@ -116,4 +116,11 @@ def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
     return swu.variants(valid, bump)
 
 
-channel, check_channel = push.kind(upload)
+def signed_in(device) -> dict:
+    """SWUpdate's web server has one login for all it serves: its page, with the credential."""
+    p, u = device.profile, device.profile.update
+    r = http.request(device.wire, p.address, u.port, "/", tls=u.tls, digest=jsonapi.creds(device))
+    return {"status": r.status, "path": "/"}
+
+
+channel, check_channel = push.kind(upload, signed_in)

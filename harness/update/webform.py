@@ -107,4 +107,4 @@ def _foreign_signature(layout: str, content: bytes) -> bytes:
     return key.sign(content, padding.PKCS1v15(), hashes.SHA256())
 
 
-channel, check_channel = push.kind(upload)
+channel, check_channel = push.kind(upload, push.version_page(version))
