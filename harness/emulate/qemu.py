@@ -114,14 +114,16 @@ def qmp(d: Path, command: str, timeout: float = QMP_WAIT) -> dict:
 
         def answer() -> dict:
             for _ in range(64):                   # events (SHUTDOWN, …) come in between
+                left = end - time.monotonic()     # one deadline for the whole exchange
+                if left <= 0:
+                    raise TimeoutError("QMP: no answer in time")
+                s.settimeout(left)
                 line = f.readline(1 << 16)
                 if not line:
                     raise ConnectionError("QMP closed the connection unanswered")
                 msg = json.loads(line)
                 if "event" not in msg:
                     return msg
-                if time.monotonic() > end:
-                    raise TimeoutError("QMP: no answer in time, only events")
             raise ValueError("QMP sent only events")
         answer()                                  # the greeting
         for cmd in ("qmp_capabilities", command):
