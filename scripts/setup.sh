@@ -54,38 +54,48 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 fi
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[test]"; } \
-     > .venv/pip.log 2>&1; then
-  cat .venv/pip.log >&2
-  echo "setup: pip install failed (log above)" >&2
-  exit 1
-fi
-if [ ! -f .node-red/node_modules/node-red/red.js ]; then
-  mkdir -p .node-red
-  if ! npm install --prefix .node-red --no-audit --no-fund --omit=optional "$NODE_RED" \
-       > .node-red/npm.log 2>&1; then
-    cat .node-red/npm.log >&2
-    echo "setup: npm install $NODE_RED failed (log above)" >&2
-    exit 1
-  fi
-fi
-# the firmware packages, fetched now while the registries are in reach (into ~/.cache)
-if ! .venv/bin/python -m harness.emulate.fwbuild > .venv/firmware-debs.log 2>&1; then
-  cat .venv/firmware-debs.log >&2
-  echo "setup: fetching the firmware packages failed (log above)" >&2
-  exit 1
-fi
+# Three independent installs side by side (each mostly waits on its registry): the
+# harness's venv and then the firmware packages, Node-RED, labgrid. Each writes its own log,
+# shown when it fails.
+[ -x .venv/bin/python ] || python3 -m venv .venv
 # labgrid (the shared-lab backend) in a venv of its own: it replaces pyserial with a fork
 # that installs the same module, so it must not share the harness's venv.
 [ -x .venv-labgrid/bin/python ] || python3 -m venv .venv-labgrid
-if [ ! -x .venv-labgrid/bin/labgrid-client ]; then
-  if ! .venv-labgrid/bin/python -m pip install -q "labgrid==26.0.1" > .venv-labgrid/pip.log 2>&1; then
-    cat .venv-labgrid/pip.log >&2
-    echo "setup: pip install labgrid failed (log above)" >&2
-    exit 1
+mkdir -p .node-red
+harness_venv() {
+  .venv/bin/python -m pip install -q --upgrade pip > .venv/pip.log 2>&1 &&
+    .venv/bin/python -m pip install -q -e ".[test]" >> .venv/pip.log 2>&1 || {
+      echo .venv/pip.log; return 1; }
+  # the firmware packages, fetched now while the registries are in reach (into ~/.cache)
+  .venv/bin/python -m harness.emulate.fwbuild > .venv/firmware-debs.log 2>&1 ||
+    { echo .venv/firmware-debs.log; return 1; }
+}
+node_red() {
+  [ -f .node-red/node_modules/node-red/red.js ] ||
+    npm install --prefix .node-red --no-audit --no-fund --omit=optional "$NODE_RED" \
+      > .node-red/npm.log 2>&1 || { echo .node-red/npm.log; return 1; }
+}
+labgrid() {
+  [ -x .venv-labgrid/bin/labgrid-client ] ||
+    .venv-labgrid/bin/python -m pip install -q "labgrid==26.0.1" > .venv-labgrid/pip.log 2>&1 ||
+    { echo .venv-labgrid/pip.log; return 1; }
+}
+failed=0
+pids=()
+results=$(mktemp -d)
+for step in harness_venv node_red labgrid; do
+  { "$step" > "$results/$step" || echo "$step" >> "$results/$step.failed"; } &
+  pids+=($!)
+done
+wait "${pids[@]}"
+for step in harness_venv node_red labgrid; do
+  if [ -e "$results/$step.failed" ]; then
+    log=$(cat "$results/$step")
+    cat "$log" >&2
+    echo "setup: $step failed (log above: $log)" >&2
+    failed=1
   fi
-fi
+done
+rm -rf "$results"
+[ "$failed" -eq 0 ] || exit 1
 echo "setup: ready (.venv/bin/harness)"

@@ -131,3 +131,14 @@ def test_failing_package_manager_fails_setup(tmp_path):
                         '[ "$1" = update ] && exit 0; echo "E: no" >&2; exit 100')
     assert proc.returncode != 0
     assert "setup: ready" not in proc.stdout
+
+
+def test_a_failing_install_beside_the_others_fails_setup_and_shows_its_log(tmp_path):
+    """The venv, Node-RED and labgrid install side by side: one failing fails the set-up,
+    naming it and showing its log; the others still ran to their end."""
+    proc, calls = _run_with(tmp_path, "npm", 'echo "npm ERR! registry unreachable"; exit 1')
+    assert proc.returncode == 1 and "setup: ready" not in proc.stdout
+    assert "npm ERR! registry unreachable" in proc.stderr
+    assert "setup: node_red failed (log above: .node-red/npm.log)" in proc.stderr
+    assert "venv-python -m harness.emulate.fwbuild" in calls, calls
+    assert "labgrid-python -m pip install -q labgrid==26.0.1" in calls, calls
