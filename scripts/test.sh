@@ -6,7 +6,7 @@
 # carry more than one pytest process):
 #   1. the tests that bring the emulated lab up and down themselves, in one process beside
 #      the unit tests in two xdist workers (they touch no device);
-#   2. the lab tests, in four processes that share one emulated lab, one detection matrix
+#   2. the lab tests, in six processes that share one emulated lab, one detection matrix
 #      run and the units' locks (tests/conftest.py: a test waits until the matrix is done with
 #      its units and holds them, whichever process it is in).
 # Arguments are passed to every pytest process; a path among them (a selection of test
@@ -20,16 +20,20 @@ single() { exec "${PYTEST[@]}" tests/ --durations=25 "$@"; }
 for a in "$@"; do case "$a" in -*) ;; *) single "$@" ;; esac; done
 .venv/bin/harness emulate down >/dev/null
 
-# the lab tests in four processes; the first takes what the others do not name. Grouped so
+# the lab tests in six processes; the first takes what the others do not name. Grouped so
 # that each process's units are apart from the others' as far as they can be (the lab tests
-# that drive a compliant router share router-1 to router-4 out)
+# that drive a compliant router share router-1 to router-5 out): most of each process's time
+# is waiting for the matrix to be done with its units, and a test that waits for a unit
+# another process holds idles its whole process
 SECOND="tests/lab/test_real_products.py tests/lab/test_qemu_units.py tests/lab/test_bootloader.py
         tests/lab/test_appliance_behaviour.py tests/lab/test_plugin.py tests/lab/test_tls_client.py"
-THIRD="tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py
-       tests/lab/test_resume.py"
-FOURTH="tests/lab/test_firmware_join.py tests/lab/test_labgrid.py"
+THIRD="tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py"
+FOURTH="tests/lab/test_firmware_join.py tests/lab/test_labgrid.py tests/lab/test_update_login.py"
+FIFTH="tests/lab/test_verdicts.py"
+SIXTH="tests/lab/test_resume.py"
+PROCS=(second third fourth fifth sixth)
 IGNORE=()
-for f in $SECOND $THIRD $FOURTH; do IGNORE+=(--ignore "$f"); done
+for f in $SECOND $THIRD $FOURTH $FIFTH $SIXTH; do IGNORE+=(--ignore "$f"); done
 
 # named after this script's PID: a killed run's directory goes at the next run (harness.scratch)
 logs=$(mktemp -d "${TMPDIR:-/tmp}/hx-tests-$$-XXXXXXXX")
@@ -52,7 +56,7 @@ show "the tests that bring the lab up and down themselves (beside the unit tests
 export HX_TEST_COORD="$logs/coord" HX_TEST_MATRIX_SHARED=1
 mkdir -m 700 "$HX_TEST_COORD"
 others=()
-for n in second third fourth; do
+for n in "${PROCS[@]}"; do
   files=${n^^}
   # shellcheck disable=SC2086   # the group's file names, one word each
   "${PYTEST[@]}" "$(bt $n)" ${!files} -m "not exclusive_lab" --durations=10 "$@" \
@@ -61,7 +65,7 @@ done
 rc=0; "${PYTEST[@]}" "$(bt first)" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" --durations=25 "$@" \
   || rc=$?; passed $rc || status=1
 for pid in "${others[@]}"; do rc=0; wait "$pid" || rc=$?; passed $rc || status=1; done
-for n in second third fourth; do
+for n in "${PROCS[@]}"; do
   show "the $n process of lab tests (beside the first)" "$logs/$n.log"
 done
 exit $status

@@ -222,18 +222,37 @@ def _matrix_selected(session) -> bool:
     return session.config.stash.get(MATRIX_SELECTED, False)
 
 
-def _units_done(journal: Path) -> set[str]:
-    if not journal.exists():
-        return set()
-    return {json.loads(line)["device"] for line in journal.read_text().splitlines()
-            if '"unit-done"' in line and line.endswith("}")}
+class _UnitsDone:
+    """The units the matrix's journal says it is done with, read as the journal grows (six
+    processes polling a journal of several MB each second: only what is new is read)."""
+
+    def __init__(self, journal: Path):
+        self.journal, self.offset, self.done = journal, 0, set()
+
+    def __call__(self) -> set[str]:
+        if self.journal.exists():
+            with open(self.journal, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+            whole = chunk[:chunk.rfind(b"\n") + 1]          # complete lines only
+            self.offset += len(whole)
+            for line in whole.decode().splitlines():
+                if '"unit-done"' in line and line.endswith("}"):
+                    self.done.add(json.loads(line)["device"])
+        return self.done
+
+
+UNITS_DONE = pytest.StashKey[_UnitsDone]()
 
 
 def wait_until_matrix_is_done_with(request, units) -> None:
     """Until the background matrix run has decided every test case of these units (its
     journal's unit-done events) or has ended. Bounded by the run's own deadline."""
     out, run = request.getfixturevalue("matrix_in_background")
-    while not set(units) <= _units_done(out / "journal.jsonl") and not run.ended():
+    stash = request.config.stash
+    if UNITS_DONE not in stash:
+        stash[UNITS_DONE] = _UnitsDone(out / "journal.jsonl")
+    while not set(units) <= stash[UNITS_DONE]() and not run.ended():
         if time.monotonic() > run.deadline:
             pytest.fail(f"the matrix run did not finish with {sorted(units)} in time")
         time.sleep(1)

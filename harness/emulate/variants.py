@@ -168,11 +168,12 @@ def _v(name, kind, index, *flaws, key_group="", password="", features=(), profil
 VARIANTS = [
     _v("router-1", "router", 1),
     _v("router-2", "router", 2),
-    # two more units of router-1's model (compliant; numbered last, listed here: the matrix
+    # three more units of router-1's model (compliant; numbered last, listed here: the matrix
     # starts units in this order), as a lab keeps several of one model: the project's lab
     # tests that drive such a unit share them out instead of queueing for one
     _v("router-3", "router", 36),
     _v("router-4", "router", 37),
+    _v("router-5", "router", 40),
     _v("router-legacy-1", "router", 3, "shared_default_password", "shared_keys", key_group="legacy"),
     _v("router-legacy-2", "router", 4, "shared_default_password", "shared_keys", key_group="legacy"),
     _v("router-telnet", "router", 5, "telnet"),

@@ -1,6 +1,7 @@
 """Bootloader break-in beyond the detection matrix: the serial adapter survives a power
 cycle, and a prompt without proof, a lab without a power action or an adapter that cannot
-stay open never give PASS or FAIL."""
+stay open never give PASS or FAIL. The open bootloader is fw-router-open's: real U-Boot in
+QEMU (a unit no other test process needs)."""
 import pytest
 
 from harness.lab.actions import run_action
@@ -8,9 +9,10 @@ from harness.lab.config import load_lab
 from harness.runner.context import build_context
 from tests.conftest import REPO, harness, load_run
 
-pytestmark = pytest.mark.units("camera-1", "camera-open")
+OPEN = "fw-router-open"
 
 
+@pytest.mark.units("camera-1")
 def test_console_stays_open_through_a_power_cycle(emulated_lab, tmp_path):
     ctx = build_context([emulated_lab["camera-1"]], out=tmp_path / "out")
     device = ctx.devices[0]
@@ -23,11 +25,11 @@ def test_console_stays_open_through_a_power_cycle(emulated_lab, tmp_path):
         console.close()
 
 
-def _derived(emulated_lab, tmp_path, name, serial_change="survives_power_cycle: true",
-             lab=None):
+def _derived(emulated_lab, tmp_path, name, old="", new="", lab=None):
     text = open(emulated_lab[name]).read().replace(
         "extends: ../../types/", f"extends: {REPO}/device_profiles/types/")
-    text = text.replace("survives_power_cycle: true", serial_change)
+    assert old in text, (old, text)
+    text = text.replace(old, new) if old else text
     path = tmp_path / f"{name}.yaml"
     path.write_text(text)
     args = ["run", "--profile", path, "-k", "TC-DEBUG-02", "--out", tmp_path / "out"]
@@ -39,20 +41,23 @@ def _derived(emulated_lab, tmp_path, name, serial_change="survives_power_cycle: 
     return load_run(tmp_path / "out")["devices"][0]["results"][0]
 
 
+@pytest.mark.units(OPEN)
 def test_prompt_without_proof_is_inconclusive(emulated_lab, tmp_path):
-    r = _derived(emulated_lab, tmp_path, "camera-open",
-                 "survives_power_cycle: true, bootloader: {proof: '^NEVER-MATCHES'}")
+    r = _derived(emulated_lab, tmp_path, OPEN, "bootloader: {boot_wait: 120}",
+                 "bootloader: {boot_wait: 120, proof: '^NEVER-MATCHES'}")
     assert r["verdict"] == "INCONCLUSIVE", r
     assert "proof command gave no output" in r["reason"]
 
 
+@pytest.mark.units(OPEN)
 @pytest.mark.parametrize("case", ["no power action", "adapter does not survive"])
 def test_cannot_watch_the_boot(emulated_lab, tmp_path, case):
     if case == "no power action":
-        r = _derived(emulated_lab, tmp_path, "camera-open",
+        r = _derived(emulated_lab, tmp_path, OPEN,
                      lab="lab: {name: x}\nscope: {allow: [198.18.0.0/24, '2001:2::/64'], interfaces: [hxbr0]}\n")
         assert r["verdict"] == "INCONCLUSIVE" and "no power_cycle action" in r["reason"], r
     else:
-        r = _derived(emulated_lab, tmp_path, "camera-open", "survives_power_cycle: false")
+        r = _derived(emulated_lab, tmp_path, OPEN, "survives_power_cycle: true",
+                     "survives_power_cycle: false")
         # the test applies; the lab's adapter cannot show it: not run, never N/A
         assert r["verdict"] == "NOT_RUN" and "survives_power_cycle" in r["reason"], r

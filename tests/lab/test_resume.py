@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run, reset_guards, verdicts
 
-UNITS = ("router-4", "router-telnet")
+UNITS = ("router-4", "router-legacy-2")
 # the units it uses: it runs beside the detection matrix once the matrix is done with them
 pytestmark = pytest.mark.units(*UNITS)
 
@@ -22,7 +22,7 @@ SELECTION = "TC-SURF or TC-CRED or TC-AUTH or TC-DECL-0"
 
 def _args(emulated_lab, out):
     return ["run", "--no-pdf", "--out", out, "-k", SELECTION, "--profile", emulated_lab["router-4"],
-            "--profile", emulated_lab["router-telnet"]]
+            "--profile", emulated_lab["router-legacy-2"]]
 
 
 def _events(out):
@@ -58,7 +58,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
     assert not list(Path(tempfile.gettempdir()).glob("harness-pytest-*"))   # nothing stray
 
     resumed = harness("run", "--resume", killed)
-    assert resumed.returncode == 1, resumed.stderr[-2000:]       # router-telnet FAILs
+    assert resumed.returncode == 1, resumed.stderr[-2000:]   # legacy-2: default password
     events = _events(killed)
     results = [(e["device"], e["test_id"]) for e in events if e["type"] == "result"]
     assert len(results) == len(set(results)), "a decided test case ran twice"

@@ -22,7 +22,7 @@ def _derived(emulated_lab, tmp_path, name, edit) -> str:
     return str(path)
 
 
-NONDESTRUCTIVE_UNITS = ["router-1", "router-2", "router-nothrottle", "appliance-open"]
+NONDESTRUCTIVE_UNITS = ["router-5", "router-telnetshell", "router-nothrottle", "appliance-open"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_unrun_destructive_cases_are_not_run_never_na(nondestructive_run):
     assert run["summary"].get("NOT_RUN", 0) >= 16
     # progress in a non-TTY log, devices in parallel: lines name the device and test case
     lines = proc.stdout.splitlines()
-    for name in ("router-1", "router-2", "router-nothrottle", "appliance-open"):
+    for name in NONDESTRUCTIVE_UNITS:
         assert any(name in l and "TC-SURF-01" in l and "running" in l for l in lines), name
         assert any(re.match(rf"{name}\s+\d+/\d+ in ", l) for l in lines), name  # summary
 
@@ -77,7 +77,7 @@ def test_not_run_in_junit_and_html(nondestructive_run):
     out, _ = nondestructive_run
     root = ET.parse(out / "junit.xml").getroot()
     case = next(c for c in root.iter("testcase")
-                if c.get("classname") == "router-1.TC-BRUTE-01")
+                if c.get("classname") == "router-5.TC-BRUTE-01")
     skipped = case.find("skipped")
     assert skipped is not None and "NOT_RUN" in skipped.get("message")
     assert "--allow-destructive" in skipped.get("message")
@@ -85,13 +85,13 @@ def test_not_run_in_junit_and_html(nondestructive_run):
     assert "NOT_RUN" in html and "Not fully tested" in html
 
 
-@pytest.mark.units("router-3")
+@pytest.mark.units("router-5")
 def test_single_unit_proves_no_uniqueness(emulated_lab, tmp_path):
     out = tmp_path / "out"
-    proc = harness("run", "--profile", emulated_lab["router-3"], "-k", "TC-UNIQ", "--out", out)
+    proc = harness("run", "--profile", emulated_lab["router-5"], "-k", "TC-UNIQ", "--out", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = load_run(out)
-    assert verdicts(run)["router-3"] == {"TC-UNIQ-01": "NOT_RUN", "TC-UNIQ-02": "NOT_RUN"}
+    assert verdicts(run)["router-5"] == {"TC-UNIQ-01": "NOT_RUN", "TC-UNIQ-02": "NOT_RUN"}
     reasons = [r["reason"] for r in run["devices"][0]["results"]]
     assert all("needs at least two units of Emulab ER-100" in r for r in reasons), reasons
 
@@ -121,7 +121,7 @@ def test_vendor_comparison_data_replaces_a_second_unit(emulated_lab, tmp_path):
     assert r["verdict"] == "FAIL" and "SSH host key with ER90-0002" in r["reason"]
 
 
-@pytest.mark.units("router-4")
+@pytest.mark.units("router-5")
 def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
     """An SSH-only profile: SSH's refusal of the 'none' method is evidence (it was once
     INCONCLUSIVE: 'no surface could be checked')."""
@@ -129,7 +129,7 @@ def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
         keep = ("extends", "name", "serial_number", "mac", "address", "ssh", "tls_clients")
         return "".join(line + "\n" for line in text.splitlines()
                        if line.split(":")[0] in keep)
-    profile = _derived(emulated_lab, tmp_path, "router-4", ssh_only)
+    profile = _derived(emulated_lab, tmp_path, "router-5", ssh_only)
     assert "web:" not in open(profile).read()
     out = tmp_path / "out"
     proc = harness("run", "--profile", profile, "-k", "TC-AUTH-01", "--out", out)
@@ -140,9 +140,9 @@ def test_ssh_only_profile_is_decided(emulated_lab, tmp_path):
     assert any(s.startswith("ssh:22 (user admin") for s in surfaces), surfaces
 
 
-@pytest.mark.units("router-1", "router-2", "router-telnet")
+@pytest.mark.units("router-5", "router-nothrottle", "router-telnetshell")
 def test_same_verdicts_with_one_and_several_workers(emulated_lab, tmp_path):
-    names = ["router-1", "router-2", "router-telnet"]
+    names = ["router-5", "router-nothrottle", "router-telnetshell"]
     got = {}
     for workers in (1, 3):
         out = tmp_path / f"w{workers}"
@@ -168,8 +168,8 @@ def test_same_verdicts_with_one_and_several_workers(emulated_lab, tmp_path):
                 assert end_a <= dt.datetime.fromisoformat(b["started"]).timestamp() + 1.0, \
                     (name, a["test_id"], b["test_id"])
     assert got[1] == got[3]
-    assert got[3]["router-telnet"]["TC-SURF-01"] == "FAIL"
-    assert got[3]["router-1"]["TC-UNIQ-02"] == "PASS"
+    assert got[3]["router-telnetshell"]["TC-SURF-01"] == "FAIL"
+    assert got[3]["router-5"]["TC-UNIQ-02"] == "PASS"
 
 
 @pytest.mark.units("router-ipv6telnet")
@@ -206,13 +206,13 @@ def test_ipv6_only_service_needs_address6(emulated_lab, tmp_path):
     assert jc["JCSTAR-S1.1-13"]["verdicts"]["router-ipv6telnet"] == "NOT_RUN"
 
 
-@pytest.mark.units("router-1")
+@pytest.mark.units("router-5")
 def test_only_device_or_documents(emulated_lab, tmp_path):
     """--only separates what is verified on the device from the declaration checks."""
     got = {}
     for only in ("device", "documents"):
-        proc = harness("run", "--profile", emulated_lab["router-1"], "--only", only, "-k",
+        proc = harness("run", "--profile", emulated_lab["router-5"], "--only", only, "-k",
                        "TC-SURF-02 or TC-DECL-01", "--out", tmp_path / only)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        got[only] = verdicts(load_run(tmp_path / only))["router-1"]
+        got[only] = verdicts(load_run(tmp_path / only))["router-5"]
     assert got == {"device": {"TC-SURF-02": "PASS"}, "documents": {"TC-DECL-01": "DECLARED"}}
