@@ -80,22 +80,22 @@ labgrid() {
     .venv-labgrid/bin/python -m pip install -q "labgrid==26.0.1" > .venv-labgrid/pip.log 2>&1 ||
     { echo .venv-labgrid/pip.log; return 1; }
 }
-failed=0
+steps=(harness_venv node_red labgrid)
 pids=()
-results=$(mktemp -d)
-for step in harness_venv node_red labgrid; do
-  { "$step" > "$results/$step" || echo "$step" >> "$results/$step.failed"; } &
+logs=$(mktemp -d)
+for step in "${steps[@]}"; do
+  "$step" > "$logs/$step" &       # prints its log's path when it fails
   pids+=($!)
 done
-wait "${pids[@]}"
-for step in harness_venv node_red labgrid; do
-  if [ -e "$results/$step.failed" ]; then
-    log=$(cat "$results/$step")
+failed=0
+for i in "${!steps[@]}"; do
+  if ! wait "${pids[$i]}"; then
+    log=$(cat "$logs/${steps[$i]}")
     cat "$log" >&2
-    echo "setup: $step failed (log above: $log)" >&2
+    echo "setup: ${steps[$i]} failed (log above: $log)" >&2
     failed=1
   fi
 done
-rm -rf "$results"
+rm -rf "$logs"
 [ "$failed" -eq 0 ] || exit 1
 echo "setup: ready (.venv/bin/harness)"

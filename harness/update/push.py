@@ -1,4 +1,4 @@
-"""The channel of a unit that takes its images as uploads (kinds `json`, `swupdate`): each
+"""The channel of a unit that takes its images as uploads (kinds `json`, `swupdate`, `web`): each
 image is one upload, and TC-UPD-01 checks the upload endpoint itself — served over TLS, an
 upload without credentials refused (401/403), and the lab's credential shown to pass the same
 server's login (the positive control: the refusal was for lack of credentials). Nothing is

@@ -123,6 +123,7 @@ def test_a_killed_run_keeps_its_place_and_resume_takes_it_back(places, tmp_path)
     run_id = next(e["run_id"] for e in _events(out) if e["type"] == "run-start")
     assert holder_of("emu-router-3").endswith(f"/harness-{run_id}")     # still held by it
     resumed = harness("run", "--resume", out)
+    assert (out / "run.json").exists(), (resumed.stdout[-1500:], resumed.stderr[-1500:])
     run = load_run(out)
     why = [(r["test_id"], r["verdict"], r.get("reason", "")) for r in run["devices"][0]["results"]]
     log = (out / "logs" / "router-3.log").read_text()
