@@ -2,13 +2,15 @@
 # Second command of the README (and what CI runs): install everything, then run the
 # project's own tests. Lab tests need root; under CI=true a root-skip is a failure.
 #
-# As root, in two phases (the lab's tests mostly wait on devices, so the machine's two cores
-# carry more than one pytest process):
-#   1. the tests that bring the emulated lab up and down themselves, in one process beside
-#      the unit tests in two xdist workers (they touch no device);
-#   2. the lab tests, in six processes that share one emulated lab, one detection matrix
-#      run and the units' locks (tests/conftest.py: a test waits until the matrix is done with
-#      its units and holds them, whichever process it is in).
+# As root, everything at once (the lab's tests mostly wait on devices, so the machine's two
+# cores carry more than one pytest process):
+#   - the lab tests, in six processes that share one emulated lab, one detection matrix run
+#     and the units' locks (tests/conftest.py: a test waits until the matrix is done with its
+#     units and holds them, whichever process it is in);
+#   - beside them, the tests that bring a lab up and down themselves, in a lab of their own
+#     (scripts/own-lab.sh: network, PID and mount namespaces of their own);
+#   - the unit tests (they touch no device) in two xdist workers at the lowest priority: they
+#     take what the lab leaves of the cores, and the lab's probes keep their timing.
 # Arguments are passed to every pytest process; a path among them (a selection of test
 # files) runs one pytest process over it instead, as does a run without root.
 set -euo pipefail
@@ -35,8 +37,9 @@ PROCS=(second third fourth fifth sixth)
 IGNORE=()
 for f in $SECOND $THIRD $FOURTH $FIFTH $SIXTH; do IGNORE+=(--ignore "$f"); done
 
-# named after this script's PID: a killed run's directory goes at the next run (harness.scratch)
-logs=$(mktemp -d "${TMPDIR:-/tmp}/hx-tests-$$-XXXXXXXX")
+# named after this script's PID and PID namespace: a killed run's directory goes at the
+# next run (harness.scratch)
+logs=$(mktemp -d "${TMPDIR:-/tmp}/hx-tests-$$-$(readlink /proc/self/ns/pid | tr -dc 0-9)-XXXXXXXX")
 trap 'rm -rf "$logs"' EXIT
 status=0
 passed() { [ "$1" -eq 0 ] || [ "$1" -eq 5 ]; }   # 5: this selection left no test here
@@ -45,26 +48,26 @@ show() { echo; echo "---- $1"; cat "$2"; }
 # each process its own --basetemp: side by side, pytest's numbered directories race (one
 # process's cleanup removed another's tmp_path)
 bt() { echo "--basetemp=$logs/tmp-$1"; }
-"${PYTEST[@]}" "$(bt exclusive)" tests/lab -m exclusive_lab "$@" > "$logs/exclusive.log" 2>&1 &
-own=$!
-# the unit tests in two workers: they wait on subprocesses much of the time (the CLI, builds)
-rc=0; "${PYTEST[@]}" "$(bt unit)" tests/unit -n 2 --durations=10 "$@" || rc=$?; passed $rc || status=1
-rc=0; wait $own || rc=$?; passed $rc || status=1
-show "the tests that bring the lab up and down themselves (beside the unit tests)" \
-     "$logs/exclusive.log"
+./scripts/own-lab.sh "$logs/own-lab" "${PYTEST[@]}" "$(bt exclusive)" tests/lab -m exclusive_lab \
+  "$@" > "$logs/exclusive.log" 2>&1 & others=($!)
+nice -n 19 "${PYTEST[@]}" "$(bt unit)" tests/unit -n 2 --durations=10 "$@" > "$logs/unit.log" 2>&1 &
+others+=($!)
 
-export HX_TEST_COORD="$logs/coord" HX_TEST_MATRIX_SHARED=1
-mkdir -m 700 "$HX_TEST_COORD"
-others=()
+coord="$logs/coord"
+mkdir -m 700 "$coord"
+shared=(env HX_TEST_COORD="$coord" HX_TEST_MATRIX_SHARED=1)
 for n in "${PROCS[@]}"; do
   files=${n^^}
   # shellcheck disable=SC2086   # the group's file names, one word each
-  "${PYTEST[@]}" "$(bt $n)" ${!files} -m "not exclusive_lab" --durations=10 "$@" \
+  "${shared[@]}" "${PYTEST[@]}" "$(bt $n)" ${!files} -m "not exclusive_lab" --durations=10 "$@" \
     > "$logs/$n.log" 2>&1 & others+=($!)
 done
-rc=0; "${PYTEST[@]}" "$(bt first)" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" --durations=25 "$@" \
-  || rc=$?; passed $rc || status=1
+rc=0; "${shared[@]}" "${PYTEST[@]}" "$(bt first)" tests/lab -m "not exclusive_lab" "${IGNORE[@]}" \
+  --durations=25 "$@" || rc=$?; passed $rc || status=1
 for pid in "${others[@]}"; do rc=0; wait "$pid" || rc=$?; passed $rc || status=1; done
+show "the unit tests (beside the lab tests)" "$logs/unit.log"
+show "the tests that bring a lab up and down themselves (in a lab of their own)" \
+     "$logs/exclusive.log"
 for n in "${PROCS[@]}"; do
   show "the $n process of lab tests (beside the first)" "$logs/$n.log"
 done

@@ -17,6 +17,7 @@ U-Boot itself is Debian's u-boot-qemu (qemu_arm64), started as the board's boot 
 """
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
@@ -251,7 +252,15 @@ def _recipe() -> str:
 
 def build(out: Path, flavour: Flavour, work: Path) -> dict:
     """The firmware disk `out` (and out.with_suffix('.json'): what went in); a build whose
-    manifest matches the packages and choices is kept."""
+    manifest matches the packages and choices is kept. One build at a time per image: two
+    labs coming up on one machine share the cache (the lock goes with a killed process)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(out, flavour, work)
+
+
+def _build(out: Path, flavour: Flavour, work: Path) -> dict:
     debs = fetch()
     manifest = out.with_suffix(".json")
     want = {"packages": {n: p.name for n, p in sorted(debs.items())},

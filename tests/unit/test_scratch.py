@@ -13,18 +13,22 @@ def test_a_dead_processes_scratch_goes_a_living_ones_stays():
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     tmp = Path(tempfile.gettempdir())
-    left = tmp / f"hx-unittest-{dead}-abc"
+    ns = scratch.pid_namespace()
+    left = tmp / f"hx-unittest-{dead}-{ns}-abc"
     (left / "x").mkdir(parents=True)
     (left / "x" / "f").write_text("unpacked")
-    mine = tmp / f"hx-unittest-{os.getpid()}-def"
-    other = tmp / f"hx-unittestother-{dead}-ghi"
-    mine.mkdir()
-    other.mkdir()
+    mine = tmp / f"hx-unittest-{os.getpid()}-{ns}-def"
+    other = tmp / f"hx-unittestother-{dead}-{ns}-ghi"
+    # a PID of another PID namespace (a container sharing /tmp): not ours to judge
+    elsewhere = tmp / f"hx-unittest-{dead}-1{ns}-jkl"
+    for p in (mine, other, elsewhere):
+        p.mkdir()
     try:
         with scratch.directory("unittest") as d:
-            assert d.name.startswith(f"hx-unittest-{os.getpid()}-") and d.is_dir()
+            assert d.name.startswith(f"hx-unittest-{os.getpid()}-{ns}-") and d.is_dir()
             assert not left.exists() and mine.exists() and other.exists()
+            assert elsewhere.exists()
         assert not d.exists()
     finally:
-        for p in (left, mine, other):
+        for p in (left, mine, other, elsewhere):
             subprocess.run(["rm", "-rf", str(p)], check=True)
