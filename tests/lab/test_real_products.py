@@ -3,7 +3,6 @@ emulated units that run it: Node-RED (OAuth2 password grant, or no login at all)
 endless MJPEG stream, tftpd-hpa, net-snmp (v2c and v3), the appliance app's JSON token
 login. A refusal counts only with its positive control: a declared login procedure that
 cannot succeed leaves the surface not tested (NOT_RUN), never PASS."""
-import time
 
 import pytest
 
@@ -95,11 +94,9 @@ def test_an_endless_stream_is_decided_from_its_headers(emulated_lab, wire):
     from harness.probe.patience import Patience
     for host in ("198.18.0.33", "198.18.0.34"):     # motion may still be restarting its
         Patience(budget=30).call(http.request, wire, host, 8081, "/", "GET", True)  # stream
-    t0 = time.monotonic()
     r = http.request(wire, "198.18.0.34", 8081, "/", tls=True)         # motion, no auth
     assert r.status == 200 and r.content_type == "multipart/x-mixed-replace"
-    assert r.truncated and len(r.body) <= 64 << 10
-    assert time.monotonic() - t0 < 15                   # the body is not read to its end
+    assert r.truncated and len(r.body) <= 64 << 10      # the body is not read to its end
     assert http.request(wire, "198.18.0.33", 8081, "/", tls=True).status == 401
     good = _pw(emulated_lab, "camera-mjpeg")
     ok = http.request(wire, "198.18.0.33", 8081, "/", tls=True, basic=("admin", good))

@@ -129,10 +129,9 @@ def test_alias_bomb_is_refused_at_once(tmp_path):
     for prev, name in zip("abcdefgh", "bcdefghi"):
         rows.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
     (tmp_path / "bomb.yaml").write_text("\n".join(rows) + "\n")
-    t0 = time.monotonic()
-    proc = harness("validate", tmp_path / "bomb.yaml")
+    proc = harness("validate", tmp_path / "bomb.yaml", timeout=300)   # expanded: never ends
     check(proc, "bomb.yaml", None, 2)
-    assert "aliases" in proc.stderr and time.monotonic() - t0 < 20
+    assert "aliases" in proc.stderr             # refused for its aliases, before expanding
 
 
 def test_deep_nesting_and_size_are_refused(tmp_path):
@@ -210,7 +209,8 @@ def test_trickling_peer_ends_at_the_deadline():
     try:
         t0 = time.monotonic()
         data, why = read_bounded(a, 1 << 20, 1.5)
-        assert why == "deadline" and 1.4 < time.monotonic() - t0 < 4 and data
+        # it waited for its deadline, and ended while the peer was still sending
+        assert why == "deadline" and time.monotonic() - t0 > 1.4 and 0 < len(data) < 60
     finally:
         done.set()
         sender.join(timeout=2)
@@ -222,10 +222,9 @@ def test_guard_unblocks_a_read():
     a, b = socket.socketpair()
     try:
         a.settimeout(30)
-        t0 = time.monotonic()
         with guard(a, 0.5) as g:
-            assert a.recv(10) == b""          # shut down by the guard, not the 30 s timeout
-        assert g.fired and time.monotonic() - t0 < 5
+            assert a.recv(10) == b""          # shut down by the guard (the 30 s timeout raises)
+        assert g.fired
     finally:
         a.close()
         b.close()
@@ -270,11 +269,9 @@ def test_watchdog_stops_a_test_case_past_its_budget(tmp_path):
         "    try:\n        time.sleep(60)\n"
         "    except Exception:\n        pass\n")   # a probe that swallows its timeouts
     unit = write(tmp_path, lab_text=LAB + "timeouts: {test_case: 1.5}\n")
-    t0 = time.monotonic()
     proc = harness("run", "--suite", suite, "--profile", unit, "--lab", tmp_path / "lab.yaml",
                    "--out", tmp_path / "out", timeout=120)
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert time.monotonic() - t0 < 50
     import json
     r = json.loads((tmp_path / "out" / "run.json").read_text())["devices"][0]["results"][0]
     assert r["verdict"] == "ERROR" and "watchdog" in r["reason"] and "TC-SLOW-01" in r["reason"]
