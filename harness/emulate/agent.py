@@ -155,7 +155,7 @@ class Agent(Heater):
         return 200, f"updated to {version}"
 
     def serve_update(self) -> None:
-        agent = self
+        agent, sessions = self, webfw.Sessions()
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "fwupd"
@@ -175,21 +175,28 @@ class Agent(Heater):
                     return check_password(user, pw)
                 return False
 
-            def _send(self, code, body):
+            def _send(self, code, body, headers=None):
                 data = body.encode()
                 self.send_response(code)
                 if code == 401:
                     self.send_header("WWW-Authenticate", 'Basic realm="update"')
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _signed_in(self) -> bool:
+                return sessions.valid(self.headers.get("Cookie", ""))
+
             def do_GET(self):
                 if agent.cfg.get("web_firmware"):          # the ER-70W's web UI pages
+                    if self.path == webfw.LOGIN:
+                        return self._send(200, webfw.login_page())
                     if self.path != webfw.STATUS:
                         return self._send(404, "not found")
-                    if not self._authed():
-                        return self._send(401, "authentication required")
+                    if not self._signed_in():
+                        return self._send(302, "sign in", {"Location": webfw.LOGIN})
                     return self._send(200, webfw.status_page(agent.version()))
                 if self.path == "/api/firmware":
                     if not self._authed():
@@ -199,11 +206,18 @@ class Agent(Heater):
 
             def do_POST(self):
                 web = agent.cfg.get("web_firmware")
+                n = int(self.headers.get("Content-Length") or 0)
+                if web and self.path == webfw.LOGIN:
+                    code, page, headers = webfw.sign_in(sessions, self.rfile.read(min(n, 4096)),
+                                                        check_password)
+                    if code != 303:
+                        agent.failed(self.client_address[0], 8443)
+                    return self._send(code, page, headers)
                 if self.path != (webfw.UPLOAD if web else "/api/update"):
                     return self._send(404, "not found")
-                if not self._authed():
-                    return self._send(401, "authentication required")
-                n = int(self.headers.get("Content-Length") or 0)
+                if not (self._signed_in() if web else self._authed()):
+                    return self._send(403, "sign in first") if web else \
+                        self._send(401, "authentication required")
                 if n > 8 << 20:
                     return self._send(413, "image too large")
                 body = self.rfile.read(n)

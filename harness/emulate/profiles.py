@@ -54,6 +54,9 @@ def _web(v: Variant, secret: str) -> list[str]:
     out = [f"  - {{port: {web_port}, tls: {tls}, auth: {WEB_AUTH[v.kind]}, admin_paths: [/admin/], "
            + ("login_path: /login.cgi, " if v.kind == "appliance" else "")
            + f"username: admin, password: {secret}}}"]
+    if v.has("web_firmware"):      # the ER-70W's firmware page, behind its UI's form login
+        out.append(f"  - {{port: 8443, tls: true, auth: form, login_path: /login, "
+                   f"admin_paths: [/admin/status], username: admin, password: {secret}}}")
     if v.has("mjpeg_stream"):      # the live stream (motion), basic authentication over TLS
         out.append(f"  - {{port: 8081, tls: true, auth: basic, admin_paths: [/], "
                    f"username: admin, password: {secret}}}")

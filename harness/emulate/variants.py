@@ -123,8 +123,9 @@ DETECTED_BY = {
 # What a unit runs besides its kind's base (not flaws: the compliant twins have them too)
 FEATURES = {
     "mjpeg_stream": "an MJPEG stream on 8081 (motion 4.5, still-image source)",
-    "web_firmware": "updates by a file upload in its web UI, the image in the vendor's own "
-                    "binary format (a header, the payload, an RSA-2048 signature trailer)",
+    "web_firmware": "updates by a file upload in its web UI behind a form login, the image "
+                    "in the vendor's own binary format (a header, the payload, an RSA-2048 "
+                    "signature trailer)",
     "snmp": "an SNMP agent (net-snmp snmpd): v2c, or v3 authPriv on the compliant unit",
     "rate_limit": "new SSH connections and SNMP requests rate-limited in nftables "
                   "(control-plane policing)",

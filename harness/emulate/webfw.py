@@ -8,7 +8,10 @@ NUL-padded), the payload's length (u32, big-endian), the payload, then an RSA-20
 v1.5 signature with SHA-256 over every byte before it (256 bytes).
 
 The unit: a multipart form POSTed to /admin/firmware with the image as its `firmware` file
-field, behind the web UI's basic login; a malformed image is refused (400), one whose
+field, behind the web UI's form login (user name and password POSTed to /login, a session
+cookie back; without a session the pages redirect to the login and an upload is refused
+with 403; failed logins go to the unit's guard, which bans a source that keeps failing);
+a malformed image is refused (400), one whose
 signature does not verify with the vendor's key too (403, unless the unit is flawed with
 `unsigned_update`), one not newer than the running firmware (409, unless
 `downgrade_update`); otherwise the version changes (200). /admin/status shows it."""
@@ -16,7 +19,12 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import http.cookies
+import secrets
 import struct
+import threading
+import time
+import urllib.parse
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -26,8 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 MAGIC = b"EMFW\x01\x00\x00\x00"
 HEADER = struct.Struct(">8s16sI")
 SIGNATURE = 256
-UPLOAD, STATUS = "/admin/firmware", "/admin/status"
+UPLOAD, STATUS, LOGIN = "/admin/firmware", "/admin/status", "/login"
 FIELD = "firmware"
+SESSION_SECONDS = 600
 
 
 PUBLIC = "etc/fw-verify.pem"           # in the unit's file system: the key its firmware carries
@@ -110,3 +119,47 @@ def status_page(version: str) -> str:
             f"<form method=post action={UPLOAD} enctype=multipart/form-data>"
             f"<input type=file name={FIELD}><input type=submit value=Upgrade></form>"
             "</body></html>")
+
+
+def login_page(message: str = "") -> str:
+    return (f"<html><body><h1>ER-70W sign in</h1><p>{message}</p>"
+            f"<form method=post action={LOGIN}><input name=username>"
+            "<input name=password type=password><input type=submit value='Sign in'></form>"
+            "</body></html>")
+
+
+class Sessions:
+    """The UI's sign-in sessions, in memory: a reboot signs everyone out."""
+
+    def __init__(self):
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def open(self) -> str:
+        sid = secrets.token_hex(16)
+        with self._lock:
+            now = time.monotonic()
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            self._until[sid] = now + SESSION_SECONDS
+        return sid
+
+    def valid(self, cookie_header: str) -> bool:
+        jar = http.cookies.SimpleCookie()
+        try:
+            jar.load(cookie_header or "")
+        except http.cookies.CookieError:
+            return False
+        sid = jar["sid"].value if "sid" in jar else ""
+        with self._lock:
+            return self._until.get(sid, 0) > time.monotonic()
+
+
+def sign_in(sessions: Sessions, body: bytes, check_password) -> tuple[int, str, dict]:
+    """A POSTed login form: (status, page, headers); a wrong one is the login page again
+    with no cookie (the caller reports it to the guard)."""
+    fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    user, password = (fields.get(k, [""])[0] for k in ("username", "password"))
+    if not check_password(user, password):
+        return 200, login_page("Wrong user name or password."), {}
+    return 303, "signed in", {"Set-Cookie": f"sid={sessions.open()}; Path=/; Secure; HttpOnly",
+                              "Location": STATUS}

@@ -42,7 +42,7 @@ def kind(upload, signed_in):
         ok = signed_in(device)
         evidence.record("positive control: the lab's credential passes the same server's "
                         "login", ok)
-        if ok["status"] in (401, 403):
+        if not 200 <= ok["status"] < 300:      # a form login's refusal may be a redirect
             raise Inconclusive(f"the lab's credential is refused too ({ok['status']} on "
                                f"{ok['path']}): the refusal for lack of credentials is not "
                                "shown")

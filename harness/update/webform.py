@@ -1,8 +1,8 @@
 """A firmware upload in the unit's web UI (kind `web`), as most consumer routers and cameras
 take an update by hand: the vendor's image, in the vendor's own binary format, is the file
 field `update.form_field` of a multipart form POSTed to `update.upload_path`, behind the UI's
-own login (the credential and style of the web surface on `update.port`, else of the first
-web surface); the running version is read from the page at `version_path` with
+own login (the credential and login style of the web surface on `update.port`, else of the
+first web surface: basic, digest, a form's session cookie, a token); the running version is read from the page at `version_path` with
 `version_regex`.
 
 The harness need not know the format. From any valid image it derives a tampered one (bytes
@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 import time
 
-from harness.errors import NotRun
+from harness import weblogin
+from harness.errors import Inconclusive, NotRun
 from harness.transport import http
 from harness.update import push
 
@@ -27,8 +28,10 @@ TRAILER = {"rsa2048-sha256": 256, "ed25519": 64}
 VERSION_POLL = 2.0
 
 
-def _login(device, with_auth: bool = True) -> dict:
-    """http.request's credential arguments for the web UI's own login style."""
+def _login(device, with_auth: bool = True) -> dict | http.Response:
+    """http.request's arguments carrying the web UI's own login (its declared style: a
+    credential, a session cookie, a token), or the UI's answer refusing the lab's
+    credential."""
     p = device.profile
     web = next((w for w in p.web if w.port == p.update.port), None) or \
         next(iter(p.web), None)
@@ -37,17 +40,15 @@ def _login(device, with_auth: bool = True) -> dict:
     if not web.password:
         raise NotRun(f"the web surface on port {web.port} gives no credential for the "
                      "upload page's login")
-    creds = (web.username or "admin", web.password.get_secret_value())
-    if web.auth in ("basic", "digest"):
-        return {web.auth: creds}
-    raise NotRun(f"a firmware upload behind a '{web.auth}' login is not supported yet (the "
-                 "web kind logs in with basic or digest authentication)")
+    return weblogin.auth(device.wire, p.address, web, web.username or "admin",
+                         web.password.get_secret_value())
 
 
 def version(device) -> dict:
     p, u = device.profile, device.profile.update
-    r = http.request(device.wire, p.address, u.port, u.version_path, tls=u.tls,
-                     **_login(device))
+    login = _login(device)
+    r = login if isinstance(login, http.Response) else \
+        http.request(device.wire, p.address, u.port, u.version_path, tls=u.tls, **login)
     m = re.search(u.version_regex, r.text(), re.M) if 200 <= r.status < 300 else None
     return {"status": r.status, "version": m.group(1) if m else None,
             **({} if m else {"page": r.text()[:200]})}
@@ -56,10 +57,14 @@ def version(device) -> dict:
 def upload(device, image: bytes, with_auth: bool = True) -> dict:
     p, u = device.profile, device.profile.update
     login = _login(device, with_auth)
+    if isinstance(login, http.Response):
+        raise Inconclusive(f"the web UI refused the lab's credential at its login "
+                           f"({login.status} {login.reason}): no image could be uploaded")
     before = version(device)["version"] if with_auth else None
     body, headers = http.file_form(u.form_field, "firmware.bin", image)
+    login = {**login, "headers": {**headers, **login.get("headers", {})}}
     r = http.request(device.wire, p.address, u.port, u.upload_path, "POST", tls=u.tls,
-                     body=body, headers=headers, **login)
+                     body=body, **login)
     out = {"status": r.status, "reply": re.sub(r"\s+", " ", r.text())[:200]}
     if not 200 <= r.status < 300 or not with_auth:
         return {**out, "accepted": 200 <= r.status < 300}

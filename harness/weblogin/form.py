@@ -9,17 +9,12 @@ from harness.weblogin._common import check_throttle
 NAME = "form"
 
 
-def fetch(wire, host, web, path, user, password):
+def auth(wire, host, web, user, password):
     body = urllib.parse.urlencode({web.user_field: user, web.password_field: password})
     posted = check_throttle(http.request(
         wire, host, web.port, web.login_path, "POST", tls=web.tls, body=body.encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"}),
         f"POST {web.login_path}")
     if not posted.cookies:
-        if not 200 <= posted.status < 400:
-            return posted
-        return check_throttle(http.request(wire, host, web.port, path, tls=web.tls),
-                              f"GET {path}")
-    cookie = "; ".join(f"{k}={v}" for k, v in posted.cookies.items())
-    return check_throttle(http.request(wire, host, web.port, path, tls=web.tls,
-                                       headers={"Cookie": cookie}), f"GET {path}")
+        return {} if 200 <= posted.status < 400 else posted
+    return {"headers": {"Cookie": "; ".join(f"{k}={v}" for k, v in posted.cookies.items())}}

@@ -11,7 +11,7 @@ from harness.weblogin.token import use
 NAME = "oauth2"
 
 
-def fetch(wire, host, web, path, user, password):
+def auth(wire, host, web, user, password):
     fields = {"grant_type": "password", "username": user, "password": password}
     if web.client_id:
         fields["client_id"] = web.client_id
@@ -24,4 +24,4 @@ def fetch(wire, host, web, path, user, password):
                  "Accept": "application/json"}, log_body=False), f"POST {web.login_path}")
     if not 200 <= posted.status < 300:
         return posted
-    return use(wire, host, web, path, json_field(posted.body, "access_token"))
+    return use(wire, web, json_field(posted.body, "access_token"))

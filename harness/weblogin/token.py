@@ -11,7 +11,7 @@ from harness.weblogin._common import check_throttle, json_field
 NAME = "token"
 
 
-def fetch(wire, host, web, path, user, password):
+def auth(wire, host, web, user, password):
     fields = {web.user_field: user, web.password_field: password}
     if web.body == "json":
         body, kind = json.dumps(fields).encode(), "application/json"
@@ -23,21 +23,18 @@ def fetch(wire, host, web, path, user, password):
         f"POST {web.login_path}")
     if not 200 <= posted.status < 300:
         return posted
-    return use(wire, host, web, path, json_field(posted.body, web.token_field), posted.cookies)
+    return use(wire, web, json_field(posted.body, web.token_field), posted.cookies)
 
 
-def use(wire, host, web, path, value, cookies=None):
-    """`path` with the token as the profile says (bearer or cookie); no token: refused."""
+def use(wire, web, value, cookies=None):
+    """The token sent as the profile says (bearer or cookie); no token: refused."""
     if value:
         wire.transcript.redact.add(value)
     if web.token_use == "bearer" and value:
-        headers = {"Authorization": f"Bearer {value}"}
-    elif web.token_use == "cookie" and (value or cookies):
+        return {"headers": {"Authorization": f"Bearer {value}"}}
+    if web.token_use == "cookie" and (value or cookies):
         jar = dict(cookies or {})
         if value:
             jar[web.token_cookie] = value
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
-    else:
-        return http.Response(401, "no token in the login answer")
-    return check_throttle(http.request(wire, host, web.port, path, tls=web.tls,
-                                       headers=headers), f"GET {path}")
+        return {"headers": {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}}
+    return http.Response(401, "no token in the login answer")

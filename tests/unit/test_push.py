@@ -40,6 +40,12 @@ def test_the_credential_refused_as_well_proves_nothing():
         check(401, 403)
 
 
+def test_a_form_login_that_redirects_back_proves_nothing():
+    """A form login that signs no one in leaves its pages redirecting to the login."""
+    with pytest.raises(Inconclusive, match=r"refused too \(302 on /version\)"):
+        check(403, 302)
+
+
 def test_an_unauthenticated_upload_taken_fails_before_any_control():
     with pytest.raises(Failed, match="unauthenticated upload accepted"):
         check(200, 200)

@@ -82,3 +82,61 @@ def test_the_form_field_arrives_intact():
     assert webfw.form_file(headers["Content-Type"], body) == data
     assert webfw.form_file(headers["Content-Type"], body, "other") is None
     assert webfw.form_file("text/plain", b"junk") is None
+
+
+# ---- the upload behind each login style (stand-ins for the unit's answers: the login
+# styles themselves are proven on real daemons in tests/lab/test_real_products.py and
+# test_web_login.py, the form-login upload on router-webfw in the matrix)
+class Answers:
+    """http.request's stand-in: the login answers with a token, the pages with a version."""
+
+    def __init__(self, login_status=200):
+        self.sent, self.login_status = [], login_status
+
+    def __call__(self, wire, host, port, path, method="GET", **kw):
+        from harness.transport.http import Response
+        self.sent.append((method, path, kw))
+        if path == "/api/login":
+            return Response(self.login_status, "OK", body=b'{"token": "t0k3n"}')
+        if path == "/status":
+            version = "2.4.2" if any(m == "POST" for m, p, _ in self.sent[:-1]
+                                     if p == "/upload") else "2.4.1"
+            return Response(200, "OK", body=f"Firmware {version}".encode())
+        return Response(200, "OK", body=b"Upgrade complete")
+
+
+def _device(auth="token"):
+    web = SimpleNamespace(port=8443, tls=True, auth=auth, login_path="/api/login",
+                          user_field="username", password_field="password", body="json",
+                          token_field="token", token_use="bearer", token_cookie="token",
+                          username="admin", password=SimpleNamespace(
+                              get_secret_value=lambda: "secret"))
+    update = SimpleNamespace(port=8443, tls=True, version_path="/status",
+                             version_regex=r"Firmware (\S+)", upload_path="/upload",
+                             form_field="firmware", apply_within=4)
+    wire = SimpleNamespace(transcript=SimpleNamespace(redact=set()))
+    return SimpleNamespace(wire=wire, profile=SimpleNamespace(address="198.18.0.48", web=[web],
+                                                              update=update))
+
+
+def test_an_upload_behind_a_token_login_carries_the_token_and_its_form(monkeypatch):
+    from harness.transport import http
+    answers = Answers()
+    monkeypatch.setattr(http, "request", answers)
+    got = webform.upload(_device(), b"image bytes")
+    assert got["accepted"] is True and got["outcome"] == "version 2.4.1 -> 2.4.2", got
+    method, path, kw = next(s for s in answers.sent if s[1] == "/upload")
+    assert kw["headers"]["Authorization"] == "Bearer t0k3n"
+    assert kw["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'name="firmware"' in kw["body"]
+
+
+def test_a_login_the_ui_refuses_uploads_nothing_and_decides_nothing(monkeypatch):
+    from harness.errors import Inconclusive
+    from harness.transport import http
+    answers = Answers(login_status=401)
+    monkeypatch.setattr(http, "request", answers)
+    with pytest.raises(Inconclusive, match=r"refused the lab's credential at its login \(401"):
+        webform.upload(_device(), b"image bytes")
+    assert not any(p == "/upload" for _, p, _ in answers.sent)
+    assert webform.version(_device())["status"] == 401      # the control sees the refusal
