@@ -47,11 +47,12 @@ def _read(device, after: str) -> str:
                  "a variant that could not be built or handed over, or whose outcome the "
                  "unit did not report, is NOT_RUN for its part",
                  "always, where the kind has a way back (RAUC: the slot the unit started "
-                 "from marked active again): back on the starting firmware"],
+                 "from marked active again) or the lab a restore_firmware action (the "
+                 "vendor's recovery path): back on the starting firmware"],
           applies=[a.update_images], destructive=True, disrupts="firmware")
 def test_update_integrity(device, evidence, run_context, lifecycle):
     imgs = update.images(device)
-    before = _read(device, "before the update")
+    before = start = _read(device, "before the update")
     problems, untested = [], []
     with update.channel(device, run_context, lifecycle) as ch:
         for variant in update.VARIANTS:
@@ -80,7 +81,7 @@ def test_update_integrity(device, evidence, run_context, lifecycle):
         after = _read(device, "after the valid image")
     evidence.record("valid image (positive control)", {**r, "version_after": after})
     evidence.record("back on the starting firmware", getattr(ch, "restored", None) or
-                    "no: this update kind has no way back (the unit stays on the valid image)")
+                    update.restore(device, lifecycle, start))
     evidence.expect("only the genuine newer image is applied", not problems, "refused",
                     problems, reason="; ".join(problems))
     if r["accepted"] is False or after == before:

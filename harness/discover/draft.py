@@ -37,7 +37,7 @@ def _certificate(wire, address: str, port: int) -> dict | None:
             "sha256": "sha256:" + hashlib.sha256(der).hexdigest()}
 
 
-def _mac(address: str) -> str | None:
+def _neighbour(address: str) -> str | None:
     out = subprocess.run(["ip", "-j", "neigh", "show", address], capture_output=True,
                          text=True).stdout
     try:
@@ -45,6 +45,19 @@ def _mac(address: str) -> str | None:
     except ValueError:
         return None
     return next((e["lladdr"].lower() for e in entries if e.get("lladdr")), None)
+
+
+def _mac(wire, address: str, ports) -> str | None:
+    """The unit's MAC from this host's neighbour table. nmap resolves addresses itself, so
+    the table may hold none, or a failed one (a unit slow to answer ARP on a loaded link):
+    a connection to an open port makes the kernel ask again (three times at most)."""
+    for port in [None, *list(ports)[:1] * 3]:
+        if port is not None:
+            net.tcp_open(wire, address, port)
+        mac = _neighbour(address)
+        if mac:
+            return mac
+    return None
 
 
 def gather(wire, address: str, interfaces=(), scan_timeout: float = 240) -> dict:
@@ -88,11 +101,14 @@ def gather(wire, address: str, interfaces=(), scan_timeout: float = 240) -> dict
                 facts["web"][port] = login.detect(wire, address, port, tls=bool(cert))
             except DeviceError as exc:
                 facts["web"][port] = {"auth": None, "evidence": [str(exc)], "tls": bool(cert)}
-    facts["mac"] = _mac(address) if ":" not in address else None
+    facts["mac"] = _mac(wire, address, facts["tcp"]) if ":" not in address else None
     if facts["mac"] and interfaces:
         from harness.lab import ipv6
         for iface in interfaces:
-            found = ipv6.probe(iface).get(facts["mac"], set())
+            for _ in range(3):      # a reply lost on a loaded link: ask again, twice at most
+                found = ipv6.probe(iface).get(facts["mac"], set())
+                if found:
+                    break
             facts["address6"] += sorted(a for a in found if wire.scope.allows(a))
         facts["how"].append(f"IPv6: ICMPv6 echo to ff02::1 on {', '.join(interfaces)}, "
                             f"replies from MAC {facts['mac']}")

@@ -1,4 +1,5 @@
-"""`harness emulate up|down|status|power-cycle|link|redirect|button|labgrid|image|boot-image`."""
+"""`harness emulate up|down|status|power-cycle|link|redirect|button|labgrid|image|boot-image|
+recover`."""
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,9 @@ def add_parser(sub) -> None:
     im.add_argument("--format", help="squashfs (default), cpio, tar, ext4 or uimage; a QEMU "
                     "unit's is its firmware disk (ext4) as it boots it")
     im.add_argument("--out", help="file to write (default: NAME.FORMAT here)")
+    rc = es.add_parser("recover", help="put a unit back on its shipped firmware (its recovery "
+                       "mode: the lab's restore_firmware action)")
+    rc.add_argument("name")
     bi = es.add_parser("boot-image", help="write FILE to a QEMU unit's boot medium (the disk "
                        "its U-Boot loads the firmware from); it boots it at the next power-on")
     bi.add_argument("name")
@@ -154,6 +158,8 @@ def run(args) -> int:
                 raise InputError("give TARGET and TO, or --clear", None, None, "redirect")
             from harness.emulate.redirect import redirect
             print(redirect(args.name, args.target, args.to))
+        elif args.emulate_cmd == "recover":
+            print(lab.recover(args.name))
         elif args.emulate_cmd == "boot-image":
             print(lab.write_boot_medium(args.name, args.file))
         elif args.emulate_cmd == "link":

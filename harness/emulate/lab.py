@@ -5,6 +5,7 @@ Layout: a bridge hxbr0 (198.18.0.1/24, the harness side), one namespace per devi
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -282,6 +283,27 @@ def write_boot_medium(name: str, source: str) -> str:
 
 
 MAX_BOOT_IMAGE = 1 << 30
+
+
+def recover(name: str) -> str:
+    """The unit's recovery mode, the vendor's way back to the shipped firmware (a TFTP
+    recovery flash on a real router): the firmware's version files as shipped; a unit whose
+    update framework reads the running version at its start (SWUpdate's -N) boots again."""
+    v = select([name])[0]
+    if v.has("qemu") or v.has("rauc"):
+        raise EmulateError(f"{name} has no recovery mode in the emulated lab: " + (
+            "its boot medium is written with `harness emulate boot-image`" if v.has("qemu")
+            else "RAUC's other slot is its way back"))
+    etc, shipped = _dir(v) / "fs" / "etc", _dir(v) / "initial" / "etc"
+    if not (shipped / "firmware.json").is_file():
+        raise EmulateError(f"{name} is not up (harness emulate up {name})")
+    for f in ("firmware.json", "sw-versions"):
+        if (shipped / f).exists():
+            shutil.copyfile(shipped / f, etc / f)
+    if v.has("swupdate") or v.has("ota"):
+        power_cycle(name)
+    return f"{name}: shipped firmware {json.loads((etc / 'firmware.json').read_text())['version']} " \
+        "restored"
 
 
 def powered(name: str) -> bool:

@@ -16,7 +16,7 @@ import sys
 from harness.errors import DeviceError
 
 ACTION_NAMES = ("power_cycle", "link_down", "link_up", "link_degrade", "redirect",
-                "redirect_clear", "local_control", "write_boot_image")
+                "redirect_clear", "local_control", "write_boot_image", "restore_firmware")
 
 
 def command(template: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:

@@ -140,6 +140,12 @@ class Actions(_Strict):
                                          "the unit's boot medium {boot_medium} (an SD mux, a "
                                          "flash programmer, a QEMU unit's disk); the unit "
                                          "boots it at its next power-on")
+    restore_firmware: str | None = Field(None, description="put the unit back on the "
+                                         "firmware it ran before the update tests, through "
+                                         "the vendor's recovery path (a TFTP recovery flash, "
+                                         "a flash programmer, the emulated unit's recovery "
+                                         "mode); run after TC-UPD-02 on a kind without a way "
+                                         "back of its own, then the unit must be ready again")
 
     @field_validator("*")
     @classmethod

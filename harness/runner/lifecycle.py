@@ -19,7 +19,8 @@ from harness.lab.actions import run_action
 from harness.transport import net
 
 # actions after which the device must be proven ready before anything else talks to it
-DISRUPTIVE = {"power_cycle": "power restored", "link_up": "link restored"}
+DISRUPTIVE = {"power_cycle": "power restored", "link_up": "link restored",
+              "restore_firmware": "the starting firmware restored"}
 POLL = 0.5
 
 

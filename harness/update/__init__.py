@@ -31,6 +31,23 @@ def check_channel(device, evidence, run_context, lifecycle) -> None:
 
 
 VARIANTS = ("tampered", "unsigned", "untrusted", "older")
+RESTORE = "the lab's restore_firmware action (the vendor's recovery path)"
+
+
+def restore(device, lifecycle, start: str) -> dict | str:
+    """Back on the firmware the unit started with, for a kind without a way back of its own
+    (a compliant unit refuses the older image): the lab's restore_firmware action, then the
+    version read again."""
+    if not lifecycle.can("restore_firmware"):
+        return ("no: this update kind has no way back and the lab config no restore_firmware "
+                "action (the unit stays on the valid image)")
+    try:
+        lifecycle.act("restore_firmware", timeout=300)
+        now = version(device)["version"]
+    except DeviceError as exc:
+        return {"back": False, "how": RESTORE, "why": str(exc)}
+    return {"back": now == start, "version": now, "how": RESTORE,
+            **({} if now == start else {"why": f"expected {start}"})}
 
 
 def images(device) -> dict[str, bytes | str]:

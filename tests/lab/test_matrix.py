@@ -5,6 +5,7 @@ breaks, and nothing else; compliant units have no FAIL; nothing is ERROR or INCO
 import pytest
 
 from harness.emulate.variants import DETECTED_BY, FLAWS, VARIANTS
+from harness.update import RESTORE
 from tests.conftest import load_run, verdicts
 from tests.lab.matrix_setup import EXPECTED_NOT_RUN
 
@@ -269,6 +270,9 @@ def test_updates_through_swupdate(matrix_run):
     valid = ev["valid image (positive control)"]
     assert valid["outcome"] == "SUCCESS" and valid["version_after"] == "2.4.2", valid
     assert upd["verdict"] == "PASS" and res["router-swu"]["TC-UPD-01"]["verdict"] == "PASS"
+    # no way back of SWUpdate's own: the lab's recovery path (harness emulate recover)
+    assert ev["back on the starting firmware"] == {"back": True, "version": "2.4.1",
+                                                   "how": RESTORE}, ev
     down = res["router-swu-downgrade"]["TC-UPD-02"]
     assert down["verdict"] == "FAIL", down
     assert down["reason"] == "older image accepted (version 2.4.1 -> 2.3.0)", down["reason"]
@@ -296,6 +300,8 @@ def test_updates_pulled_over_the_air(matrix_run):
     valid = ev["valid image (positive control)"]
     assert valid["outcome"] == "success" and valid["version_after"] == "2.4.2", valid
     assert ota["TC-UPD-02"]["verdict"] == "PASS", ota["TC-UPD-02"]
+    assert ev["back on the starting firmware"] == {"back": True, "version": "2.4.1",
+                                                   "how": RESTORE}, ev
     plain = res["router-ota-http"]["TC-UPD-01"]
     assert plain["verdict"] == "FAIL" and "plain HTTP" in plain["reason"], plain
     assert res["router-ota-http"]["TC-UPD-02"]["verdict"] == "PASS"    # images still checked
@@ -348,6 +354,8 @@ def test_updates_through_a_web_upload(matrix_run):
     assert valid["accepted"] is True and valid["version_after"] == "2.4.2", valid
     assert upd["verdict"] == "PASS", upd
     assert res["router-webfw"]["TC-UPD-01"]["verdict"] == "PASS"
+    assert ev["back on the starting firmware"] == {"back": True, "version": "2.4.1",
+                                                   "how": RESTORE}, ev
     bad = res["router-webfw-nosig"]["TC-UPD-02"]
     assert bad["verdict"] == "FAIL" and bad["reason"].startswith(
         "tampered image accepted (version 2.4.1 -> 2.4.2)"), bad
