@@ -13,10 +13,9 @@ import pytest
 
 from tests.conftest import REPO, harness, load_run
 
-# appliances share the cloud broker: the matrix borrows appliance-1 for its sibling
-# appliance-noverify's tests, so a test of appliance-1 also waits until the matrix is
-# done with that sibling (it holds both)
-pytestmark = pytest.mark.units("appliance-1", "appliance-noverify", "router-oddpw")
+# appliance-open: a broker of its own (no sibling whose tests the matrix borrows it for),
+# so the matrix is done with it minutes before appliance-1, which the other processes use
+pytestmark = pytest.mark.units("appliance-open", "router-oddpw")
 
 SELECTION = "TC-SMARK-02 or TC-CRED-01"
 
@@ -49,11 +48,11 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
         [sys.executable, "-m", "harness", "run", "--no-pdf", "--allow-destructive", "--out",
          str(out),
          "-k", SELECTION, "--workers", "2", "--progress", "plain",
-         "--profile", str(emulated_lab["appliance-1"]),
+         "--profile", str(emulated_lab["appliance-open"]),
          "--profile", str(emulated_lab["router-oddpw"])],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
-    log = out / "logs" / "appliance-1.log"
+    log = out / "logs" / "appliance-open.log"
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:          # until the link is cut
@@ -61,8 +60,8 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
                 break
             time.sleep(0.2)
         else:
-            raise AssertionError("the run never cut appliance-1's link")
-        assert not _link_up("appliance-1")
+            raise AssertionError("the run never cut appliance-open's link")
+        assert not _link_up("appliance-open")
         t0 = time.monotonic()
         if to == "process":
             os.kill(proc.pid, getattr(signal, sig))
@@ -77,13 +76,13 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
     printed = proc.stdout.read()
     assert "Traceback" not in printed, printed[-2000:]
     assert took < 90, took                       # one shared grace, not one per worker
-    assert _link_up("appliance-1"), "the cut link was not restored"
+    assert _link_up("appliance-open"), "the cut link was not restored"
     assert "lab # action restore: link up: done" in log.read_text()
     assert not _ours_left(out), _ours_left(out)
     run = load_run(out)
     assert run["complete"] is False and "stopped early" in run["stopped"]
     got = {(d["name"], r["test_id"]) for d in run["devices"] for r in d["results"]}
-    assert ("appliance-1", "TC-SMARK-02") not in got       # interrupted: no verdict
+    assert ("appliance-open", "TC-SMARK-02") not in got    # interrupted: no verdict
     journal = [json.loads(x) for x in (out / "journal.jsonl").read_text().splitlines()]
     assert journal[-1]["type"] == "run-end" and journal[-1]["stopped"]
     if sig == "SIGTERM":
@@ -92,5 +91,6 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
         again = load_run(out)
         assert again["complete"] is True and not again["stopped"]
         result = {(d["name"], r["test_id"]): r for d in again["devices"] for r in d["results"]}
-        smark = result[("appliance-1", "TC-SMARK-02")]
-        assert smark["verdict"] == "PASS", (smark["reason"], smark["evidence"][-3:])
+        smark = result[("appliance-open", "TC-SMARK-02")]     # its planted flaw, decided
+        assert smark["verdict"] == "FAIL" and "stayed ON" in smark["reason"], \
+            (smark["reason"], smark["evidence"][-3:])

@@ -61,6 +61,7 @@ def test_telnet(emulated_lab, wire):
         c.close()
 
 
+@pytest.mark.units("appliance-1", "appliance-noverify", "appliance-open")
 def test_serial_console_on_a_pty(emulated_lab, wire):
     profile, _ = load_profile(emulated_lab["appliance-1"])
     c = SerialConsole(wire, Prompts(), profile.serial.port)
@@ -87,6 +88,7 @@ def test_http(emulated_lab, wire):
     assert r.status == 200 and b"Settings" in r.body
 
 
+@pytest.mark.units("appliance-1", "appliance-noverify", "appliance-open")
 def test_mqtt(emulated_lab, wire):
     s = MQTTSession(wire, "198.18.0.2", 1883)                 # appliance-open: anonymous
     try:
