@@ -302,8 +302,8 @@ def recover(name: str) -> str:
             shutil.copyfile(shipped / f, etc / f)
     if v.has("swupdate") or v.has("ota"):
         power_cycle(name)
-    return f"{name}: shipped firmware {json.loads((etc / 'firmware.json').read_text())['version']} " \
-        "restored"
+    shipped_version = json.loads((etc / "firmware.json").read_text())["version"]
+    return f"{name}: shipped firmware {shipped_version} restored"
 
 
 def powered(name: str) -> bool:

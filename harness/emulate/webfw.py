@@ -11,10 +11,10 @@ The unit: a multipart form POSTed to /admin/firmware with the image as its `firm
 field, behind the web UI's form login (user name and password POSTed to /login, a session
 cookie back; without a session the pages redirect to the login and an upload is refused
 with 403; failed logins go to the unit's guard, which bans a source that keeps failing);
-a malformed image is refused (400), one whose
-signature does not verify with the vendor's key too (403, unless the unit is flawed with
-`unsigned_update`), one not newer than the running firmware (409, unless
-`downgrade_update`); otherwise the version changes (200). /admin/status shows it."""
+a malformed image is refused (400), one whose signature does not verify with the vendor's
+key too (403, unless the unit is flawed with `unsigned_update`), one not newer than the
+running firmware (409, unless `downgrade_update`); otherwise the version changes (200).
+/admin/status shows it."""
 from __future__ import annotations
 
 import email.parser

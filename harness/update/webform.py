@@ -2,8 +2,8 @@
 take an update by hand: the vendor's image, in the vendor's own binary format, is the file
 field `update.form_field` of a multipart form POSTed to `update.upload_path`, behind the UI's
 own login (the credential and login style of the web surface on `update.port`, else of the
-first web surface: basic, digest, a form's session cookie, a token); the running version is read from the page at `version_path` with
-`version_regex`.
+first web surface: basic, digest, a form's session cookie, a token); the running version is
+read from the page at `version_path` with `version_regex`.
 
 The harness need not know the format. From any valid image it derives a tampered one (bytes
 flipped inside the signed content, the signature kept). Where the vendor's IXIT describes
@@ -44,9 +44,10 @@ def _login(device, with_auth: bool = True) -> dict | http.Response:
                          web.password.get_secret_value())
 
 
-def version(device) -> dict:
+def version(device, login: dict | http.Response | None = None) -> dict:
+    """The version page's answer, with a login of its own unless one is given."""
     p, u = device.profile, device.profile.update
-    login = _login(device)
+    login = _login(device) if login is None else login
     r = login if isinstance(login, http.Response) else \
         http.request(device.wire, p.address, u.port, u.version_path, tls=u.tls, **login)
     m = re.search(u.version_regex, r.text(), re.M) if 200 <= r.status < 300 else None
@@ -60,18 +61,20 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     if isinstance(login, http.Response):
         raise Inconclusive(f"the web UI refused the lab's credential at its login "
                            f"({login.status} {login.reason}): no image could be uploaded")
-    before = version(device)["version"] if with_auth else None
+    before = version(device, login)["version"] if with_auth else None
     body, headers = http.file_form(u.form_field, "firmware.bin", image)
-    login = {**login, "headers": {**headers, **login.get("headers", {})}}
     r = http.request(device.wire, p.address, u.port, u.upload_path, "POST", tls=u.tls,
-                     body=body, **login)
+                     body=body, **{**login, "headers": {**headers, **login.get("headers", {})}})
     out = {"status": r.status, "reply": re.sub(r"\s+", " ", r.text())[:200]}
     if not 200 <= r.status < 300 or not with_auth:
         return {**out, "accepted": 200 <= r.status < 300}
     end = time.monotonic() + u.apply_within
-    while True:                         # taken: applied once the version changes
+    # taken: applied once the version changes. Each read logs in anew (a unit that boots
+    # its new firmware ends the sessions), and only a version read counts: a page that
+    # shows none (the unit still booting) is no change
+    while True:
         now = version(device)["version"]
-        if now != before:
+        if now is not None and now != before:
             return {**out, "accepted": True, "outcome": f"version {before} -> {now}"}
         if time.monotonic() > end:
             return {**out, "accepted": None, "outcome": f"answered {r.status}, but the "

@@ -140,3 +140,26 @@ def test_a_login_the_ui_refuses_uploads_nothing_and_decides_nothing(monkeypatch)
         webform.upload(_device(), b"image bytes")
     assert not any(p == "/upload" for _, p, _ in answers.sent)
     assert webform.version(_device())["status"] == 401      # the control sees the refusal
+
+
+def test_a_version_page_that_shows_none_is_no_change(monkeypatch):
+    """A unit still booting answers its version page without a version: that is not an
+    applied image (it was read as one: `None != before`)."""
+    from harness.transport import http
+    from harness.transport.http import Response
+    answers = Answers()
+
+    def booting(wire, host, port, path, method="GET", **kw):
+        if path == "/status" and any(p == "/upload" for _, p, _ in answers.sent):
+            answers.sent.append((method, path, kw))
+            return Response(503, "booting", body=b"please wait")
+        return answers(wire, host, port, path, method, **kw)
+    monkeypatch.setattr(http, "request", booting)
+    monkeypatch.setattr(webform, "VERSION_POLL", 0.1)
+    dev = _device()
+    dev.profile.update.apply_within = 0.5
+    got = webform.upload(dev, b"image bytes")
+    assert got["accepted"] is None and "stayed 2.4.1" in got["outcome"], got
+    # the version before the upload was read with the upload's own login: one login for both
+    first_upload = next(i for i, s in enumerate(answers.sent) if s[1] == "/upload")
+    assert [p for _, p, _ in answers.sent[:first_upload]] == ["/api/login", "/status"]
