@@ -1,6 +1,9 @@
 """Fuzzing the input paths: YAML text, profiles, lab configs, credential lists and CLI
 arguments. Thousands of generated inputs; each must end in success or an InputError (exit
-2 with file and line), never another exception, and quickly (hypothesis' deadline)."""
+2 with file and line), never another exception. No per-example deadline (ground rule 5: no
+wall-clock bounds; these run at the lowest priority beside the lab): that input cannot make
+the loaders work without bound is tested without clocks (alias bombs, size and depth limits
+in test_hardening and test_review2)."""
 import contextlib
 import io
 import string
@@ -16,9 +19,9 @@ from harness.lab.config import load_lab
 from harness.probe.credentials import load_list
 from harness.profile.loader import load_profile
 
-FAST = settings(max_examples=1500, deadline=2000, database=None,
+FAST = settings(max_examples=1500, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
-SOME = settings(max_examples=400, deadline=3000, database=None,
+SOME = settings(max_examples=400, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 # YAML-ish text: the tokens that make the parser and our screening work hardest
