@@ -83,6 +83,7 @@ labgrid() {
 steps=(harness_venv node_red labgrid)
 pids=()
 logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT      # also when interrupted
 for step in "${steps[@]}"; do
   "$step" > "$logs/$step" &       # prints its log's path when it fails
   pids+=($!)
@@ -96,6 +97,5 @@ for i in "${!steps[@]}"; do
     failed=1
   fi
 done
-rm -rf "$logs"
 [ "$failed" -eq 0 ] || exit 1
 echo "setup: ready (.venv/bin/harness)"

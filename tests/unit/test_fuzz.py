@@ -52,7 +52,11 @@ def _tree(keys):
 
 def _write(text: str) -> Path:
     d = Path(tempfile.mkdtemp(prefix="hx-fuzz-"))
-    (d / "f.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        (d / "f.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    except BaseException:       # text no file can hold: the directory goes too
+        _cleanup(d / "f.yaml")
+        raise
     return d / "f.yaml"
 
 

@@ -51,7 +51,9 @@ def _machine(tmp: Path, uid: int, **override) -> tuple[Path, dict]:
     (labgrid_bin / "python").chmod(0o755)
     log = tmp / "calls.log"
     log.touch()
-    env = {"PATH": f"{stubs}:{os.environ['PATH']}", "STUB_LOG": str(log), "HOME": str(tmp)}
+    # its scratch directory here: rm is a stand-in, so the script's own clean-up does nothing
+    env = {"PATH": f"{stubs}:{os.environ['PATH']}", "STUB_LOG": str(log), "HOME": str(tmp),
+           "TMPDIR": str(tmp)}
     return repo, env
 
 
