@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(nmap dropbear-bin openssh-server openssh-client mosquitto mosquitto-clients
           lighttpd lighttpd-mod-openssl busybox vsftpd socat inetutils-telnetd iproute2
           nftables openssl procps ca-certificates ser2net
-          motion tftpd-hpa snmpd snmp swupdate rauc dbus  # third-party IoT software of the emulated units
+          motion tftpd-hpa snmpd snmp swupdate rauc dbus   # third-party IoT software of
+          mender-client mender-artifact                    # the emulated units
           libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core   # report.pdf (WeasyPrint)
           squashfs-tools libarchive-tools e2fsprogs u-boot-tools   # harness firmware: unpacking
           qemu-system-arm u-boot-qemu cpio device-tree-compiler   # units that boot real firmware (arm64; signed FIT)

@@ -169,6 +169,9 @@ for n in null zero random urandom tty; do touch dev/$n; mount --bind /dev/$n dev
 mount -t tmpfs -o mode=1777,size=16m hxtmp tmp
 mount --bind {fs} .{fs}
 ro {initial} .{initial}
+for s in etc/mender var/lib/mender; do   # the firmware's own system directories, if any
+  [ -d {fs}/$s ] || continue; mkdir -p $s; mount --bind {fs}/$s $s
+done
 set +e
 export HOME={fs} PATH={path}
 exec chroot "$J" /usr/bin/setpriv --bounding-set {caps} -- \

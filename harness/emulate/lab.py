@@ -100,7 +100,8 @@ def _ports(v: Variant) -> list[int]:
         return qemu.SERVICES
     # the agent's JSON update API, unless a framework updates the unit; SWUpdate's web
     # server takes that port
-    ports = [22] + ([] if v.has("ota") or v.has("rauc") else [8443]) + thirdparty.tcp_ports(v)
+    ports = [22] + ([] if any(v.has(f) for f in ("ota", "rauc", "mender")) else [8443]) + \
+        thirdparty.tcp_ports(v)
     if v.kind != "hub":
         ports.append(80 if v.has("plain_http_login") else 443)
     if v.has("telnet"):
@@ -300,6 +301,10 @@ def recover(name: str) -> str:
     for f in ("firmware.json", "sw-versions"):
         if (shipped / f).exists():
             shutil.copyfile(shipped / f, etc / f)
+    if v.has("mender"):                # Mender's state names the shipped artifact again
+        state = Path("var", "lib", "mender")
+        shutil.rmtree(etc.parent / state, ignore_errors=True)
+        shutil.copytree(etc.parent.parent / "initial" / state, etc.parent / state)
     if v.has("swupdate") or v.has("ota"):
         power_cycle(name)
     shipped_version = json.loads((etc / "firmware.json").read_text())["version"]

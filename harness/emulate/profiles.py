@@ -39,6 +39,8 @@ def type_file(v: Variant) -> str:
         return "emulab-er50.yaml"
     if v.has("rauc"):
         return "emulab-er60.yaml"
+    if v.has("mender"):
+        return "emulab-er80.yaml"
     if v.has("web_firmware"):
         return "emulab-er70w.yaml"
     return TYPES[v.kind]
@@ -124,7 +126,7 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         lines.append("tls_clients: []             # makes no outbound TLS connection")
     if v.has("ota") and not v.has("ota_plain_http"):    # handed over by the vendor
         lines.append(f"update: {{server_cert: {STATE}/_vendor/ota-server.pem}}")
-    if v.has("rauc"):                # where this unit's RAUC service reads a bundle
+    if v.has("rauc") or v.has("mender"):     # where a bundle is put for the installer
         lines.append(f"update: {{bundle_dir: {d}/fs/var/update}}")
     if v.has("qemu"):
         lines.append(f"firmware_image: {d}/vendor-firmware.img   # the disk it boots as "

@@ -8,7 +8,8 @@ import secrets
 import shutil
 from pathlib import Path
 
-from harness.emulate import daemons, files, image, qemu, rauc, swupdate, thirdparty, webfw
+from harness.emulate import (daemons, files, image, mender, qemu, rauc, swupdate, thirdparty,
+                             webfw)
 from harness.emulate.netns import STATE
 from harness.emulate.profiles import MQTT_PORTS, WEB_AUTH, mqtt_users
 from harness.emulate.variants import CLOUD, OLD_PACKAGES, Variant, address, fixed_password
@@ -91,6 +92,8 @@ def build(v: Variant) -> dict:
         swupdate.prepare_ota(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
     elif v.has("rauc"):                # RAUC on the unit installs the vendor's bundles
         rauc.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
+    elif v.has("mender"):              # the Mender client on the unit installs its artifacts
+        mender.prepare(v, d, fs, FIRMWARE[v.kind], STATE / "_vendor")
     elif v.has("web_firmware"):        # its web UI takes the vendor's binary images
         webfw.update_images(d, webfw.vendor_key(STATE / "_vendor"), FIRMWARE[v.kind], v.name)
     else:
@@ -122,7 +125,7 @@ def build(v: Variant) -> dict:
                                     "retained_commands", "undeclared_telemetry",
                                     "reconnect_storm", "bootloader_break_in")},
            # an update framework takes the unit's updates, not the agent's JSON API
-           "framework": v.has("swupdate") or v.has("ota") or v.has("rauc")}
+           "framework": any(v.has(f) for f in ("swupdate", "ota", "rauc", "mender"))}
     if v.kind == "appliance":
         ca = files.cloud_ca(STATE / "_cloud")[2]
         cfg["mqtt"] = {"host": CLOUD, "port": MQTT_PORTS[v.name], "prefix": f"home/{v.name}",

@@ -134,6 +134,8 @@ FEATURES = {
            "update server (signed .swu, TLS with the vendor's CA)",
     "rauc": "updates through RAUC (A/B raw slots, signed bundles, its service on the unit's "
             "own D-Bus system bus); a bundle is installed with `rauc install` on its shell",
+    "mender": "updates through the Mender client in standalone mode (signed artifacts, "
+              "Mender's single-file update module); `mender install` on its shell",
     "qemu": "boots real firmware in QEMU (arm64): U-Boot from flash, Debian's kernel, "
             "busybox init, dropbear; settings on a data disk (harness/emulate/qemu.py)",
 }
@@ -230,6 +232,9 @@ VARIANTS = [
     # routers that update through RAUC on the unit (A/B slots), as the vendor ships it
     _v("router-rauc", "router", 34, features=("rauc",)),
     _v("router-rauc-downgrade", "router", 35, "downgrade_update", features=("rauc",)),
+    # routers that update through the Mender client on the unit, as the vendor ships it
+    _v("router-mender", "router", 40, features=("mender",)),
+    _v("router-mender-nosig", "router", 41, "unsigned_update", features=("mender",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

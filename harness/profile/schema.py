@@ -80,7 +80,8 @@ class PasswordChange(Strict):
 class UpdateInfo(Strict):
     """The device's update channel: how an image is uploaded and the version read back
     (one module per kind: harness/update/)."""
-    kind: Literal["json", "web", "swupdate", "hawkbit", "rauc"] = Field("json", description=
+    kind: Literal["json", "web", "swupdate", "hawkbit", "rauc", "mender"] = Field(
+        "json", description=
         "json: the emulated units' own JSON image POSTed to upload_path, version from JSON at "
         "version_path; web: the vendor's image (its own format) uploaded in the web UI as "
         "the file field form_field of a form POSTed to upload_path, behind the UI's login (the "
@@ -91,7 +92,9 @@ class UpdateInfo(Strict):
         "stands in for `server`, version read over the shell with version_command; rauc: "
         "RAUC on the unit: each bundle copied over SSH to bundle_dir and installed with "
         "`rauc install`, the new slot booted by the lab's power_cycle, version read over the "
-        "shell with version_command")
+        "shell with version_command; mender: the Mender client on the unit: each artifact "
+        "copied over SSH to bundle_dir, installed with `mender install` and committed, "
+        "version read over the shell with version_command")
     version_path: str = "/api/firmware"
     upload_path: str = "/api/update"
     port: Port = 8443
@@ -118,8 +121,9 @@ class UpdateInfo(Strict):
     poll_within: float = Field(60.0, gt=0, le=3600, description="hawkbit: seconds within "
                                "which the unit polls its update server")
     bundle_dir: str = Field("/tmp", pattern=r"^/[A-Za-z0-9._/+-]*$", description=
-                            "rauc: the directory on the unit where a bundle is put for "
-                            "`rauc install` (one that RAUC's service can read)")
+                            "rauc, mender: the directory on the unit where a bundle is put "
+                            "for `rauc install` or `mender install` (one that RAUC's service "
+                            "can read)")
 
     @property
     def serves_port(self) -> bool:
@@ -129,7 +133,7 @@ class UpdateInfo(Strict):
 
     @model_validator(mode="after")
     def _kind(self):
-        if self.kind in ("swupdate", "hawkbit", "rauc") and not self.version_command:
+        if self.kind in ("swupdate", "hawkbit", "rauc", "mender") and not self.version_command:
             raise PydanticCustomError("update", "update.kind {k} needs version_command (how "
                                       "the running version is read over the shell)",
                                       {"k": self.kind})

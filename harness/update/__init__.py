@@ -9,9 +9,9 @@ from harness.errors import DeviceError
 
 
 def kind(device):
-    from harness.update import hawkbit, jsonapi, rauc, swupdate, webform
+    from harness.update import hawkbit, jsonapi, mender, rauc, swupdate, webform
     return {"json": jsonapi, "web": webform, "swupdate": swupdate, "hawkbit": hawkbit,
-            "rauc": rauc}[device.profile.update.kind]
+            "rauc": rauc, "mender": mender}[device.profile.update.kind]
 
 
 def version(device) -> dict:
@@ -64,6 +64,45 @@ def images(device) -> dict[str, bytes | str]:
         raise DeviceError(f"cannot read update image: {exc}") from None
     return {**kind(device).variants(valid, bump, device.profile.update), "older": older,
             "valid": valid}
+
+
+def installs_what_reaches_it(kind: str, tool: str, things: str) -> None:
+    """TC-UPD-01 for an update framework on the unit: nothing to check (NotRun, saying why)."""
+    from harness.errors import NotRun
+    raise NotRun(f"update.kind {kind}: {tool} installs whatever {things[:-1]} reaches the "
+                 f"unit; how {things} reach it in the field (the vendor's server, a web page, "
+                 "a USB stick) is not described, so there is no channel to check here (the "
+                 f"{things}' signatures are TC-UPD-02's)")
+
+
+def need_ssh(device, what: str) -> None:
+    """An image for a framework on the unit is copied over SSH: NotRun without an SSH login."""
+    from harness.errors import NotRun
+    shell = device.shell()
+    over_ssh = hasattr(shell, "put")
+    shell.close()
+    if not over_ssh:
+        raise NotRun(f"{what} is copied to the unit over SSH: the profile gives no SSH login "
+                     "(the unit's shell here is a console)")
+
+
+def install_over_shell(device, image: bytes, name: str,
+                       tool: str) -> tuple[int, list[str], dict]:
+    """An update framework on the unit (RAUC, Mender): the image copied over SSH to
+    update.bundle_dir as `name`, `TOOL install` run on the unit's shell, the copy removed.
+    Returns the exit status, the non-empty lines it printed, and their summary."""
+    u = device.profile.update
+    path = f"{u.bundle_dir.rstrip('/')}/{name}"
+    shell = device.shell()
+    try:
+        shell.put(path, image, timeout=60)
+        status, out = shell.run(f"{tool} install {path}", timeout=u.apply_within)
+        shell.run(f"rm -f {path}", timeout=30)
+    finally:
+        shell.close()
+    said = [line.strip() for line in out.splitlines() if line.strip()]
+    return status, said, {"status": f"{tool} install: exit {status}",
+                          "reply": said[-1][:200] if said else ""}
 
 
 def bump(v: str, n: int) -> str:

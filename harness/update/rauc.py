@@ -17,7 +17,8 @@ import json
 import time
 
 from harness.errors import DeviceError, NotRun
-from harness.update import raucb, swupdate
+from harness.update import (install_over_shell, installs_what_reaches_it, need_ssh, raucb,
+                            swupdate)
 
 BUNDLE = "hx-update.raucb"
 BOOT_SECONDS = 120.0
@@ -64,17 +65,7 @@ class Channel:
         self.lifecycle.act("power_cycle", timeout=BOOT_SECONDS)
 
     def upload(self, image: bytes) -> dict:
-        u = self.device.profile.update
-        path = f"{u.bundle_dir.rstrip('/')}/{BUNDLE}"
-        shell = self.device.shell()
-        try:
-            shell.put(path, image, timeout=60)
-            status, out = shell.run(f"rauc install {path}", timeout=u.apply_within)
-            shell.run(f"rm -f {path}", timeout=30)
-        finally:
-            shell.close()
-        said = [line.strip() for line in out.splitlines() if line.strip()]
-        r = {"status": f"rauc install: exit {status}", "reply": said[-1][:200] if said else ""}
+        status, said, r = install_over_shell(self.device, image, BUNDLE, "rauc")
         if status != 0:
             return {**r, "accepted": False, "outcome": "refused", "errors": said[-4:]}
         self._boot_new_slot()             # the installed slot runs after a reboot
@@ -110,12 +101,7 @@ def channel(device, run_context, lifecycle):
     if not lifecycle.can("power_cycle"):
         raise NotRun("RAUC's new slot runs only after a reboot: the lab config has no "
                      "power_cycle action for this unit")
-    shell = device.shell()
-    over_ssh = hasattr(shell, "put")
-    shell.close()
-    if not over_ssh:
-        raise NotRun("a RAUC bundle is copied to the unit over SSH: the profile gives no SSH "
-                     "login (the unit's shell here is a console)")
+    need_ssh(device, "a RAUC bundle")
     ch = Channel(device, lifecycle)
     if not ch.start["version"] or not ch.start["slot"]:
         raise DeviceError(f"the running version and booted slot are unreadable: {ch.start}")
@@ -129,10 +115,7 @@ def channel(device, run_context, lifecycle):
 
 
 def check_channel(device, evidence, run_context, lifecycle) -> None:
-    raise NotRun("update.kind rauc: RAUC installs whatever bundle reaches the unit; how "
-                 "bundles reach it in the field (the vendor's server, a web page, a USB "
-                 "stick) is not described, so there is no channel to check here (the bundles' "
-                 "signatures are TC-UPD-02's)")
+    installs_what_reaches_it("rauc", "RAUC", "bundles")
 
 
 def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:

@@ -21,10 +21,11 @@ EXPECTED_NOT_RUN = {
     # updates are not tested, and say so
     **{(u, t): "declares no network update channel" for u in ("fw-router", "fw-router-open")
        for t in ("TC-ID-01", "TC-UPD-01", "TC-UPD-02")},
-    # RAUC installs what reaches the unit: how bundles get there is not this kind's, so
-    # TC-UPD-01 has no channel to check (TC-UPD-02 checks the bundles)
+    # RAUC and Mender install what reaches the unit: how bundles get there is not this
+    # kind's, so TC-UPD-01 has no channel to check (TC-UPD-02 checks the bundles)
     **{(u, "TC-UPD-01"): "there is no channel to check here"
-       for u in ("router-rauc", "router-rauc-downgrade")},
+       for u in ("router-rauc", "router-rauc-downgrade", "router-mender",
+                 "router-mender-nosig")},
     # units of daemons in a namespace boot no firmware: the lab has no boot medium to write
     **{(v.name, "TC-BOOT-01"): "the lab cannot write the unit's boot medium"
        for v in VARIANTS if not v.has("qemu")},

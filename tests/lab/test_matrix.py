@@ -337,6 +337,38 @@ def test_updates_through_rauc(matrix_run):
     assert back["back"] is False and "in no slot any more" in back["why"], back
 
 
+def test_updates_through_mender(matrix_run):
+    """router-mender (the Mender client as a vendor ships it) refuses each artifact the
+    harness derives on Mender's own word — the tampered one by its header checksum, the
+    unsigned one for its missing signature, the foreign-signed one for its signature, the
+    older one by the unit's state script — installs and commits the vendor's valid one, and
+    is put back by the lab's recovery path; router-mender-nosig (no verification key)
+    installs the unsigned and foreign-signed artifacts, and still refuses the tampered one
+    (its checksums are Mender's, with or without a key)."""
+    out, _ = matrix_run
+    res = {d["name"]: {r["test_id"]: r for r in d["results"]} for d in load_run(out)["devices"]}
+    upd = res["router-mender"]["TC-UPD-02"]
+    ev = {e["check"]: e["observed"] for e in upd["evidence"]}
+    why = {"tampered": "invalid checksum", "unsigned": "expecting signed artifact",
+           "untrusted": "invalid signature", "older": "not newer than 2.4.1"}
+    for variant, words in why.items():
+        seen = ev[f"{variant} image"]
+        assert seen["accepted"] is False and seen["version_after"] == "2.4.1", (variant, seen)
+        assert any(words in x for x in seen["errors"]), (variant, seen["errors"])
+    valid = ev["valid image (positive control)"]
+    assert valid["accepted"] is True and valid["version_after"] == "2.4.2", valid
+    assert valid["commit"] == "exit 0", valid
+    assert ev["back on the starting firmware"] == {"back": True, "version": "2.4.1",
+                                                   "how": RESTORE}, ev
+    assert upd["verdict"] == "PASS", upd
+    nosig = res["router-mender-nosig"]["TC-UPD-02"]
+    assert nosig["verdict"] == "FAIL", nosig
+    assert nosig["reason"].startswith("unsigned image accepted (version 2.4.1 -> 2.4.3); "
+                                      "untrusted image accepted"), nosig["reason"]
+    tampered = {e["check"]: e["observed"] for e in nosig["evidence"]}["tampered image"]
+    assert tampered["accepted"] is False, tampered
+
+
 def test_updates_through_a_web_upload(matrix_run):
     """router-webfw (the ER-70W: the vendor's binary image uploaded in its web UI) refuses
     each image the harness derives from the vendor's without knowing its format — tampered

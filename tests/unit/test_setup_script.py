@@ -76,7 +76,8 @@ def test_fresh_machine_installs_every_package(tmp_path, uid):
     assert len(installs) == 1, calls
     for package in ("nmap", "dropbear-bin", "openssh-server", "mosquitto", "lighttpd",
                     "busybox", "vsftpd", "socat", "inetutils-telnetd", "nftables", "ser2net",
-                    "motion", "tftpd-hpa", "snmpd", "snmp", "swupdate", "rauc", "dbus", "nodejs",
+                    "motion", "tftpd-hpa", "snmpd", "snmp", "swupdate", "rauc", "dbus",
+                    "mender-client", "mender-artifact", "nodejs",
                     "npm", "squashfs-tools",
                     "libarchive-tools", "u-boot-tools", "qemu-system-arm", "u-boot-qemu",
                     "cpio", "device-tree-compiler"):
