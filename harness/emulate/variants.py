@@ -233,8 +233,8 @@ VARIANTS = [
     _v("router-rauc", "router", 34, features=("rauc",)),
     _v("router-rauc-downgrade", "router", 35, "downgrade_update", features=("rauc",)),
     # routers that update through the Mender client on the unit, as the vendor ships it
-    _v("router-mender", "router", 40, features=("mender",)),
-    _v("router-mender-nosig", "router", 41, "unsigned_update", features=("mender",)),
+    _v("router-mender", "router", 42, features=("mender",)),
+    _v("router-mender-nosig", "router", 43, "unsigned_update", features=("mender",)),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
 

@@ -115,6 +115,9 @@ def test_declaration_keys_are_checked(tmp_path):
 
 
 def test_emulated_profiles_in_sync_with_variants():
+    # each unit its own link and address (router-mender was once given router-5's)
+    indices = [v.index for v in variants.VARIANTS]
+    assert len(indices) == len(set(indices)), sorted(indices)
     for v in variants.VARIANTS:
         path = profiles.PROFILE_DIR / f"{v.name}.yaml"
         assert path.read_text() == profiles.render(v), f"regenerate {path}"
