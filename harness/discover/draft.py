@@ -106,7 +106,7 @@ def gather(wire, address: str, interfaces=(), scan_timeout: float = 240) -> dict
         from harness.lab import ipv6
         for iface in interfaces:
             for _ in range(3):      # a reply lost on a loaded link: ask again, twice at most
-                found = ipv6.probe(iface).get(facts["mac"], set())
+                found = ipv6.probe(iface, {facts["mac"]}).get(facts["mac"], set())
                 if found:
                     break
             facts["address6"] += sorted(a for a in found if wire.scope.allows(a))

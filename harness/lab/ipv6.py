@@ -14,6 +14,7 @@ import time
 
 WAIT = 2.0               # seconds replies are collected per interface (one request each)
 START_WAIT = 10.0        # seconds for the capture socket to open
+WANT_WAIT = 10.0         # seconds for the reply of the one unit asked about
 
 
 def _own_addresses(iface: str) -> list[str]:
@@ -21,15 +22,24 @@ def _own_addresses(iface: str) -> list[str]:
     return [a for a, _scope, dev in in6_getifaddr() if dev == iface]
 
 
-def probe(iface: str) -> dict[str, set[str]]:
+def probe(iface: str, want: set[str] = frozenset()) -> dict[str, set[str]]:
     """MAC -> IPv6 addresses that answered an echo to ff02::1 on `iface` (bounded: one
-    request per own address, WAIT seconds)."""
+    request per own address, WAIT seconds; with the MACs of the units asked about, `want`,
+    until each has answered or WANT_WAIT seconds: on a loaded machine every unit answers at
+    once and the capture falls behind)."""
     from scapy.all import AsyncSniffer, Ether, ICMPv6EchoReply, ICMPv6EchoRequest, IPv6, conf
     from scapy.all import sendp
     conf.verb = 0
     ident = secrets.randbelow(0xFFFF)
-    ready = threading.Event()
-    sniffer = AsyncSniffer(iface=iface, store=True, started_callback=ready.set,
+    ready, got = threading.Event(), threading.Event()
+    out: dict[str, set[str]] = {}
+
+    def seen(p) -> None:
+        mac = p[Ether].src.lower()
+        out.setdefault(mac, set()).add(p[IPv6].src)
+        if want and want <= out.keys():
+            got.set()
+    sniffer = AsyncSniffer(iface=iface, store=False, prn=seen, started_callback=ready.set,
                            lfilter=lambda p: p.haslayer(ICMPv6EchoReply)
                            and p[ICMPv6EchoReply].id == ident)
     sniffer.start()
@@ -40,11 +50,12 @@ def probe(iface: str) -> dict[str, set[str]]:
     for src in _own_addresses(iface):
         sendp(Ether(dst="33:33:00:00:00:01") / IPv6(src=src, dst="ff02::1")
               / ICMPv6EchoRequest(id=ident, data=b"harness"), iface=iface)
-    time.sleep(WAIT)
-    out: dict[str, set[str]] = {}
-    for p in sniffer.stop() or []:
-        out.setdefault(p[Ether].src.lower(), set()).add(p[IPv6].src)
-    return out
+    if want:
+        got.wait(WANT_WAIT)
+    else:
+        time.sleep(WAIT)
+    sniffer.stop()
+    return {mac: set(found) for mac, found in out.items()}
 
 
 def discover(ctx) -> None:
@@ -59,7 +70,7 @@ def discover(ctx) -> None:
     errors = []
     for iface in interfaces:
         try:
-            for mac, addrs in probe(iface).items():
+            for mac, addrs in probe(iface, {d.profile.mac.lower() for d in wanted}).items():
                 seen.setdefault(mac, (iface, set()))[1].update(addrs)
         except (OSError, ValueError, RuntimeError) as exc:
             errors.append(f"{iface}: {exc}")

@@ -150,7 +150,8 @@ def test_discover_drafts_only_what_the_unit_shows(emulated_lab, tmp_path):
     for needle in ("{port: 22, service: ssh", "{port: 69, proto: udp, service: tftp",
                    "{port: 161, proto: udp, service: snmp", "{port: 443, service: https"):
         assert needle in type_text, needle
-    assert "mac: '02:00:5e:00:00:19'" in inst and "address6: '2001:2::35'" in inst
+    assert "mac: '02:00:5e:00:00:19'" in inst, inst
+    assert "address6: '2001:2::35'" in inst, inst
     assert 'auth: "basic", admin_paths: ["/admin/"]' in inst
     assert "host key ssh-ed25519 SHA256:" in inst and "password: {env: CHANGE_ME}" in inst
     assert _pw(emulated_lab, "router-udp") not in type_text + inst
