@@ -336,6 +336,8 @@ class Agent(Heater):
                 forget.unlink(missing_ok=True)
             for path, port in logs.items():
                 try:
+                    if path.stat().st_size == offsets[path]:
+                        continue            # nothing new (a stat, not an open: 44 units poll)
                     with open(path, "rb") as fh:
                         fh.seek(offsets[path])
                         data = fh.read()
