@@ -25,8 +25,9 @@ def _own_addresses(iface: str) -> list[str]:
 def probe(iface: str, want: set[str] = frozenset()) -> dict[str, set[str]]:
     """MAC -> IPv6 addresses that answered an echo to ff02::1 on `iface` (bounded: one
     request per own address, WAIT seconds; with the MACs of the units asked about, `want`,
-    until each has answered or WANT_WAIT seconds: on a loaded machine every unit answers at
-    once and the capture falls behind)."""
+    until each has answered from a global address (its link-local one may come first) or
+    WANT_WAIT seconds: on a loaded machine every unit answers at once and the capture falls
+    behind)."""
     from scapy.all import AsyncSniffer, Ether, ICMPv6EchoReply, ICMPv6EchoRequest, IPv6, conf
     from scapy.all import sendp
     conf.verb = 0
@@ -37,9 +38,12 @@ def probe(iface: str, want: set[str] = frozenset()) -> dict[str, set[str]]:
     def seen(p) -> None:
         mac = p[Ether].src.lower()
         out.setdefault(mac, set()).add(p[IPv6].src)
-        if want and want <= out.keys():
-            got.set()
+        if want and all(any(not ipaddress.ip_address(a).is_link_local
+                            for a in out.get(m, ())) for m in want):
+            got.set()               # each unit asked about has shown a global address
+    # echo replies only, chosen in the kernel (BPF): the lab link carries the scans too
     sniffer = AsyncSniffer(iface=iface, store=False, prn=seen, started_callback=ready.set,
+                           filter="icmp6 and ip6[40] == 129",
                            lfilter=lambda p: p.haslayer(ICMPv6EchoReply)
                            and p[ICMPv6EchoReply].id == ident)
     sniffer.start()
