@@ -300,13 +300,19 @@ def _units_held(request):
     background. A test marked `units(...)` goes on beside the matrix once the matrix is done
     with its units; an unmarked one may drive any unit: it waits for the whole matrix and
     holds every unit."""
-    if _lab_test(request) and "test_matrix.py" not in request.node.nodeid \
+    if _lab_test(request) and not reads_matrix(request.node.nodeid) \
             and not request.node.get_closest_marker("exclusive_lab"):
         mark = request.node.get_closest_marker("units")
         with using_units(request, mark.args if mark else all_units()):
             yield
     else:
         yield
+
+
+def reads_matrix(nodeid: str) -> bool:
+    """The matrix's own tests (tests/lab/test_matrix*.py): they read the run the session
+    started in the background, and selecting one starts it."""
+    return "/test_matrix" in "/" + nodeid.split("::")[0]
 
 
 def load_run(out: Path) -> dict:
@@ -340,7 +346,7 @@ def pytest_collection_modifyitems(config, items):
         mark = item.get_closest_marker("units")
         if mark:            # beside the matrix, once it is done with their units: first
             return 2, max((taken.get(u, len(taken)) for u in mark.args), default=-1)
-        return (3 if "test_matrix.py" in item.nodeid else 4), 0
+        return (3 if reads_matrix(item.nodeid) else 4), 0
     items.sort(key=order)
     if hasattr(config, "workerinput"):
         skip = pytest.mark.skip(reason="brings the lab up and down itself: run it without -n "
@@ -349,7 +355,7 @@ def pytest_collection_modifyitems(config, items):
             if item.get_closest_marker("exclusive_lab"):
                 item.add_marker(skip)
     config.stash[MATRIX_SELECTED] = os.geteuid() == 0 and (
-        any("test_matrix.py" in i.nodeid for i in items) or os.environ.get(MATRIX_SHARED) == "1")
+        any(reads_matrix(i.nodeid) for i in items) or os.environ.get(MATRIX_SHARED) == "1")
 
 
 def lab_leftovers() -> list[str]:
