@@ -163,6 +163,20 @@ def signer_files(directory: Path, stem: str, common_name: str) -> tuple[Path, Pa
     return key_file, cert_file
 
 
+NOT_NEWER = r"""newest=$(printf '%s\n%s\n' "$running" "$new" | sort -V | tail -n 1)
+if [ -z "$new" ] || [ "$new" = "$running" ] || [ "$newest" != "$new" ]; then
+  echo "refusing WHAT version $new: not newer than $running" >&2
+  exit 1
+fi
+"""
+
+
+def refuse_not_newer(what: str) -> str:
+    """The end of a firmware's version check (a RAUC handler, a Mender state script): the
+    shell variables $new and $running compared as versions; exit 1 unless $new is newer."""
+    return NOT_NEWER.replace("WHAT", what)
+
+
 def run_tool(*cmd, error: type[Exception] = RuntimeError, cwd=None, env=None,
              timeout: float = 300) -> str:
     """A build tool's stdout; `error` with the tool's last words when it cannot start,

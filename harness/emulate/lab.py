@@ -304,7 +304,7 @@ def recover(name: str) -> str:
     if v.has("mender"):                # Mender's state names the shipped artifact again
         state = Path("var", "lib", "mender")
         shutil.rmtree(etc.parent / state, ignore_errors=True)
-        shutil.copytree(etc.parent.parent / "initial" / state, etc.parent / state)
+        shutil.copytree(shipped.parent / state, etc.parent / state)
     if v.has("swupdate") or v.has("ota"):
         power_cycle(name)
     shipped_version = json.loads((etc / "firmware.json").read_text())["version"]

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.emulate.files import signer_files, write
+from harness.emulate.files import refuse_not_newer, signer_files, write
 
 COMPATIBLE = "Emulab ER-60"
 MAGIC = b"EMULAB-FW "
@@ -58,11 +58,6 @@ PRE_INSTALL = """#!/bin/sh
 # handler the mounted bundle, not its version: read from its manifest)
 running=$(sed -n 's/^firmware //p' {fs}/etc/sw-versions)
 new=$(sed -n 's/^version=//p' "$RAUC_BUNDLE_MOUNT_POINT/manifest.raucm" | head -n 1)
-newest=$(printf '%s\\n%s\\n' "$running" "$new" | sort -V | tail -n 1)
-if [ -z "$new" ] || [ "$new" = "$running" ] || [ "$newest" != "$new" ]; then
-  echo "refusing bundle version $new: not newer than $running" >&2
-  exit 1
-fi
 """
 RUN = """#!/bin/sh
 # power on: the bootloader starts the primary slot, whose image names the version; then
@@ -142,7 +137,7 @@ def prepare(v, d: Path, fs: Path, version: str, vendor_dir: Path) -> None:
     write(fs / "etc" / "rauc" / "keyring.pem", cert.read_text())
     pre = fs / "lib" / "rauc" / "pre-install.sh"
     if not v.has("downgrade_update"):
-        write(pre, PRE_INSTALL.format(fs=fs), 0o755)
+        write(pre, PRE_INSTALL.format(fs=fs) + refuse_not_newer("bundle"), 0o755)
     write(fs / "etc" / "rauc" / "system.conf", SYSTEM_CONF.format(
         compatible=COMPATIBLE, d=d, fs=fs,
         pre_install="" if v.has("downgrade_update") else f"pre-install={pre}\n"))
