@@ -43,6 +43,30 @@ def harness(*args, timeout=1800, env=None, pdf=False):
                           env={**os.environ, **(env or {})})
 
 
+def cli(*args, env=None):
+    """The harness CLI in this process (`harness.cli.main`): the same exit code and output
+    as `harness(...)` without starting an interpreter (≈ 0.6 CPU-s each). For what the
+    command decides from its input; what is the user's own command line (the entry point,
+    the README's commands) keeps `harness(...)`."""
+    import io
+    from harness import cli as entry
+    args = [str(a) for a in args]
+    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        with contextlib.chdir(REPO), contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            try:
+                code = entry.main(args)
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    code = 0 if code is None else code if isinstance(code, int) else 1
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 # --- what the workers of one test run (pytest -n N) share -----------------------------
 # The controller (or a run without -n) makes the directory; workers inherit its path.
 COORD_ENV = "HX_TEST_COORD"

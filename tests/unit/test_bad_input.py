@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, harness
+from tests.conftest import REPO, cli, harness
 
 TYPE = """vendor: Acme
 model: R1
@@ -96,7 +96,8 @@ def test_malformed_profile(tmp_path, case):
     for cmd in (["validate", unit], ["list", "--profile", unit],
                 ["run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
                  tmp_path / "out"]):
-        proc = harness(*cmd)
+        # one case through the installed entry point, the rest in this process
+        proc = (harness if case == "yaml syntax" else cli)(*cmd)
         if case.startswith("secret") and cmd[0] != "run":
             # validate and list need no secret: they note where it is missing
             assert proc.returncode == 0, proc.stderr
@@ -128,31 +129,31 @@ LAB_CASES = {
 def test_malformed_lab_config(tmp_path, case):
     text, field, line = LAB_CASES[case]
     unit = write(tmp_path, lab_text=text)
-    check(harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
-                  tmp_path / "out"), "lab.yaml", field, line)
-    check(harness("validate", tmp_path / "lab.yaml"), "lab.yaml", field, line)
+    check(cli("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+              tmp_path / "out"), "lab.yaml", field, line)
+    check(cli("validate", tmp_path / "lab.yaml"), "lab.yaml", field, line)
 
 
 def test_labgrid_place_without_coordinator_is_bad_input(tmp_path):
     unit = write(tmp_path, instance_text=INSTANCE + "lab: {labgrid_place: bench-7}\n")
-    proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
-                   tmp_path / "out")
+    proc = cli("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+               tmp_path / "out")
     check(proc, "unit.yaml", "lab.labgrid_place")
     assert "no 'labgrid' section" in proc.stderr
 
 
 def test_out_of_scope_target_is_bad_input(tmp_path):
     unit = write(tmp_path, instance_text=INSTANCE.replace("198.18.0.11", "192.0.2.77"))  # never sent: exit 2 at the scope check
-    proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
-                   tmp_path / "out")
+    proc = cli("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+               tmp_path / "out")
     check(proc, "unit.yaml", "address")
     assert "outside the lab's scope allowlist" in proc.stderr
 
 
 def test_duplicate_device_names(tmp_path):
     unit = write(tmp_path)
-    proc = harness("run", "--profile", unit, "--profile", unit, "--lab", tmp_path / "lab.yaml",
-                   "--out", tmp_path / "out")
+    proc = cli("run", "--profile", unit, "--profile", unit, "--lab", tmp_path / "lab.yaml",
+               "--out", tmp_path / "out")
     check(proc, "unit.yaml", "name")
 
 
@@ -176,14 +177,7 @@ def test_bad_credential_list(tmp_path):
 
 
 def test_profile_file_missing(tmp_path):
-    check(harness("validate", tmp_path / "absent.yaml"), "absent.yaml", None)
-
-
-def test_shipped_profiles_and_labs_validate():
-    for path in sorted((REPO / "device_profiles" / "types").glob("*.yaml")) + \
-            sorted((REPO / "lab_config").glob("*.yaml")):
-        proc = harness("validate", path)
-        assert proc.returncode == 0, proc.stderr
+    check(cli("validate", tmp_path / "absent.yaml"), "absent.yaml", None)
 
 
 # ---- the README's tour: the commands that need no root run here (the rest in tests/lab)
@@ -225,13 +219,13 @@ def test_validate_every_shipped_file_whether_or_not_the_lab_is_up():
                                        ("colour: red\n", "neither")])
 def test_validate_unclear_file(tmp_path, text, word):
     (tmp_path / "f.yaml").write_text(text)
-    proc = harness("validate", tmp_path / "f.yaml")
+    proc = cli("validate", tmp_path / "f.yaml")
     check(proc, "f.yaml", None, 1)
     assert word in proc.stderr and "--kind" in proc.stderr
 
 
 def test_validate_kind_forced(tmp_path):
     unit = write(tmp_path)
-    proc = harness("validate", "--kind", "lab", unit)
+    proc = cli("validate", "--kind", "lab", unit)
     assert proc.returncode == 2 and "unit.yaml" in proc.stderr
-    assert harness("validate", "--kind", "profile", unit).returncode == 0
+    assert cli("validate", "--kind", "profile", unit).returncode == 0

@@ -5,7 +5,7 @@ import io
 import json
 import tarfile
 
-from tests.conftest import harness
+from tests.conftest import cli
 
 RUN = {"run_id": "r1", "devices": [{
     "name": "cam-7", "identity": {"firmware_version": "1.0.0"}, "results": [
@@ -46,14 +46,14 @@ def _rewrite(bundle, out, change):
 def test_bundle_verifies_and_names_every_tampered_file(tmp_path):
     run = _run_dir(tmp_path / "run")
     key = tmp_path / "lab.key"
-    assert harness("keygen", key).returncode == 0
+    assert cli("keygen", key).returncode == 0
     assert oct(key.stat().st_mode & 0o777) == "0o600"
-    assert harness("keygen", key).returncode == 2          # never overwrites a key
-    proc = harness("bundle", run, "--key", key, "--out", tmp_path / "b.tgz")
+    assert cli("keygen", key).returncode == 2          # never overwrites a key
+    proc = cli("bundle", run, "--key", key, "--out", tmp_path / "b.tgz")
     assert proc.returncode == 0, proc.stderr
     assert "3 files" in proc.stdout                         # .pytest-tmp is not evidence
     fp = (tmp_path / "lab.key.pub").read_text().strip()
-    ok = harness("verify", tmp_path / "b.tgz", "--key", fp)
+    ok = cli("verify", tmp_path / "b.tgz", "--key", fp)
     assert ok.returncode == 0 and "signature valid" in ok.stdout, ok.stdout
 
     def tamper(name, data):
@@ -65,7 +65,7 @@ def test_bundle_verifies_and_names_every_tampered_file(tmp_path):
             return b"planted"                                # added
         return data
     _rewrite(tmp_path / "b.tgz", tmp_path / "t.tgz", tamper)
-    bad = harness("verify", tmp_path / "t.tgz")
+    bad = cli("verify", tmp_path / "t.tgz")
     assert bad.returncode == 1 and "NOT VERIFIED" in bad.stdout
     assert "altered: run.json" in bad.stdout and "missing: journal.jsonl" in bad.stdout
     assert "added: artifacts/cam-7/planted.txt" in bad.stdout
@@ -73,31 +73,31 @@ def test_bundle_verifies_and_names_every_tampered_file(tmp_path):
     _rewrite(tmp_path / "b.tgz", tmp_path / "m.tgz",
              lambda n, d: d.replace(b"journal.jsonl", b"journal.jsonX") if n == "MANIFEST.json"
              else (None if n == "<add>" else d))
-    forged = harness("verify", tmp_path / "m.tgz")
+    forged = cli("verify", tmp_path / "m.tgz")
     assert forged.returncode == 1 and "signature INVALID" in forged.stdout
     # signed, but by another key than the one the verifier expects
     other = tmp_path / "other.key"
-    harness("keygen", other)
-    harness("bundle", run, "--key", other, "--out", tmp_path / "o.tgz")
-    pinned = harness("verify", tmp_path / "o.tgz", "--key", fp)
+    cli("keygen", other)
+    cli("bundle", run, "--key", other, "--out", tmp_path / "o.tgz")
+    pinned = cli("verify", tmp_path / "o.tgz", "--key", fp)
     assert pinned.returncode == 1 and "another key" in pinned.stdout
     junk = tmp_path / "junk.tgz"
     junk.write_text("not a tar")
-    proc = harness("verify", junk)
+    proc = cli("verify", junk)
     assert proc.returncode == 2 and "junk.tgz" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_bundle_needs_a_key_and_a_run(tmp_path):
-    proc = harness("bundle", tmp_path)
+    proc = cli("bundle", tmp_path)
     assert proc.returncode == 2 and "signing_key" in proc.stderr
-    harness("keygen", tmp_path / "k")
-    proc = harness("bundle", tmp_path, "--key", tmp_path / "k")
+    cli("keygen", tmp_path / "k")
+    proc = cli("bundle", tmp_path, "--key", tmp_path / "k")
     assert proc.returncode == 2 and "no run.json" in proc.stderr
 
 
 def test_diff_flags_new_ports_and_worse_verdicts(tmp_path):
     old = _run_dir(tmp_path / "old")
-    same = harness("diff", old, old)
+    same = cli("diff", old, old)
     assert same.returncode == 0 and "cam-7: no change" in same.stdout
     run = copy.deepcopy(RUN)
     run["run_id"] = "r2"
@@ -109,7 +109,7 @@ def test_diff_flags_new_ports_and_worse_verdicts(tmp_path):
     dev["results"][1]["evidence"][0]["observed"] = 5
     run["schemes"][0]["requirements"][0]["verdicts"]["cam-7"] = "FAIL"
     new = _run_dir(tmp_path / "new", run)
-    proc = harness("diff", old, new, "--html", tmp_path / "d.html")
+    proc = cli("diff", old, new, "--html", tmp_path / "d.html")
     assert proc.returncode == 1, proc.stdout
     out = proc.stdout
     assert "REGRESSION new open port 198.18.0.5 tcp/23" in out
@@ -119,7 +119,7 @@ def test_diff_flags_new_ports_and_worse_verdicts(tmp_path):
     assert "TC-CRED-01: same verdict PASS, evidence differs: online tries" in out
     assert "regression: new open port" in (tmp_path / "d.html").read_text()
     # an improvement alone is not a regression
-    back = harness("diff", new, old)
+    back = cli("diff", new, old)
     assert back.returncode == 0 and "changed    TC-SURF-01: FAIL -> PASS" in back.stdout
-    proc = harness("diff", old, tmp_path / "nowhere")
+    proc = cli("diff", old, tmp_path / "nowhere")
     assert proc.returncode == 2 and "nowhere" in proc.stderr

@@ -14,7 +14,7 @@ from harness.transport.deadline import guard, read_bounded
 from harness.redact import Redactor
 from harness.transport.transcript import Transcript
 from harness.transport.wire import Wire
-from tests.conftest import harness
+from tests.conftest import cli, harness
 from tests.unit.test_bad_input import INSTANCE, LAB, check, write
 
 
@@ -23,8 +23,8 @@ from tests.unit.test_bad_input import INSTANCE, LAB, check, write
                                   "rfc2217://127.0.0.1:9", "RFC2217://[::1]:9"])
 def test_serial_url_any_case_is_scope_checked(tmp_path, port):
     unit = write(tmp_path, instance_text=INSTANCE + f"serial: {{port: '{port}'}}\n")
-    proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
-                   tmp_path / "out")
+    proc = cli("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
+               tmp_path / "out")
     check(proc, "unit.yaml", "serial.port")
     assert "refusing to send anything to it" in proc.stderr and "loopback" in proc.stderr
 
@@ -33,7 +33,7 @@ def test_serial_url_any_case_is_scope_checked(tmp_path, port):
                                   "socket://198.18.0.9", "alt:///dev/ttyS0"])
 def test_other_serial_url_schemes_are_refused(tmp_path, port):
     unit = write(tmp_path, instance_text=INSTANCE + f"serial: {{port: '{port}'}}\n")
-    check(harness("validate", unit), "unit.yaml", "serial.port", 5)
+    check(cli("validate", unit), "unit.yaml", "serial.port", 5)
 
 
 def test_serial_console_connects_to_the_checked_address(tmp_path):
@@ -58,14 +58,14 @@ def test_zones_only_for_named_interfaces():
 def test_lab_scope_refuses_everything_and_loopback(tmp_path, allow, line):
     write(tmp_path, lab_text=LAB.replace("198.18.0.0/24", allow.strip("'") if "::" not in
                                          allow else allow))
-    check(harness("validate", "--kind", "lab", tmp_path / "lab.yaml"), "lab.yaml",
+    check(cli("validate", "--kind", "lab", tmp_path / "lab.yaml"), "lab.yaml",
           "scope.allow", line)
 
 
 @pytest.mark.parametrize("addr", ["0.0.0.0", "'::'", "224.0.0.1"])  # never sent: validate only
 def test_lab_harness_address_must_be_an_address_of_this_host(tmp_path, addr):
     write(tmp_path, lab_text=LAB + f"harness_address: {addr}\n")
-    check(harness("validate", tmp_path / "lab.yaml"), "lab.yaml", "harness_address", 3)
+    check(cli("validate", tmp_path / "lab.yaml"), "lab.yaml", "harness_address", 3)
 
 
 # ---- secrets
@@ -101,7 +101,7 @@ def test_withheld_output_is_size_and_digest_only(tmp_path):
 def test_non_string_password_is_refused_without_showing_it(tmp_path, value):
     unit = write(tmp_path, instance_text=INSTANCE.replace("password: secret-1",
                                                           f"password: {value}"))
-    proc = harness("validate", unit)
+    proc = cli("validate", unit)
     check(proc, "unit.yaml", "ssh.password", 4)
     assert value.split()[-1] not in proc.stderr.replace("unit.yaml", "")
 
@@ -146,13 +146,13 @@ def test_deep_nesting_and_size_are_refused(tmp_path):
 def test_type_file_cannot_carry_unit_wiring(tmp_path):
     from tests.unit.test_bad_input import TYPE
     write(tmp_path, type_text=TYPE + "ssh: {port: 22, password: from-the-type}\n")
-    check(harness("validate", tmp_path / "unit.yaml"), "type.yaml", "ssh")
+    check(cli("validate", tmp_path / "unit.yaml"), "type.yaml", "ssh")
 
 
 def test_tls_client_trigger_must_be_a_lab_action(tmp_path):
     unit = write(tmp_path, instance_text=INSTANCE + "tls_clients:\n  - {host: 198.18.0.2, "
                                                     "port: 8883, trigger: __module__}\n")
-    check(harness("validate", unit), "unit.yaml", "tls_clients.0.trigger", 6)
+    check(cli("validate", unit), "unit.yaml", "tls_clients.0.trigger", 6)
 
 
 # ---- lab actions
@@ -171,7 +171,7 @@ def test_action_values_are_never_shell_text(tmp_path):
 @pytest.mark.parametrize("template", ["pdu {power!r}", "pdu {power:>10}", "pdu {power!s:x}"])
 def test_action_conversions_and_specs_are_refused(tmp_path, template):
     write(tmp_path, lab_text=LAB + f"actions: {{power_cycle: '{template}'}}\n")
-    check(harness("validate", tmp_path / "lab.yaml"), "lab.yaml", "actions.power_cycle", 3)
+    check(cli("validate", tmp_path / "lab.yaml"), "lab.yaml", "actions.power_cycle", 3)
 
 
 def test_action_timeout_stops_the_whole_process_group(tmp_path):
@@ -234,8 +234,8 @@ def test_guard_unblocks_a_read():
 def test_report_directory_is_private_and_never_reused(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "journal.jsonl").write_text("{}\n")
-    proc = harness("run", "--profile", write(tmp_path), "--lab", tmp_path / "lab.yaml",
-                   "--out", tmp_path / "out", "-k", "TC-NOTHING")
+    proc = cli("run", "--profile", write(tmp_path), "--lab", tmp_path / "lab.yaml",
+               "--out", tmp_path / "out", "-k", "TC-NOTHING")
     check(proc, "out", "--out")
     assert "not empty" in proc.stderr
     from harness.runner.context import prepare_out_dir
@@ -245,8 +245,8 @@ def test_report_directory_is_private_and_never_reused(tmp_path):
 
 def test_unwritable_out_is_bad_input(tmp_path):
     (tmp_path / "file").write_text("x")
-    proc = harness("run", "--profile", write(tmp_path), "--lab", tmp_path / "lab.yaml",
-                   "--out", tmp_path / "file" / "sub")
+    proc = cli("run", "--profile", write(tmp_path), "--lab", tmp_path / "lab.yaml",
+               "--out", tmp_path / "file" / "sub")
     check(proc, "sub", "--out")
 
 

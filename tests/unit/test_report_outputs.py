@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import harness
+from tests.conftest import cli
 
 HOSTILE = "=HYPERLINK(\"http://x\")<script>alert(1)</script>\x1b]0;pwned\x07\x1b[2J"
 
@@ -81,7 +81,7 @@ def _journal(out, n_devices=2):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = _journal(tmp_path_factory.mktemp("rpt") / "run")
-    proc = harness("report", out)
+    proc = cli("report", out)
     assert proc.returncode == 1, proc.stderr[-2000:]      # FAILs in it
     return out, proc
 
@@ -121,8 +121,8 @@ def test_pdf_pages_carry_id_page_and_draft_until_approved(rendered, tmp_path):
                    "1 Lab Street", "O-7", "2026-11-30", "End of report rpt-1"):
         assert needle in whole, needle
     key = tmp_path / "lab.key"
-    assert harness("keygen", key).returncode == 0
-    proc = harness("approve", out, "--key", key, "--name", "Dr. Ada Lovelace",
+    assert cli("keygen", key).returncode == 0
+    proc = cli("approve", out, "--key", key, "--name", "Dr. Ada Lovelace",
                    "--role", "technical manager")
     assert proc.returncode == 0, proc.stderr
     pages = _pdf_pages(out / "report.pdf")

@@ -16,7 +16,7 @@ import pytest
 from harness.errors import InputError, ScopeError
 from harness.lab.scope import Scope
 from harness.redact import Redactor
-from tests.conftest import harness
+from tests.conftest import cli, harness
 from tests.unit.test_bad_input import LAB, write
 from tests.unit.test_bundle_diff import _run_dir
 
@@ -27,8 +27,8 @@ def signed(tmp_path):
     run = _run_dir(tmp_path / "run")
     (run / "RECOVERY-cam-7.txt").write_text("the temporary password is hunter2\n")
     key = tmp_path / "lab.key"
-    assert harness("keygen", key).returncode == 0
-    assert harness("bundle", run, "--key", key, "--out", tmp_path / "b.tgz").returncode == 0
+    assert cli("keygen", key).returncode == 0
+    assert cli("bundle", run, "--key", key, "--out", tmp_path / "b.tgz").returncode == 0
     return tmp_path / "b.tgz", (tmp_path / "lab.key.pub").read_text().strip(), key
 
 
@@ -62,7 +62,7 @@ def test_a_bundle_with_any_odd_member_is_not_verified(signed, tmp_path, member):
         "directory": [(_info("run/logs", tarfile.DIRTYPE), None)],
     }[member]
     bad = _repack(bundle, tmp_path / "bad.tgz", extra)
-    proc = harness("verify", bad, "--key", fp)
+    proc = cli("verify", bad, "--key", fp)
     assert proc.returncode == 1 and "NOT VERIFIED" in proc.stdout, proc.stdout
     assert "refused:" in proc.stdout
 
@@ -73,30 +73,30 @@ def test_a_large_member_is_hashed_too(signed, tmp_path):
     big = b"x" * (3 << 20)
     bad = _repack(bundle, tmp_path / "big.tgz", [(_info("run/run.json", size=len(big)), big)],
                   drop=("run/run.json",))
-    proc = harness("verify", bad, "--key", fp)
+    proc = cli("verify", bad, "--key", fp)
     assert proc.returncode == 1 and "altered: run.json" in proc.stdout
 
 
 def test_without_a_trusted_key_nothing_verifies(signed, tmp_path):
     bundle, fp, key = signed
-    plain = harness("verify", bundle)
+    plain = cli("verify", bundle)
     assert plain.returncode == 1 and "signer unknown" in plain.stdout
     # a re-signed bundle with edited verdicts: valid signature, by a key nobody trusts
     other = tmp_path / "other.key"
-    harness("keygen", other)
+    cli("keygen", other)
     run = tmp_path / "run"
     (run / "run.json").write_text((run / "run.json").read_text().replace("PASS", "FAIL"))
-    harness("bundle", run, "--key", other, "--out", tmp_path / "forged.tgz")
-    forged = harness("verify", tmp_path / "forged.tgz")
+    cli("bundle", run, "--key", other, "--out", tmp_path / "forged.tgz")
+    forged = cli("verify", tmp_path / "forged.tgz")
     assert forged.returncode == 1 and "signature valid" in forged.stdout
     assert "NOT VERIFIED" in forged.stdout
     # the lab config's trusted keys (and its own signing key) are trusted
     lab = tmp_path / "lab.yaml"
     lab.write_text(LAB + f"trusted_keys: ['{fp}']\n")
-    assert harness("verify", bundle, "--lab", lab).returncode == 0
+    assert cli("verify", bundle, "--lab", lab).returncode == 0
     lab.write_text(LAB + "signing_key: lab.key\n")
-    assert harness("verify", bundle, "--lab", lab).returncode == 0
-    assert harness("verify", tmp_path / "forged.tgz", "--lab", lab).returncode == 1
+    assert cli("verify", bundle, "--lab", lab).returncode == 0
+    assert cli("verify", tmp_path / "forged.tgz", "--lab", lab).returncode == 1
 
 
 def test_recovery_files_stay_in_the_run_directory(signed):
@@ -111,7 +111,7 @@ def test_recovery_files_stay_in_the_run_directory(signed):
 def test_extract_writes_only_what_verified_never_through_a_link(signed, tmp_path):
     bundle, fp, _ = signed
     dest = tmp_path / "unpacked"
-    ok = harness("verify", bundle, "--key", fp, "--extract", dest)
+    ok = cli("verify", bundle, "--key", fp, "--extract", dest)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads((dest / "run.json").read_text())["run_id"] == "r1"
     assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == \
@@ -119,12 +119,12 @@ def test_extract_writes_only_what_verified_never_through_a_link(signed, tmp_path
     # a tampered bundle extracts nothing; a destination that is not new or empty is refused
     bad = _repack(bundle, tmp_path / "bad.tgz",
                   [(_info("run/x", tarfile.SYMTYPE, link="/etc/hostname"), None)])
-    assert harness("verify", bad, "--key", fp, "--extract", tmp_path / "d2").returncode == 1
+    assert cli("verify", bad, "--key", fp, "--extract", tmp_path / "d2").returncode == 1
     assert not (tmp_path / "d2").exists()
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "run.json").symlink_to(tmp_path / "victim")
-    proc = harness("verify", bundle, "--key", fp, "--extract", busy)
+    proc = cli("verify", bundle, "--key", fp, "--extract", busy)
     assert proc.returncode == 2 and "new or empty" in proc.stderr
     assert not (tmp_path / "victim").exists()
 
@@ -151,7 +151,7 @@ def test_report_writing_replaces_a_link_never_writes_through_it(tmp_path):
                                  "'::ffff:127.0.0.1'", "224.0.0.0/3", "0.0.0.0/1"])  # never sent: refused at lab-config load
 def test_an_allowlist_holding_a_forbidden_address_is_refused(tmp_path, net):
     unit = write(tmp_path, lab_text=LAB.replace("198.18.0.0/24", net))
-    proc = harness("validate", tmp_path / "lab.yaml")
+    proc = cli("validate", tmp_path / "lab.yaml")
     assert proc.returncode == 2 and "not a device network" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert unit.exists()
@@ -230,7 +230,7 @@ def test_vulndb_import_keeps_files_it_did_not_write(tmp_path):
     lab.write_text(LAB + f"vulnerabilities: {{database: {db}}}\n")
     feeds = sorted((REPO / "tests" / "data" / "vulnfeeds").glob("*.json"))
     for _ in range(2):                       # a re-import replaces its own files only
-        proc = harness("vulndb", "import", "--lab", lab, *feeds)
+        proc = cli("vulndb", "import", "--lab", lab, *feeds)
         assert proc.returncode == 0, proc.stderr
     assert (db / "notes.json").read_text() == '{"mine": true}'
     stored = [p for p in db.glob("*.json") if p.name not in ("notes.json", "index.json")]
@@ -238,7 +238,7 @@ def test_vulndb_import_keeps_files_it_did_not_write(tmp_path):
     index = json.loads((db / "index.json").read_text())
     index["feeds"][0]["stored"] = "../notes.json"               # an edited index
     (db / "index.json").write_text(json.dumps(index))
-    proc = harness("vulndb", "import", "--lab", lab, feeds[0])
+    proc = cli("vulndb", "import", "--lab", lab, feeds[0])
     assert proc.returncode == 2 and "damaged" in proc.stderr
     assert (db / "notes.json").exists()
 
@@ -265,7 +265,7 @@ def test_malformed_feed_entries_are_named(tmp_path, feed, field):
     f.write_text(json.dumps(feed))
     lab = tmp_path / "lab.yaml"
     lab.write_text(LAB + f"vulnerabilities: {{database: {tmp_path / 'db'}}}\n")
-    proc = harness("vulndb", "import", "--lab", lab, f)
+    proc = cli("vulndb", "import", "--lab", lab, f)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert field in proc.stderr
 
@@ -276,7 +276,7 @@ def test_deep_and_large_feeds_are_bounded(tmp_path):
                     + "[" * 200_000 + "]" * 200_000 + "}}]}")
     lab = tmp_path / "lab.yaml"
     lab.write_text(LAB + f"vulnerabilities: {{database: {tmp_path / 'db'}}}\n")
-    proc = harness("vulndb", "import", "--lab", lab, deep)
+    proc = cli("vulndb", "import", "--lab", lab, deep)
     assert proc.returncode in (0, 2) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     # a large NVD feed is read as a stream: memory stays far below the file's tree
     entry = {"cve": {"id": "CVE-2020-0001", "descriptions": [{"lang": "en", "value": "x" * 200}],
@@ -321,7 +321,7 @@ def test_device_strings_reach_the_terminal_without_escapes(tmp_path):
     run["devices"][0]["identity"]["firmware_version"] = "1.1\x1b]0;owned\x07\x1b[2J"
     old = _run_dir(tmp_path / "old")
     new = _run_dir(tmp_path / "new", run)
-    proc = harness("diff", old, new)
+    proc = cli("diff", old, new)
     assert "firmware read from the device: 1.0.0 -> 1.1??" in proc.stdout, proc.stdout
     assert "\x1b" not in proc.stdout
 

@@ -9,7 +9,7 @@ from harness.errors import InputError
 from harness.probe.inventory import distro_builds
 from harness.vuln import db, feeds, match, sbom
 from harness.vuln.match import component, from_text
-from tests.conftest import REPO, harness
+from tests.conftest import REPO, cli
 
 FEEDS = REPO / "tests" / "data" / "vulnfeeds"
 SBOMS = REPO / "tests" / "data" / "sbom"
@@ -142,19 +142,19 @@ def test_vulndb_cli_imports_lists_and_refuses_bad_input(tmp_path):
     lab = tmp_path / "lab.yaml"
     text = (REPO / "lab_config" / "emulated.yaml").read_text()
     lab.write_text(text.replace("scope:", "vulnerabilities: {database: feeds}\nscope:", 1))
-    proc = harness("vulndb", "list", "--lab", lab)
+    proc = cli("vulndb", "list", "--lab", lab)
     assert proc.returncode == 0 and "nothing imported" in proc.stdout
     shutil.copy(FEEDS / "kev-fixture.json", tmp_path / "kev.json")
-    proc = harness("vulndb", "import", "--lab", lab, tmp_path / "kev.json",
+    proc = cli("vulndb", "import", "--lab", lab, tmp_path / "kev.json",
                    FEEDS / "nvd-fixture.json")
     assert proc.returncode == 0, proc.stderr
     assert "imported kev kev.json: 3 entries" in proc.stdout
     assert (tmp_path / "feeds" / "index.json").exists()
-    proc = harness("vulndb", "list", "--lab", lab)
+    proc = cli("vulndb", "list", "--lab", lab)
     assert "kev kev.json" in proc.stdout and "nvd nvd-fixture.json" in proc.stdout
-    proc = harness("vulndb", "import", "--lab", lab, tmp_path / "missing.json")
+    proc = cli("vulndb", "import", "--lab", lab, tmp_path / "missing.json")
     assert proc.returncode == 2 and "missing.json" in proc.stderr and "Traceback" not in \
         proc.stderr
     lab.write_text(text.replace("scope:", "vulnerabilities: {fail_cvss: 11}\nscope:", 1))
-    proc = harness("vulndb", "list", "--lab", lab)
+    proc = cli("vulndb", "list", "--lab", lab)
     assert proc.returncode == 2 and "lab.yaml:" in proc.stderr and "fail_cvss" in proc.stderr
