@@ -10,7 +10,6 @@ import contextlib
 import json
 import shutil
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from harness.errors import InputError
@@ -152,12 +151,6 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _plugin_args() -> list[str]:
-    eps = metadata.entry_points(group="pytest11")
-    return [] if any(ep.value == "harness.pytest_plugin" for ep in eps) else \
-        ["-p", "harness.pytest_plugin"]
-
-
 def cmd_run(args) -> int:
     import pytest
     from harness.runner.context import build_context
@@ -196,7 +189,10 @@ def cmd_run(args) -> int:
                    # its summary repeats what the progress lines and the report say
                    "--tb=no", "-rN", "--progress", args.progress,
                    "--out", str(ctx.out_dir), "--out-prepared", "--run-id", ctx.run_id,
-                   *_plugin_args()] + (["--resume-run"] if resuming else [])
+                   # the harness's plugin only: whatever else the environment has installed
+                   # (hypothesis, xdist: 0.5 CPU-s a run to load) has no say in a lab's run
+                   "--disable-plugin-autoload", "-p", "harness.pytest_plugin"] + (
+                       ["--resume-run"] if resuming else [])
     for prof in args.profile:
         pytest_args += ["--profile", prof]
     if args.lab:
