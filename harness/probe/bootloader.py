@@ -7,6 +7,7 @@ Bounded: keys at most every 0.25 s and only until a prompt appears or `boot_wait
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -31,7 +32,12 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
         try:
             which, text = console.expect(patterns, timeout=KEY_INTERVAL)
         except TransportTimeout:
-            which, text = None, ""
+            # a key sent just as a prompt came is echoed after it ("=>  ", "#  "): the
+            # prompt then never matches, as every later key lands on the same line
+            which = _prompt_behind_echo(console.unmatched(), patterns, settings.break_keys)
+            text = console.unmatched() if which is not None else ""
+            if which is not None:
+                console.drain(quiet=0.05, limit=0.2)
         seen += text
         if which == 0:
             outcome["bootloader_prompt"] = True
@@ -55,6 +61,24 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
     outcome["boot_log_tail"] = seen[-400:]
     worker.join(timeout=max(0.0, end - time.monotonic()) + 120)
     return outcome
+
+
+def _prompt_behind_echo(pending: str, prompts: list[str], keys: list[str]) -> int | None:
+    """Which of `prompts` ends the device's output once the echo of break keys after it is
+    taken off (a space as itself, a control key as itself or as ^X); None if none does."""
+    echoes = set()
+    for k in keys:
+        echoes.add(re.escape(k))
+        if len(k) == 1 and ord(k) < 32:
+            echoes.add(re.escape("^" + chr(ord(k) + 64)))
+    stripped = re.sub(f"(?:{'|'.join(sorted(echoes))})+$", "", pending)
+    if stripped == pending:
+        return None
+    last = stripped.rsplit("\n", 1)[-1]
+    for i, p in enumerate(prompts):
+        if re.search(p, last):
+            return i
+    return None
 
 
 def cycle_in_background(power_cycle, outcome: dict) -> threading.Thread:

@@ -183,3 +183,37 @@ def test_a_boot_without_the_bootloaders_banner_is_not_watched():
     seen = _watch(_RootShellRebooting(), b"Starting kernel\n[ 1.0] init\nlogin: ", delay=0.5)
     assert not seen["bootloader_started"] and not seen["booted"]
     assert "init" in seen["boot_log_tail"]
+
+
+class _EchoingShell(_RootShellRebooting):
+    """After the reboot, a root shell whose line discipline echoes what is typed: a break
+    key sent just as its prompt came lands behind the prompt ("#  "), and so does every
+    later one (the emulated appliance under load: gate of 2026-12-04)."""
+
+    def write(self, data: bytes):
+        if self.rebooted:
+            self.out += data.replace(b"\x03", b"^C")
+        else:
+            super().write(data)
+
+
+def test_a_prompt_with_a_break_key_echoed_behind_it_is_still_the_prompt():
+    from harness.probe.bootloader import watch_boot
+    from harness.profile.access import Bootloader
+    device = _EchoingShell()
+
+    def cycle():
+        time.sleep(0.5)
+        device.rebooted = True
+        device.out += b"U-Boot 2023.01\nStarting kernel\n[ 1.0] init\n#  "
+    seen = watch_boot(_console(device), cycle, Bootloader(boot_wait=4.0),
+                      ["login:", r"[#$] ?$"])
+    assert seen["bootloader_started"] and seen["booted"] == "shell prompt", seen
+
+
+def test_echo_is_taken_off_only_behind_a_prompt():
+    from harness.probe.bootloader import _prompt_behind_echo
+    keys, prompts = [" ", "\x03"], [r"(=>|U-Boot>) ?$", "U-Boot \\d", "login:", r"[#$] ?$"]
+    assert _prompt_behind_echo("Hit any key\n=>  ^C ^C", prompts, keys) == 0
+    assert _prompt_behind_echo("init\n#   \x03", prompts, keys) == 3
+    assert _prompt_behind_echo("Starting kernel ...  ", prompts, keys) is None
