@@ -32,6 +32,29 @@ def _events(out):
     return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
 
 
+def _under_way(out) -> bool:
+    ev = _events(out)
+    started = {(e["device"], e["test_id"]) for e in ev if e["type"] == "test-start"}
+    decided = {(e["device"], e["test_id"]) for e in ev if e["type"] == "result"}
+    return any(t == "TC-CRED-01" for _, t in started - decided)
+
+
+def _signal_run(pid: int, sig: int) -> None:
+    """`sig` to the harness's process group and to each device worker's (a group of its
+    own)."""
+    groups = {pid}
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            groups.update(int(c) for c in children.read_text().split())
+        except OSError:
+            pass
+    for g in groups:
+        try:
+            os.killpg(g, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "harness", *map(str, _args(emulated_lab,
@@ -41,16 +64,19 @@ def test_kill_and_resume_equals_an_uninterrupted_run(emulated_lab, tmp_path):
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:            # until a credential test is under way
-            ev = _events(killed)
-            started = {(e["device"], e["test_id"]) for e in ev if e["type"] == "test-start"}
-            decided = {(e["device"], e["test_id"]) for e in ev if e["type"] == "result"}
-            if any(t == "TC-CRED-01" for _, t in started - decided):
-                break
+            if _under_way(killed):
+                # the device workers write their results themselves: frozen, the journal
+                # says for sure that the test case is under way when the kill comes (a
+                # worker once finished it between the read and the kill)
+                _signal_run(proc.pid, signal.SIGSTOP)
+                if _under_way(killed):
+                    break
+                _signal_run(proc.pid, signal.SIGCONT)
             time.sleep(0.2)
         else:
             raise AssertionError("the run never reached TC-CRED-01")
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)            # the harness and its device workers
+        _signal_run(proc.pid, signal.SIGKILL)          # the harness and its device workers
         proc.wait(timeout=30)
     before = [e for e in _events(killed) if e["type"] == "result"]
     assert before and not any(e["type"] == "run-end" for e in _events(killed))
