@@ -355,12 +355,11 @@ def pytest_collection_modifyitems(config, items):
     marked `units(...)`, each once the matrix is done with its units, while the matrix
     tests the others; then the matrix's own tests, which wait for it, before any other lab
     test touches a unit it is testing."""
-    from harness.emulate.variants import VARIANTS
-    from tests.lab.matrix_setup import SLOW_UNITS
-    # when the matrix is done with a unit, roughly: in this order, but the slow units (which
-    # it starts first) last
-    taken = {v.name: i + (len(VARIANTS) if v.name in SLOW_UNITS else 0)
-             for i, v in enumerate(VARIANTS)}
+    from tests.lab.matrix_setup import MATRIX_ORDER, SLOW_UNITS
+    # when the matrix is done with a unit, roughly: in the order it takes them, but the slow
+    # units (which it starts first) last
+    taken = {n: i + (len(MATRIX_ORDER) if n in SLOW_UNITS else 0)
+             for i, n in enumerate(MATRIX_ORDER)}
 
     def order(item) -> tuple:
         if item.get_closest_marker("exclusive_lab"):
