@@ -46,11 +46,11 @@ def command(device, state: str) -> str:
     return send(device, rc.command.on if state == "on" else rc.command.off)
 
 
-def _topic(device, sub: str) -> str:
+def topic_of(device, sub: str) -> str:
     return "/".join(x.strip("/") for x in (device.profile.mqtt.topic_prefix, sub) if x)
 
 
-def _session(device) -> MQTTSession:
+def mqtt_session(device) -> MQTTSession:
     m = device.profile.mqtt
     return MQTTSession(device.wire, m.host, m.port, m.tls, m.username,
                        m.password.get_secret_value() if m.password else None)
@@ -60,8 +60,8 @@ def send(device, payload: str | bytes, retain: bool = False) -> str:
     """Publish one frame on the command topic, QoS 1. Not retained unless asked: a retained
     command is replayed by the broker on every subscription (TC-SMARK-03P leaves one there
     on purpose, and removes it with an empty retained frame)."""
-    topic = _topic(device, device.profile.remote_control.command.topic)
-    s = _session(device)
+    topic = topic_of(device, device.profile.remote_control.command.topic)
+    s = mqtt_session(device)
     try:
         s.publish(topic, payload, retain=retain)
     finally:
@@ -100,8 +100,8 @@ class Reports:
     """What the device reports back on the command channel (its state topic)."""
 
     def __init__(self, device):
-        self.topic = _topic(device, device.profile.remote_control.command.state_topic)
-        self.session = _session(device)
+        self.topic = topic_of(device, device.profile.remote_control.command.state_topic)
+        self.session = mqtt_session(device)
         if not self.session.subscribe(self.topic):
             self.session.close()
             raise DeviceError(f"the broker refused a subscription to {self.topic}")
@@ -130,8 +130,8 @@ def conflicting(device, obs, within: float) -> str | None:
     last status line seen within `within`), or None when neither shows."""
     import threading
     rc = device.profile.remote_control
-    sessions = [_session(device), _session(device)]
-    topic = _topic(device, rc.command.topic)
+    sessions = [mqtt_session(device), mqtt_session(device)]
+    topic = topic_of(device, rc.command.topic)
     go = threading.Barrier(2, timeout=within)
     try:
         threads = [threading.Thread(target=lambda s=s, pay=pay: (go.wait(), s.publish(topic, pay)))

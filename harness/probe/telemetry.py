@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import time
 
-from harness.probe.remote import _session, _topic
+from harness.probe.remote import mqtt_session, topic_of
 
 MAX_MESSAGES = 20
 
 
 def collect(device, seconds: float) -> tuple[str, list[bytes]]:
     """(topic, payloads) received within `seconds` (or until MAX_MESSAGES)."""
-    topic = _topic(device, device.profile.telemetry.topic)
-    s = _session(device)
+    topic = topic_of(device, device.profile.telemetry.topic)
+    s = mqtt_session(device)
     try:
         if not s.subscribe(topic):
             return topic, []
