@@ -131,3 +131,31 @@ def test_a_killed_run_keeps_its_place_and_resume_takes_it_back(places, tmp_path)
         why, resumed.stdout[-1500:], resumed.stderr[-1500:], log[-3000:])
     assert resumed.returncode == 0, (resumed.stdout[-1500:], resumed.stderr[-1500:])
     assert holder_of("emu-router-3") == "None"
+
+
+@pytest.mark.units("fw-router-open")
+def test_a_qemu_unit_through_its_place(emulated_lab, tmp_path):
+    """A unit that boots firmware in QEMU (real U-Boot, open to a break-in; a root shell on
+    its console) held through its own place: its console through ser2net, its power
+    through labgrid's power driver to the PDU; the verdicts are the matrix's."""
+    from harness.emulate.variants import BY_NAME, DETECTED_BY
+    proc = harness("emulate", "labgrid", "fw-router-open")
+    assert proc.returncode == 0, proc.stderr
+    profile = Path(proc.stdout.split()[0])
+    before = len(pdu_requests())
+    via = harness("run", "--out", tmp_path / "lg", "-k", "TC-DEBUG", "--profile", profile)
+    assert via.returncode == 1, via.stderr[-2000:]
+    run = load_run(tmp_path / "lg")
+    v = BY_NAME["fw-router-open"]
+    flawed = set().union(*(DETECTED_BY[f] for f in v.flaws))
+    assert verdicts(run)["fw-router-open"] == {
+        t: "FAIL" if t in flawed else "PASS" for t in ("TC-DEBUG-01", "TC-DEBUG-02")}
+    d = run["devices"][0]
+    assert [e["event"] for e in d["labgrid"]] == ["acquired", "released"], d["labgrid"]
+    assert d["labgrid"][0]["serial"].startswith("rfc2217://198.18.0.3:")
+    log = (tmp_path / "lg" / "logs" / "fw-router-open.log").read_text()
+    assert "U-Boot 2023.01" in log and "Hit any key to stop autoboot" in log  # real U-Boot
+    switched = pdu_requests()[before:]
+    assert any(f"/outlet/{v.index}/0" in r for r in switched), switched
+    assert any(f"/outlet/{v.index}/1" in r for r in switched), switched
+    assert holder_of("emu-fw-router-open") == "None"
