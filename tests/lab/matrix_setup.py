@@ -39,22 +39,25 @@ SLOW_UNITS = frozenset(v.name for v in VARIANTS if v.kind in ("appliance", "hub"
                        or v.has("qemu") or v.has("rauc"))
 
 
-def _named_by_lab_tests() -> set[str]:
-    """The units the other lab tests name (each waits until the matrix is done with its
-    units): the matrix takes them before the units only it tests."""
+def _wanted_by_lab_tests() -> dict[str, int]:
+    """How often the other lab tests name each unit (each test waits until the matrix is
+    done with its units): the matrix takes the most wanted first, and the units only it
+    tests last."""
+    import collections
     import re
     names = {v.name for v in VARIANTS}
-    return names & {w for f in (REPO / "tests" / "lab").glob("test_*.py")
-                    if not f.name.startswith("test_matrix")
-                    for w in re.findall(r'"([a-z0-9-]+)"', f.read_text())}
+    return collections.Counter(w for f in (REPO / "tests" / "lab").glob("test_*.py")
+                               if not f.name.startswith("test_matrix")
+                               for w in re.findall(r'"([a-z0-9-]+)"', f.read_text())
+                               if w in names)
 
 
-# the order the matrix takes the units in: the slow ones first (they end last even so),
-# then those other lab tests wait for. With the slow units in nine of its workers, the rest
-# share the others: the last of them is done minutes after the first
-_NAMED = _named_by_lab_tests()
+# the order the matrix takes the units in: the slow ones first (they end last even so), then
+# those other lab tests wait for, most wanted first. With the slow units in nine of its
+# workers, the rest share the others: the last of them is done minutes after the first
+_WANTED = _wanted_by_lab_tests()
 MATRIX_ORDER = sorted((v.name for v in VARIANTS),
-                      key=lambda n: (n not in SLOW_UNITS, n not in _NAMED))   # stable
+                      key=lambda n: (n not in SLOW_UNITS, -_WANTED[n]))   # stable
 
 
 def start_matrix(emulated_lab, out: Path) -> BackgroundRun:
