@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +20,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 from tests.background import BackgroundRun  # noqa: E402  (re-exported for the tests)
+from tests.commands import cli, harness  # noqa: E402  (re-exported for the tests)
+
+__all__ = ["BackgroundRun", "cli", "harness"]    # re-exported (not only imported here)
 
 
 def need_root():
@@ -29,42 +31,6 @@ def need_root():
         if os.environ.get("CI") == "true":
             pytest.fail(msg + " (CI runs as root, so this is a broken set-up)")
         pytest.skip(msg)
-
-
-def harness(*args, timeout=1800, env=None, pdf=False):
-    """Run the harness CLI as a user would; returns the CompletedProcess. A run makes no
-    report.pdf unless the test asks (`pdf=True`): the PDF has its own tests, and rendering
-    it costs seconds per device in every run."""
-    args = [str(a) for a in args]
-    if args[:1] == ["run"] and not pdf and "--no-pdf" not in args:
-        args.append("--no-pdf")
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-
-
-def cli(*args, env=None):
-    """The harness CLI in this process (`harness.cli.main`): the same exit code and output
-    as `harness(...)` without starting an interpreter (≈ 0.6 CPU-s each). For what the
-    command decides from its input; what is the user's own command line (the entry point,
-    the README's commands) keeps `harness(...)`."""
-    import io
-    from harness import cli as entry
-    args = [str(a) for a in args]
-    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
-    os.environ.update(env or {})
-    try:
-        with contextlib.chdir(REPO), contextlib.redirect_stdout(out), \
-                contextlib.redirect_stderr(err):
-            try:
-                code = entry.main(args)
-            except SystemExit as exc:
-                code = exc.code
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    code = 0 if code is None else code if isinstance(code, int) else 1
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 # --- what the workers of one test run (pytest -n N) share -----------------------------
@@ -355,11 +321,11 @@ def pytest_collection_modifyitems(config, items):
     marked `units(...)`, each once the matrix is done with its units, while the matrix
     tests the others; then the matrix's own tests, which wait for it, before any other lab
     test touches a unit it is testing."""
-    from tests.lab.matrix_setup import MATRIX_ORDER, SLOW_UNITS
+    from tests.lab.matrix_setup import SLOW_UNITS, matrix_order
     # when the matrix is done with a unit, roughly: in the order it takes them, but the slow
     # units (which it starts first) last
-    taken = {n: i + (len(MATRIX_ORDER) if n in SLOW_UNITS else 0)
-             for i, n in enumerate(MATRIX_ORDER)}
+    order_ = matrix_order()
+    taken = {n: i + (len(order_) if n in SLOW_UNITS else 0) for i, n in enumerate(order_)}
 
     def order(item) -> tuple:
         if item.get_closest_marker("exclusive_lab"):
