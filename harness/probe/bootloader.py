@@ -34,10 +34,11 @@ def watch_boot(console, power_cycle, settings, booted_prompts: list[str]) -> dic
         except TransportTimeout:
             # a key sent just as a prompt came is echoed after it ("=>  ", "#  "): the
             # prompt then never matches, as every later key lands on the same line
-            which = _prompt_behind_echo(console.unmatched(), patterns, settings.break_keys)
-            text = console.unmatched() if which is not None else ""
+            pending = console.unmatched()
+            which = _prompt_behind_echo(pending, patterns, settings.break_keys)
+            text = "" if which is None else pending
             if which is not None:
-                console.drain(quiet=0.05, limit=0.2)
+                console.drain(quiet=0.05, limit=0.2)        # the echo: taken with it
         seen += text
         if which == 0:
             outcome["bootloader_prompt"] = True

@@ -1,6 +1,7 @@
 """report.html: a person's view of run.json."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -26,11 +27,6 @@ def _compiled_cache() -> jinja2.BytecodeCache | None:
     except OSError:
         return None
     return jinja2.FileSystemBytecodeCache(str(d)) if os.access(d, os.W_OK) else None
-
-
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                          undefined=jinja2.StrictUndefined, bytecode_cache=_compiled_cache())
-_ENV.filters["pretty"] = lambda v: json.dumps(v, indent=1, ensure_ascii=False)
 
 
 def vulnerabilities(device: dict) -> dict | None:
@@ -61,17 +57,25 @@ def timeline(result: dict) -> dict | None:
     return {"end": end, "events": [{**e, "pct": round(100 * e["t"] / end, 1)} for e in events]}
 
 
-_ENV.globals.update(vulnerabilities=vulnerabilities, views=views, timeline=timeline)
+@functools.cache
+def _env() -> jinja2.Environment:
+    """Made when a report is first rendered, not at import (the cache directory is made
+    then, once)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, bytecode_cache=_compiled_cache())
+    env.filters["pretty"] = lambda v: json.dumps(v, indent=1, ensure_ascii=False)
+    env.globals.update(vulnerabilities=vulnerabilities, views=views, timeline=timeline)
+    return env
 
 
 def render(run: dict, approval: dict | None = None, issued: str = "") -> str:
     """The report; `approval` (harness.report.approval.status): without a valid one the
     report says DRAFT at its top and on every printed page."""
     approval = approval or {"approved": False, "why": "not approved"}
-    return _ENV.get_template("report.html.j2").render(run=run, approval=approval,
+    return _env().get_template("report.html.j2").render(run=run, approval=approval,
                                                       issued=issued)
 
 
 def render_checklist(checklist: dict) -> str:
-    return _ENV.get_template("checklist.html.j2").render(c=checklist,
+    return _env().get_template("checklist.html.j2").render(c=checklist,
                                                          evaluated_by=EVALUATED_BY)

@@ -1,6 +1,9 @@
 """How the detection matrix runs (started by tests/conftest.py, asserted by
 tests/lab/test_matrix.py): what cannot run on a unit of the built-in lab and why, which units
 are slowest, and the run itself."""
+import collections
+import functools
+import re
 from pathlib import Path
 
 from harness.emulate.variants import VARIANTS
@@ -39,25 +42,20 @@ SLOW_UNITS = frozenset(v.name for v in VARIANTS if v.kind in ("appliance", "hub"
                        or v.has("qemu") or v.has("rauc"))
 
 
-def _wanted_by_lab_tests() -> dict[str, int]:
-    """How often the other lab tests name each unit (each test waits until the matrix is
-    done with its units): the matrix takes the most wanted first, and the units only it
-    tests last."""
-    import collections
-    import re
+@functools.cache
+def matrix_order() -> list[str]:
+    """The order the matrix takes the units in: the slow ones first (they end last even so),
+    then those the other lab tests name, the most often named first (each of those tests
+    waits until the matrix is done with its units), the units only it tests last. With the
+    slow units in nine of its workers, the rest share the others: the last of them is done
+    minutes after the first."""
     names = {v.name for v in VARIANTS}
-    return collections.Counter(w for f in (REPO / "tests" / "lab").glob("test_*.py")
-                               if not f.name.startswith("test_matrix")
-                               for w in re.findall(r'"([a-z0-9-]+)"', f.read_text())
-                               if w in names)
-
-
-# the order the matrix takes the units in: the slow ones first (they end last even so), then
-# those other lab tests wait for, most wanted first. With the slow units in nine of its
-# workers, the rest share the others: the last of them is done minutes after the first
-_WANTED = _wanted_by_lab_tests()
-MATRIX_ORDER = sorted((v.name for v in VARIANTS),
-                      key=lambda n: (n not in SLOW_UNITS, -_WANTED[n]))   # stable
+    wanted = collections.Counter(w for f in (REPO / "tests" / "lab").glob("test_*.py")
+                                 if not f.name.startswith("test_matrix")
+                                 for w in re.findall(r'"([a-z0-9-]+)"', f.read_text())
+                                 if w in names)
+    return sorted((v.name for v in VARIANTS),
+                  key=lambda n: (n not in SLOW_UNITS, -wanted[n]))      # stable
 
 
 def start_matrix(emulated_lab, out: Path) -> BackgroundRun:
@@ -73,7 +71,6 @@ def start_matrix(emulated_lab, out: Path) -> BackgroundRun:
     # no PDF here: the report tests check it (26 units' evidence laid out takes minutes)
     args = ["run", "--allow-destructive", "--no-pdf", "--lab", lab, "--out", out,
             "--workers", "16"]
-    for name in sorted(emulated_lab, key=lambda n: MATRIX_ORDER.index(n)
-                       if n in MATRIX_ORDER else len(MATRIX_ORDER)):
+    for name in (n for n in matrix_order() if n in emulated_lab):
         args += ["--profile", emulated_lab[name]]
     return BackgroundRun.start(args, out.parent / "matrix-output", timeout=3000)
