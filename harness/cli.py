@@ -189,9 +189,9 @@ def cmd_run(args) -> int:
                    # its summary repeats what the progress lines and the report say
                    "--tb=no", "-rN", "--progress", args.progress,
                    "--out", str(ctx.out_dir), "--out-prepared", "--run-id", ctx.run_id,
-                   # the harness's plugin only: whatever else the environment has installed
-                   # (hypothesis, xdist: 0.5 CPU-s a run to load) has no say in a lab's run
-                   "--disable-plugin-autoload", "-p", "harness.pytest_plugin"] + (
+                   # the harness's plugin only (given below): whatever else the environment
+                   # has installed (hypothesis, xdist: 0.5 CPU-s a run to load) has no say
+                   "--disable-plugin-autoload"] + (
                        ["--resume-run"] if resuming else [])
     for prof in args.profile:
         pytest_args += ["--profile", prof]
@@ -212,9 +212,9 @@ def cmd_run(args) -> int:
     basetemp = ctx.out_dir / ".pytest-tmp"
     try:
         with _emulated_lab_in_use(args.profile, ctx.run_id):
-            from harness.pytest_plugin import Prepared
+            from harness import pytest_plugin        # imported already: given as it is
             code = int(pytest.main(pytest_args + ["--basetemp", str(basetemp)],
-                                   plugins=[Prepared(ctx)]))
+                                   plugins=[pytest_plugin, pytest_plugin.Prepared(ctx)]))
     finally:
         shutil.rmtree(basetemp, ignore_errors=True)
     if code == 5:

@@ -8,6 +8,12 @@ qemu_arm64 U-Boot takes its control device tree from the board (QEMU): the board
 dumped once with the unit's exact machine options (`-machine dumpdtb`), its random seeds
 removed, and handed back with the key through `-dtb`, the way a vendor burns the key into
 the ROM's tree. The same tree, without the key, is the FIT's kernel device tree.
+
+A unit whose vendor never turned verification on boots the same FIT without hashes or a
+signature, and a control tree without a key. Both keep two slots on the firmware disk
+(slot-a.itb, slot-b.itb) and boot.env, which U-Boot imports: the unit's `fw-upgrade` writes
+the slot not running and names it `try`; U-Boot boots it once, and the firmware commits it
+when it comes up, or forgets it when U-Boot fell back to the committed slot.
 """
 from __future__ import annotations
 
@@ -17,46 +23,45 @@ from pathlib import Path
 
 from harness.emulate import files
 
-MEMORY_MB = 192
+MEMORY_MB = 256          # the firmware, and a 40 MiB update image in /tmp
 UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
-FIT_NAME = "firmware.itb"
-FIT_ADDR = "0x44000000"        # above the kernel (0x40400000, 32 MiB) in 192 MiB of RAM
+FIT_ADDR = "0x44000000"        # above the kernel (0x40400000, 32 MiB) in 256 MiB of RAM
 KEY_NAME = "vendor-boot"
 
 ITS = """/dts-v1/;
 / {{
-	description = "Emulab ER-50 firmware";
+	description = "Emulab ER-50 firmware {version}";
 	#address-cells = <1>;
 	images {{
 		kernel {{
 			data = /incbin/("{d}/Image");
 			type = "kernel"; arch = "arm64"; os = "linux"; compression = "none";
-			load = <0x40400000>; entry = <0x40400000>;
-			hash-1 {{ algo = "sha256"; }};
+			load = <0x40400000>; entry = <0x40400000>;{hash}
 		}};
 		ramdisk {{
 			data = /incbin/("{d}/initrd.gz");
-			type = "ramdisk"; arch = "arm64"; os = "linux"; compression = "none";
-			hash-1 {{ algo = "sha256"; }};
+			type = "ramdisk"; arch = "arm64"; os = "linux"; compression = "none";{hash}
 		}};
 		fdt {{
 			data = /incbin/("{d}/board.dtb");
-			type = "flat_dt"; arch = "arm64"; compression = "none";
-			hash-1 {{ algo = "sha256"; }};
+			type = "flat_dt"; arch = "arm64"; compression = "none";{hash}
 		}};
 	}};
 	configurations {{
 		default = "conf";
 		conf {{
-			kernel = "kernel"; ramdisk = "ramdisk"; fdt = "fdt";
-			signature-1 {{
-				algo = "sha256,rsa2048"; key-name-hint = "{key}";
-				sign-images = "kernel", "ramdisk", "fdt";
-			}};
+			kernel = "kernel"; ramdisk = "ramdisk"; fdt = "fdt";{signature}
 		}};
 	}};
 }};
 """
+HASH = """
+			hash-1 {{ algo = "sha256"; }};"""
+SIGNATURE = """
+			signature-1 {{
+				algo = "sha256,rsa2048"; key-name-hint = "{key}";
+				sign-images = "kernel", "ramdisk", "fdt";
+			}};"""
 
 
 class FitError(RuntimeError):
@@ -109,25 +114,53 @@ def boot_key(key_dir: Path) -> Path:
     return key_dir
 
 
-def pack(disk: Path, key_dir: Path, control_dtb: Path, epoch: int) -> Path:
-    """Replace the disk's Image and initrd.gz with a signed FIT; write the control device
-    tree holding the public key to `control_dtb`."""
+def its(d: Path, version: str, signed: bool) -> str:
+    """The FIT's source: hashed images and a signed configuration, or (a vendor that never
+    turned verification on) the images alone."""
+    return ITS.format(d=d, version=version, hash=HASH.format() if signed else "",
+                      signature=SIGNATURE.format(key=KEY_NAME) if signed else "")
+
+
+def pack(disk: Path, epoch: int, version: str, key_dir: Path | None = None,
+         control_dtb: Path | None = None) -> Path:
+    """Replace the disk's Image and initrd.gz with a FIT in slot a; signed with the key in
+    `key_dir` (the control device tree holding the public key written to `control_dtb`), or
+    without hashes and signature when no key is given."""
     board = board_dtb(disk / "board.dtb")
-    its = disk / "firmware.its"
-    files.write(its, ITS.format(d=disk, key=KEY_NAME))
-    fit = disk / FIT_NAME
+    src = disk / "firmware.its"
+    files.write(src, its(disk, version, key_dir is not None))
+    fit = disk / slot_file("a")
     env = {"SOURCE_DATE_EPOCH": str(epoch)}
-    _run("mkimage", "-f", str(its), str(fit), env=env)
-    shutil.copyfile(board, control_dtb)
-    _run("mkimage", "-F", "-k", str(boot_key(key_dir)), "-K", str(control_dtb), "-r",
-         str(fit), env=env)
+    _run("mkimage", "-f", str(src), str(fit), env=env)
+    if key_dir is not None and control_dtb is not None:
+        shutil.copyfile(board, control_dtb)
+        _run("mkimage", "-F", "-k", str(boot_key(key_dir)), "-K", str(control_dtb), "-r",
+             str(fit), env=env)
     for name in ("Image", "initrd.gz", "board.dtb", "firmware.its"):
         (disk / name).unlink()
-    os.utime(fit, (epoch, epoch))
+    files.write(disk / BOOT_ENV, "slot=a\n")
+    for f in (fit, disk / BOOT_ENV):
+        os.utime(f, (epoch, epoch))
     return fit
 
 
+def slot_file(slot: str) -> str:
+    return f"slot-{slot}.itb"
+
+
+BOOT_ENV = "boot.env"       # slot=a|b (the committed one), try=a|b (an update's first boot)
+
+
 def bootcmd() -> str:
-    """Load and boot the FIT; a FIT that does not verify powers the board off."""
-    return (f"pci enum; virtio scan; load virtio 0 {FIT_ADDR} /{FIT_NAME} && bootm {FIT_ADDR}"
-            "; poweroff")
+    """A/B boot: the slot an update wrote, once (`try` in boot.env on the firmware disk),
+    then the committed slot; the kernel is told which (fwslot=). Each FIT is verified by
+    bootm (a FIT that does not verify is not booted: the next slot is tried); when none
+    boots, the board powers off. No hush loop: a Ctrl-C on the console (a break key sent
+    to a locked unit) ends a loop, and the unit must boot all the same."""
+    def boot(slot: str) -> str:
+        return (f"setenv bootargs console=ttyAMA0 quiet panic=5 fwslot={slot}; "
+                f"load virtio 0 {FIT_ADDR} /slot-{slot}.itb && bootm {FIT_ADDR}")
+    return ("pci enum; virtio scan; setenv slot a; setenv try; "
+            f"if load virtio 0 {FIT_ADDR} /{BOOT_ENV}; then env import -t {FIT_ADDR} "
+            "${filesize}; fi; if test -n \"${try}\"; then " + boot("${try}") + "; fi; "
+            + boot("${slot}") + "; poweroff")

@@ -1,14 +1,16 @@
 """The firmware of the emulated units that boot in QEMU (issue 26), built reproducibly from
 Debian's arm64 packages (`apt-get download`: nothing from outside the package registries):
 
-- a firmware disk (ext4): the kernel (Debian's linux-image-arm64, its Image as shipped) and
-  an initramfs with busybox (static; its init and getty), dropbear and its libraries, the
-  few kernel modules the virt board needs, rcS, and the unit's tools (set-password,
-  factory-reset); on a verified-boot flavour both, with the board's device tree, in a FIT
-  signed with the vendor's boot key (harness/emulate/fitboot.py). Files sorted, owners root,
-  times fixed: two builds from the same packages
-  give the same kernel and initramfs bytes (the manifest records packages and digests; the
-  ext4 container's inode generations are mkfs's own random numbers);
+- a firmware disk (ext4, two slots): the kernel (Debian's linux-image-arm64, its Image as
+  shipped) and an initramfs with busybox (static; its init and getty), dropbear and its
+  libraries, the few kernel modules the virt board needs, rcS, and the unit's tools
+  (set-password, factory-reset, fw-upgrade), with the board's device tree in a FIT in slot
+  a: signed with the vendor's boot key on a verified-boot flavour, without hashes or
+  signature otherwise (harness/emulate/fitboot.py). The same FIT of another version is the
+  vendor's update image (`build(..., version)`, beside the disk as .itb). Files sorted,
+  owners root, times fixed: two builds from the same packages give the same kernel and
+  initramfs bytes (the manifest records packages and digests; the ext4 container's inode
+  generations are mkfs's own random numbers);
 - per unit (`unit_disks`): the U-Boot environment on the second flash bank (its bootdelay:
   2, interruptible, on an open unit; -2 on a locked one), and the data disk with the unit's
   factory partition (its own admin password, host address) from which /data/etc is made on
@@ -140,7 +142,8 @@ class Flavour:
             or "login"
 
 
-def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, f: Flavour) -> str:
+def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, f: Flavour,
+            version: str) -> str:
     for name in PACKAGES:
         _run("dpkg-deb", "-x", str(debs[name]), str(root))
     shutil.rmtree(root / "usr" / "share", ignore_errors=True)
@@ -163,10 +166,11 @@ def _rootfs(root: Path, debs: dict[str, Path], kernel_dir: Path, f: Flavour) -> 
         dropbear=DROPBEAR[f.host_keys]), 0o755)
     files.write(root / "etc" / "nftables.conf", NFTABLES)
     files.write(root / "usr" / "sbin" / "login-guard", LOGIN_GUARD, 0o755)
-    files.write(root / "etc" / "version", VERSION + "\n")
+    files.write(root / "etc" / "version", version + "\n")
     files.write(root / "etc" / "profile", "export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:"
                 "/sbin\nexport PS1='# '\n")
     files.write(root / "usr" / "bin" / "set-password", SET_PASSWORD, 0o755)
+    files.write(root / "usr" / "bin" / "fw-upgrade", FW_UPGRADE, 0o755)
     files.write(root / "usr" / "bin" / "factory-reset", FACTORY_RESET.format(
         erase="/data/etc" if f.reset_keeps_user_data else "/data/etc /data/user"), 0o755)
     files.write(root / "etc" / "hosts", "127.0.0.1 localhost\n")
@@ -177,8 +181,18 @@ RCS = r"""#!/bin/busybox sh
 /bin/busybox --install -s
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
+mount -t tmpfs -o size=64m tmpfs /tmp      # room for an update image (fw-upgrade)
 for m in {modules}; do insmod /lib/modules/{kv}/$m.ko || echo "rcS: module $m failed"; done
 mount -t ext4 /dev/vdb /data || echo "rcS: no data partition"
+mkdir -p /boot && mount -t ext4 /dev/vda /boot || echo "rcS: no firmware disk"
+run=$(sed -n 's/.*fwslot=\([ab]\).*/\1/p' /proc/cmdline)
+try=$(sed -n 's/^try=//p' /boot/boot.env 2>/dev/null)
+if [ -n "$try" ] && [ "$try" = "$run" ]; then     # an update's first boot: it came up
+  echo "slot=$run" > /boot/boot.env && sync && echo "rcS: firmware in slot $run committed"
+elif [ -n "$try" ]; then             # U-Boot fell back: the update did not boot
+  rm -f /boot/slot-$try.itb; echo "slot=$run" > /boot/boot.env && sync
+  echo "rcS: the firmware in slot $try did not boot: discarded, slot $run runs"
+fi
 if [ ! -f /data/etc/shadow ]; then      # first boot
   rm -rf /data/etc && mkdir -p /data/etc && cp -a /data/factory/. /data/etc/ && sync
 fi
@@ -193,7 +207,7 @@ nft -f /etc/nftables.conf || echo "rcS: no rate limit"
 syslogd -O /var/log/messages && (/usr/sbin/login-guard &)
 mkdir -p /data/dropbear && mount --bind /data/dropbear /etc/dropbear
 {dropbear}
-echo "rcS: up in $(cut -d' ' -f1 /proc/uptime)s, firmware $(cat /etc/version)"
+echo "rcS: up in $(cut -d' ' -f1 /proc/uptime)s, firmware $(cat /etc/version), slot $run"
 """
 SET_PASSWORD = r"""#!/bin/sh
 # set-password USER NEWPASSWORD: the login password, kept on the data partition
@@ -204,6 +218,27 @@ awk -F: -v u="$1" -v h="$h" 'BEGIN{OFS=":"} $1==u{$2=h; f=1} {print} END{exit !f
   /etc/shadow > $t || { rm -f $t; echo "set-password: no user $1" >&2; exit 1; }
 cat $t > /etc/shadow && rm -f $t && cp /etc/shadow /data/etc/shadow && sync || exit 1
 echo password changed
+"""
+# fw-upgrade IMAGE: the vendor's image (a FIT whose description names its version) into the
+# slot not running, to be booted once at the next start; an older or equal version refused
+FW_UPGRADE = r"""#!/bin/sh
+img=$1
+[ -f "$img" ] || { echo "fw-upgrade: no such file: $img" >&2; exit 2; }
+[ "$(head -c 4 "$img" | od -An -tx1 | tr -d ' \n')" = d00dfeed ] || {
+  echo "fw-upgrade: not a firmware image (no FIT header)" >&2; exit 1; }
+new=$(head -c 4096 "$img" | strings | sed -n 's/^Emulab ER-50 firmware \([0-9.]*\)$/\1/p' |
+  head -n 1)
+[ -n "$new" ] || { echo "fw-upgrade: the image names no ER-50 firmware version" >&2; exit 1; }
+num() { echo "$1" | awk -F. '{ printf "%d", $1 * 1000000 + $2 * 1000 + $3 }'; }
+cur=$(cat /etc/version)
+[ "$(num "$new")" -gt "$(num "$cur")" ] || {
+  echo "fw-upgrade: $new is not newer than the running $cur: refused" >&2; exit 1; }
+run=$(sed -n 's/.*fwslot=\([ab]\).*/\1/p' /proc/cmdline)
+[ "$run" = b ] && other=a || other=b
+rm -f /boot/slot-$other.itb
+cp "$img" /boot/slot-$other.itb && printf 'slot=%s\ntry=%s\n' "$run" "$other" \
+  > /boot/boot.env && sync || { echo "fw-upgrade: writing slot $other failed" >&2; exit 1; }
+echo "fw-upgrade: firmware $new written to slot $other; it starts at the next boot"
 """
 FACTORY_RESET = r"""#!/bin/sh
 # factory-reset: the live settings and the user's data go, the factory partition's come
@@ -245,31 +280,34 @@ def ext4(tree: Path, out: Path, size_mb: int, label: str, journal: bool = False)
 def _recipe() -> str:
     """A digest of what this module puts into the image besides the packages: a change to
     a script rebuilds a cached firmware."""
-    parts = [RCS, SET_PASSWORD, FACTORY_RESET, NFTABLES, LOGIN_GUARD, *DROPBEAR.values(),
-             *MODULES, str(EPOCH), fitboot.ITS, *fitboot.machine_args()]
+    parts = [RCS, SET_PASSWORD, FACTORY_RESET, FW_UPGRADE, NFTABLES, LOGIN_GUARD,
+             *DROPBEAR.values(), *MODULES, str(EPOCH), fitboot.ITS, fitboot.HASH,
+             fitboot.SIGNATURE, *fitboot.machine_args()]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def build(out: Path, flavour: Flavour, work: Path) -> dict:
-    """The firmware disk `out` (and out.with_suffix('.json'): what went in); a build whose
+def build(out: Path, flavour: Flavour, work: Path, version: str = VERSION) -> dict:
+    """The firmware disk `out` (and out.with_suffix('.json'): what went in; '.itb': the FIT
+    alone, the image a vendor's update carries); a build whose
     manifest matches the packages and choices is kept. One build at a time per image: two
     labs coming up on one machine share the cache (the lock goes with a killed process)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.with_suffix(".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _build(out, flavour, work)
+        return _build(out, flavour, work, version)
 
 
-def _build(out: Path, flavour: Flavour, work: Path) -> dict:
+def _build(out: Path, flavour: Flavour, work: Path, version: str) -> dict:
     debs = fetch()
     manifest = out.with_suffix(".json")
     want = {"packages": {n: p.name for n, p in sorted(debs.items())},
-            **asdict(flavour), "version": VERSION,
+            **asdict(flavour), "version": version,
             "recipe": _recipe()}
     if out.exists() and manifest.exists():
         have = json.loads(manifest.read_text())
         if {k: have.get(k) for k in want} == want and (
-                not flavour.verified_boot or control_dtb(out).exists()):
+                out.with_suffix(".itb").exists() and
+                (not flavour.verified_boot or control_dtb(out).exists())):
             return have
     shutil.rmtree(work, ignore_errors=True)
     kernel_dir, root, disk = work / "kernel", work / "root", work / "disk"
@@ -277,21 +315,22 @@ def _build(out: Path, flavour: Flavour, work: Path) -> dict:
         d.mkdir(parents=True)
     kpkg = next(n for n in debs if n.startswith("linux-image-"))
     _run("dpkg-deb", "-x", str(debs[kpkg]), str(kernel_dir))
-    kv = _rootfs(root, debs, kernel_dir, flavour)
+    kv = _rootfs(root, debs, kernel_dir, flavour, version)
     shutil.copy(next((kernel_dir / "boot").glob("vmlinuz-*")), disk / "Image")
     _cpio(root, disk / "initrd.gz")
     parts = {"initrd_sha256": _sha256(disk / "initrd.gz"),
              "kernel_sha256": _sha256(disk / "Image")}
     manifest.unlink(missing_ok=True)          # an image without its manifest is rebuilt
-    if flavour.verified_boot:
-        try:
-            fitboot.pack(disk, out.parent / "boot-key", control_dtb(out), EPOCH)
-        except fitboot.FitError as exc:
-            raise BuildError(f"signed FIT: {exc}") from None
-        parts["fit_sha256"] = _sha256(disk / fitboot.FIT_NAME)
-    for p in disk.iterdir():
-        os.utime(p, (EPOCH, EPOCH))
-    ext4(disk, out.with_suffix(".tmp"), 64, "firmware")
+    signed = flavour.verified_boot
+    try:
+        fit = fitboot.pack(disk, EPOCH, version, out.parent / "boot-key" if signed else None,
+                           control_dtb(out) if signed else None)
+    except fitboot.FitError as exc:
+        raise BuildError(f"FIT: {exc}") from None
+    parts["fit_sha256"] = _sha256(fit)
+    shutil.copyfile(fit, out.with_suffix(".itb"))
+    # room for both slots; a journal: the unit writes here (an update, the slot's commit)
+    ext4(disk, out.with_suffix(".tmp"), 128, "firmware", journal=True)
     out.with_suffix(".tmp").replace(out)
     info = {**want, "kernel": kv, "image_sha256": _sha256(out), **parts}
     files.write(manifest, json.dumps(info, indent=1) + "\n")
@@ -304,14 +343,11 @@ def control_dtb(image: Path) -> Path:
     return image.with_suffix(".dtb")
 
 
-def uboot_env(bootdelay: int, fit: bool = False) -> str:
-    """The environment on the unit's flash: boot the kernel and initramfs on the firmware
-    disk (virtio 0): as a plain Image, or from a signed FIT that U-Boot verifies (`fit`).
-    bootdelay 2: a key stops autoboot at an open prompt; -2: no stop."""
-    boot = fitboot.bootcmd() if fit else (
-        "pci enum; virtio scan; load virtio 0 ${kernel_addr_r} /Image && "
-        "load virtio 0 ${ramdisk_addr_r} /initrd.gz && "
-        "booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}")
+def uboot_env(bootdelay: int) -> str:
+    """The environment on the unit's flash: boot a FIT from the firmware disk (virtio 0),
+    slot a or b (fitboot.bootcmd). bootdelay 2: a key stops autoboot at an open prompt; -2:
+    no stop."""
+    boot = fitboot.bootcmd()
     return "\n".join([
         "arch=arm", "baudrate=115200", "board=qemu-arm", "board_name=qemu-arm",
         f"bootdelay={bootdelay}", "kernel_addr_r=0x40400000", "ramdisk_addr_r=0x44000000",
@@ -328,7 +364,7 @@ def unit_disks(d: Path, firmware: Path, *, name: str, password: str, address: st
     fw = d / "firmware.img"
     shutil.copyfile(firmware, fw)
     shutil.copyfile(firmware, d / "vendor-firmware.img")    # as handed over: the profile's
-    env_txt = files.write(d / "uboot-env.txt", uboot_env(-2 if locked else 2, fit))
+    env_txt = files.write(d / "uboot-env.txt", uboot_env(-2 if locked else 2))
     if fit:
         shutil.copyfile(control_dtb(firmware), d / "control.dtb")
     flash = d / "flash1.img"

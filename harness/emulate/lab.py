@@ -289,12 +289,16 @@ MAX_BOOT_IMAGE = 1 << 30
 def recover(name: str) -> str:
     """The unit's recovery mode, the vendor's way back to the shipped firmware (a TFTP
     recovery flash on a real router): the firmware's version files as shipped; a unit whose
-    update framework reads the running version at its start (SWUpdate's -N) boots again."""
+    update framework reads the running version at its start (SWUpdate's -N) boots again; a
+    QEMU unit's firmware disk is the vendor's again (both slots), and it boots."""
     v = select([name])[0]
-    if v.has("qemu") or v.has("rauc"):
-        raise EmulateError(f"{name} has no recovery mode in the emulated lab: " + (
-            "its boot medium is written with `harness emulate boot-image`" if v.has("qemu")
-            else "RAUC's other slot is its way back"))
+    if v.has("rauc"):
+        raise EmulateError(f"{name} has no recovery mode in the emulated lab: RAUC's other "
+                           "slot is its way back")
+    if v.has("qemu"):                  # the vendor's firmware disk flashed again, booted
+        said = write_boot_medium(name, str(_dir(v) / "vendor-firmware.img"))
+        power_cycle(name)
+        return f"{said}; booted"
     etc, shipped = _dir(v) / "fs" / "etc", _dir(v) / "initial" / "etc"
     if not (shipped / "firmware.json").is_file():
         raise EmulateError(f"{name} is not up (harness emulate up {name})")

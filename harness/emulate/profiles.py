@@ -128,13 +128,13 @@ def render(v: Variant, labgrid_place: str | None = None) -> str:
         lines.append(f"update: {{server_cert: {STATE}/_vendor/ota-server.pem}}")
     if v.has("rauc") or v.has("mender"):     # where a bundle is put for the installer
         lines.append(f"update: {{bundle_dir: {d}/fs/var/update}}")
+    lines.append(f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}")
     if v.has("qemu"):
         lines.append(f"firmware_image: {d}/vendor-firmware.img   # the disk it boots as "
                      "the vendor ships it: kernel and initramfs (harness firmware)")
     else:
-        lines += [f"update_images: {{valid: {d}/update-valid.img, older: {d}/update-old.img}}",
-                  f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness "
-                  "firmware)"]
+        lines.append(f"firmware_image: {d}/firmware.squashfs   # what the unit ships (harness "
+                     "firmware)")
     lines += [f"lab: {{power: {v.name}, link: {v.name}"
               + (f", boot_medium: {v.name}" if v.has("qemu") else "")
               + (f", labgrid_place: {labgrid_place}}}" if labgrid_place else "}")]

@@ -28,26 +28,38 @@ SERVICES = [22]
 UART_WAIT = 10.0
 
 
-def firmware(v: Variant) -> tuple[Path, dict]:
-    """The model's firmware disk for the unit's flaws and its manifest: built once per
-    flavour and kept beside the package cache while the packages stay the same."""
-    f = fwbuild.Flavour(console_login=not v.has("root_console"),
-                        host_keys="any" if v.has("weak_ssh") else "ed25519",
-                        reset_keeps_user_data=v.has("reset_keeps_user_data"),
-                        verified_boot=not v.has("unverified_boot"))
-    name = f.name()
+def _flavour(v: Variant) -> fwbuild.Flavour:
+    return fwbuild.Flavour(console_login=not v.has("root_console"),
+                           host_keys="any" if v.has("weak_ssh") else "ed25519",
+                           reset_keeps_user_data=v.has("reset_keeps_user_data"),
+                           verified_boot=not v.has("unverified_boot"))
+
+
+def firmware(v: Variant | None = None, version: str = fwbuild.VERSION) -> tuple[Path, dict]:
+    """The model's firmware disk for the unit's flaws (None: the vendor's own, compliant)
+    and its manifest: built once per flavour and version and kept beside the package cache
+    while the packages stay the same."""
+    f = _flavour(v) if v else fwbuild.Flavour()
+    name = f.name() + ("" if version == fwbuild.VERSION else f"-{version}")
     d = fwbuild.cache_dir().parent / "firmware"
     image = d / f"firmware-{name}.img"
-    return image, fwbuild.build(image, f, d / f"work-{name}")
+    return image, fwbuild.build(image, f, d / f"work-{name}", version)
+
+
+# the vendor's signed update images the lab is handed: a newer release and an older one
+UPDATES = {"update-valid.img": "5.0.3", "update-old.img": "5.0.1"}
 
 
 def build(v: Variant, d: Path, password: str) -> dict:
-    """The unit's disks and flash; returns the firmware manifest."""
+    """The unit's disks and flash, and the vendor's update images; returns the firmware
+    manifest."""
     image, info = firmware(v)
     fwbuild.unit_disks(d, image, name=v.name, password=password, address=address(v),
                        gateway=GATEWAY, address6=address6(v),
                        locked=not v.has("bootloader_break_in"),
                        fit=not v.has("unverified_boot"))
+    for name, version in UPDATES.items():
+        shutil.copyfile(firmware(None, version)[0].with_suffix(".itb"), d / name)
     return info
 
 

@@ -48,8 +48,9 @@ FLAWS = {
     "undeclared_telemetry": "its telemetry to the vendor cloud also carries the home's Wi-Fi "
                             "name and position, which the vendor does not declare",
     "bootloader_break_in": "any key on the serial console stops autoboot at an open U-Boot prompt",
-    "unverified_boot": "U-Boot boots whatever kernel the firmware disk holds (a plain Image: no "
-                       "signed FIT, no key in its control device tree)",
+    "unverified_boot": "U-Boot boots whatever FIT the firmware disk holds (no hashes or "
+                       "signature in the shipped one, no key in its control device tree): a "
+                       "modified kernel, and an unsigned or foreign-signed update, boot",
     "weak_password": "the unit's password is a known default deep in the credential list, "
                      "beyond what the online tries reach",
     "short_password": "the unit's password is unique but two characters long: no match for "
@@ -106,7 +107,7 @@ DETECTED_BY = {
     "reconnect_storm": {"TC-SMARK-05R"},
     "undeclared_telemetry": {"TC-TELEM-01"},
     "bootloader_break_in": {"TC-DEBUG-02"},
-    "unverified_boot": {"TC-BOOT-01"},
+    "unverified_boot": {"TC-BOOT-01", "TC-UPD-02"},
     "weak_password": {"TC-CRED-01"},
     "short_password": {"TC-CRED-01"},
     "ipv6_only_telnet": {"TC-SURF-01", "TC-SURF-02"},

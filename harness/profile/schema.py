@@ -80,7 +80,7 @@ class PasswordChange(Strict):
 class UpdateInfo(Strict):
     """The device's update channel: how an image is uploaded and the version read back
     (one module per kind: harness/update/)."""
-    kind: Literal["json", "web", "swupdate", "hawkbit", "rauc", "mender"] = Field(
+    kind: Literal["json", "web", "swupdate", "hawkbit", "rauc", "mender", "shell"] = Field(
         "json", description=
         "json: the emulated units' own JSON image POSTed to upload_path, version from JSON at "
         "version_path; web: the vendor's image (its own format) uploaded in the web UI as "
@@ -94,7 +94,10 @@ class UpdateInfo(Strict):
         "`rauc install`, the new slot booted by the lab's power_cycle, version read over the "
         "shell with version_command; mender: the Mender client on the unit: each artifact "
         "copied over SSH to bundle_dir, installed with `mender install` and committed, "
-        "version read over the shell with version_command")
+        "version read over the shell with version_command; shell: the vendor's own upgrade "
+        "command on the unit (e.g. OpenWrt's sysupgrade): each image copied over SSH to "
+        "bundle_dir and installed with install_command, the new firmware started by the "
+        "lab's power_cycle, version read over the shell with version_command")
     version_path: str = "/api/firmware"
     upload_path: str = "/api/update"
     port: Port = 8443
@@ -105,11 +108,16 @@ class UpdateInfo(Strict):
                                "in version_command's output (web: in the page at version_path)")
     form_field: str = Field("firmware", pattern=r"^[A-Za-z0-9_.\[\]-]{1,64}$", description=
                             "web: the upload form's file field")
-    signature: Literal["rsa2048-sha256", "ed25519"] | None = Field(None, description=
-        "web: the image's signature as the vendor's IXIT describes it, a trailing signature "
-        "over every byte before it (RSA-2048 PKCS#1 v1.5 with SHA-256: 256 bytes; Ed25519: "
-        "64). With it the harness also derives an unsigned image and one signed by a key of "
-        "its own; without, only a tampered one (bytes changed inside the image)")
+    signature: Literal["rsa2048-sha256", "ed25519", "fit"] | None = Field(None, description=
+        "web, shell: the image's signature as the vendor's IXIT describes it: a trailing "
+        "signature over every byte before it (RSA-2048 PKCS#1 v1.5 with SHA-256: 256 bytes; "
+        "Ed25519: 64), or fit: a U-Boot FIT image whose configurations are signed (re-signed "
+        "with mkimage from u-boot-tools). With it the harness also derives an unsigned image "
+        "and one signed by a key of its own; without, only a tampered one (bytes changed "
+        "inside the image)")
+    install_command: str | None = Field(None, pattern=r"\{image\}", description="shell: the "
+                                        "unit's upgrade command; {image} is the image's path "
+                                        "on the unit")
     apply_within: float = Field(90.0, gt=0, le=1800, description="seconds an install may "
                                 "take before its outcome is reported")
     server: str | None = Field(None, pattern=r"^https?://\d{1,3}(\.\d{1,3}){3}:\d{1,5}$",
@@ -121,9 +129,9 @@ class UpdateInfo(Strict):
     poll_within: float = Field(60.0, gt=0, le=3600, description="hawkbit: seconds within "
                                "which the unit polls its update server")
     bundle_dir: str = Field("/tmp", pattern=r"^/[A-Za-z0-9._/+-]*$", description=
-                            "rauc, mender: the directory on the unit where a bundle is put "
-                            "for `rauc install` or `mender install` (one that RAUC's service "
-                            "can read)")
+                            "rauc, mender, shell: the directory on the unit where a bundle "
+                            "or image is put for `rauc install`, `mender install` or "
+                            "install_command (one that RAUC's service can read)")
 
     @property
     def serves_port(self) -> bool:
@@ -133,10 +141,15 @@ class UpdateInfo(Strict):
 
     @model_validator(mode="after")
     def _kind(self):
-        if self.kind in ("swupdate", "hawkbit", "rauc", "mender") and not self.version_command:
+        if self.kind in ("swupdate", "hawkbit", "rauc", "mender", "shell") and \
+                not self.version_command:
             raise PydanticCustomError("update", "update.kind {k} needs version_command (how "
                                       "the running version is read over the shell)",
                                       {"k": self.kind})
+        if self.kind == "shell" and not self.install_command:
+            raise PydanticCustomError("update", "update.kind shell needs install_command (the "
+                                      "unit's upgrade command, {image} for the image's path)",
+                                      {"image": "{image}"})
         if self.kind == "hawkbit" and not self.server:
             raise PydanticCustomError("update", "update.kind hawkbit needs server (the update "
                                       "server the unit polls, http(s)://IPv4:PORT)")

@@ -9,9 +9,9 @@ from harness.errors import DeviceError
 
 
 def kind(device):
-    from harness.update import hawkbit, jsonapi, mender, rauc, swupdate, webform
+    from harness.update import hawkbit, jsonapi, mender, rauc, shell, swupdate, webform
     return {"json": jsonapi, "web": webform, "swupdate": swupdate, "hawkbit": hawkbit,
-            "rauc": rauc, "mender": mender}[device.profile.update.kind]
+            "rauc": rauc, "mender": mender, "shell": shell}[device.profile.update.kind]
 
 
 def version(device) -> dict:
@@ -86,22 +86,33 @@ def need_ssh(device, what: str) -> None:
                      "(the unit's shell here is a console)")
 
 
+def need_power_cycle(lifecycle, what: str) -> None:
+    """NotRun when the lab cannot power-cycle the unit: `what` runs only after a reboot."""
+    from harness.errors import NotRun
+    if not lifecycle.can("power_cycle"):
+        raise NotRun(f"{what} only after a reboot: the lab config has no power_cycle action "
+                     "for this unit")
+
+
 def install_over_shell(device, image: bytes, name: str,
-                       tool: str) -> tuple[int, list[str], dict]:
-    """An update framework on the unit (RAUC, Mender): the image copied over SSH to
-    update.bundle_dir as `name`, `TOOL install` run on the unit's shell, the copy removed.
-    Returns the exit status, the non-empty lines it printed, and their summary."""
+                       command: str) -> tuple[int, list[str], dict]:
+    """An installer on the unit (RAUC, Mender, the vendor's upgrade command): the image
+    copied over SSH to update.bundle_dir as `name`, `command` (its `{image}` the copy's
+    path) run on the unit's shell, the copy removed. Returns the exit status, the non-empty
+    lines it printed, and their summary."""
+    import shlex
     u = device.profile.update
     path = f"{u.bundle_dir.rstrip('/')}/{name}"
+    run = command.replace("{image}", shlex.quote(path))
     shell = device.shell()
     try:
-        shell.put(path, image, timeout=60)
-        status, out = shell.run(f"{tool} install {path}", timeout=u.apply_within)
-        shell.run(f"rm -f {path}", timeout=30)
+        shell.put(path, image, timeout=120)
+        status, out = shell.run(run, timeout=u.apply_within)
+        shell.run(f"rm -f {shlex.quote(path)}", timeout=30)
     finally:
         shell.close()
     said = [line.strip() for line in out.splitlines() if line.strip()]
-    return status, said, {"status": f"{tool} install: exit {status}",
+    return status, said, {"status": f"{run}: exit {status}",
                           "reply": said[-1][:200] if said else ""}
 
 

@@ -34,7 +34,8 @@ class Channel:
         self.device, self.lifecycle = device, lifecycle
 
     def upload(self, image: bytes) -> dict:
-        status, said, r = install_over_shell(self.device, image, ARTIFACT, "mender")
+        status, said, r = install_over_shell(self.device, image, ARTIFACT,
+                                             "mender install {image}")
         if status != 0:     # Mender's errors, and what a state script said on stderr
             told = [s[:300] for s in said if "level=error" in s or "Collected output" in s]
             return {**r, "accepted": False, "outcome": "refused",

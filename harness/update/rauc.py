@@ -16,9 +16,9 @@ import contextlib
 import json
 import time
 
-from harness.errors import DeviceError, NotRun
-from harness.update import (install_over_shell, installs_what_reaches_it, need_ssh, raucb,
-                            swupdate)
+from harness.errors import DeviceError
+from harness.update import (install_over_shell, installs_what_reaches_it, need_power_cycle,
+                            need_ssh, raucb, swupdate)
 
 BUNDLE = "hx-update.raucb"
 BOOT_SECONDS = 120.0
@@ -65,7 +65,7 @@ class Channel:
         self.lifecycle.act("power_cycle", timeout=BOOT_SECONDS)
 
     def upload(self, image: bytes) -> dict:
-        status, said, r = install_over_shell(self.device, image, BUNDLE, "rauc")
+        status, said, r = install_over_shell(self.device, image, BUNDLE, "rauc install {image}")
         if status != 0:
             return {**r, "accepted": False, "outcome": "refused", "errors": said[-4:]}
         self._boot_new_slot()             # the installed slot runs after a reboot
@@ -98,9 +98,7 @@ class Channel:
 
 @contextlib.contextmanager
 def channel(device, run_context, lifecycle):
-    if not lifecycle.can("power_cycle"):
-        raise NotRun("RAUC's new slot runs only after a reboot: the lab config has no "
-                     "power_cycle action for this unit")
+    need_power_cycle(lifecycle, "RAUC's new slot runs")
     need_ssh(device, "a RAUC bundle")
     ch = Channel(device, lifecycle)
     if not ch.start["version"] or not ch.start["slot"]:

@@ -7,9 +7,10 @@ read from the page at `version_path` with `version_regex`.
 
 The harness need not know the format. From any valid image it derives a tampered one (bytes
 flipped inside the signed content, the signature kept). Where the vendor's IXIT describes
-the signature's layout (`update.signature`: a trailing signature over every byte before it)
-it also derives an unsigned image (the content without its signature) and one signed by a
-key of the harness's own; otherwise it says why those are missing (their parts NOT_RUN).
+the signature's layout (`update.signature`: a trailing signature over every byte before it,
+or a U-Boot FIT's signed configurations, harness/update/fit.py) it also derives an unsigned
+image (the content without its signature) and one signed by a key of the harness's own;
+otherwise it says why those are missing (their parts NOT_RUN).
 
 A web UI's answer alone is weak evidence (many answer "200 OK" with an error page): an
 upload answered 2xx counts as applied only when the version then changes (read again for at
@@ -22,7 +23,7 @@ import time
 from harness import weblogin
 from harness.errors import Inconclusive, NotRun
 from harness.transport import http
-from harness.update import push
+from harness.update import fit, push
 
 TRAILER = {"rsa2048-sha256": 256, "ed25519": 64}
 VERSION_POLL = 2.0
@@ -89,6 +90,8 @@ def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:
     format is the vendor's): TC-UPD-02 offers these before the valid image, so it is newer
     than the running one and a downgrade check cannot be what refuses them."""
     layout = update.signature if update is not None else None
+    if layout == "fit":
+        return fit.variants(valid)
     n = TRAILER.get(layout, 0)
     if len(valid) <= n + 16:
         why = f"the valid image ({len(valid)} bytes) is too short for its declared signature"

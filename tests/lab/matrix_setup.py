@@ -20,15 +20,11 @@ EXPECTED_NOT_RUN = {
     # services the scan sees outside the profile: no lab account proves a login there
     ("router-ipv6telnet", "TC-CRED-01"): "telnet on 2001:2::27 tcp/23: not in the profile",
     ("camera-open", "TC-CRED-01"): "ftp on 198.18.0.21 tcp/21: not in the profile",
-    # the ER-50 firmware (QEMU units) has no network update path yet: its version and
-    # updates are not tested, and say so
-    **{(u, t): "declares no network update channel" for u in ("fw-router", "fw-router-open")
-       for t in ("TC-ID-01", "TC-UPD-01", "TC-UPD-02")},
-    # RAUC and Mender install what reaches the unit: how bundles get there is not this
-    # kind's, so TC-UPD-01 has no channel to check (TC-UPD-02 checks the bundles)
+    # RAUC, Mender and the ER-50's fw-upgrade install what reaches the unit: how images get
+    # there is not this kind's, so TC-UPD-01 has no channel to check (TC-UPD-02 checks them)
     **{(u, "TC-UPD-01"): "there is no channel to check here"
        for u in ("router-rauc", "router-rauc-downgrade", "router-mender",
-                 "router-mender-nosig")},
+                 "router-mender-nosig", "fw-router", "fw-router-open")},
     # units of daemons in a namespace boot no firmware: the lab has no boot medium to write
     **{(v.name, "TC-BOOT-01"): "the lab cannot write the unit's boot medium"
        for v in VARIANTS if not v.has("qemu")},

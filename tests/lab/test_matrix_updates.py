@@ -147,3 +147,35 @@ def test_updates_through_a_web_upload(matrix_run):
     later = {e["check"]: e["observed"] for e in bad["evidence"]}
     assert "an earlier image was applied" in later["untrusted image"]["decided"], later
     assert not any("decided" in v for v in ev.values() if isinstance(v, dict)), ev
+
+
+def test_updates_of_real_firmware_through_its_upgrade_command(matrix_run):
+    """fw-router (the ER-50 in QEMU: `fw-upgrade` writes the vendor's FIT to the other slot,
+    U-Boot verifies it with the vendor's key at the next boot) takes each image the harness
+    derives from the FIT — the tampered, unsigned and foreign-signed ones are written, and
+    U-Boot does not boot them (the version after the power cycle is the old one) — refuses
+    the older one itself, boots the valid one, and the lab's recovery puts it back;
+    fw-router-open (no key in U-Boot) boots the unsigned FIT."""
+    res = _results(matrix_run)
+    upd = res["fw-router"]["TC-UPD-02"]
+    ev = {e["check"]: e["observed"] for e in upd["evidence"]}
+    for variant in ("tampered", "unsigned", "untrusted"):
+        seen = ev[f"{variant} image"]
+        assert seen["status"].endswith(": exit 0"), (variant, seen)     # written…
+        assert seen["accepted"] is False and seen["version_after"] == "5.0.2", (variant, seen)
+        assert "runs 5.0.2 still" in seen["outcome"], (variant, seen)   # …and not booted
+    older = ev["older image"]
+    assert older["accepted"] is False and "5.0.1 is not newer than the running 5.0.2" in \
+        older["reply"], older
+    valid = ev["valid image (positive control)"]
+    assert valid["accepted"] is True and valid["version_after"] == "5.0.3", valid
+    assert ev["back on the starting firmware"] == {"back": True, "version": "5.0.2",
+                                                   "how": RESTORE}, ev
+    assert upd["verdict"] == "PASS", upd
+    assert res["fw-router"]["TC-ID-01"]["verdict"] == "PASS"
+    opened = res["fw-router-open"]["TC-UPD-02"]
+    assert opened["verdict"] == "FAIL", opened
+    assert opened["reason"].startswith("unsigned image accepted (version 5.0.2 -> 5.0.3)"), \
+        opened["reason"]
+    tampered = {e["check"]: e["observed"] for e in opened["evidence"]}["tampered image"]
+    assert tampered["accepted"] is False, tampered        # its hashes still checked

@@ -84,6 +84,15 @@ PROFILE_CASES = {
                                         None),
     "labgrid place bad name": (TYPE, INSTANCE + "lab: {labgrid_place: 'a b'}\n", "unit.yaml",
                                "lab.labgrid_place", 5),
+    "update shell without its command": (TYPE, INSTANCE + "update: {kind: shell, "
+                                         "version_command: cat /etc/version}\n", "unit.yaml",
+                                         "update", 5),
+    "update install command without image": (TYPE, INSTANCE + "update: {kind: shell, "
+                                             "install_command: fw-upgrade, version_command: "
+                                             "cat /etc/version}\n", "unit.yaml",
+                                             "update.install_command", 5),
+    "update signature unknown layout": (TYPE, INSTANCE + "update: {signature: uimage}\n",
+                                        "unit.yaml", "update.signature", 5),
     "empty file": (TYPE, "", "unit.yaml", None, 1),
     "not a mapping": (TYPE, "- just\n- a list\n", "unit.yaml", None, 1),
 }

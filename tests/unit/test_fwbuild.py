@@ -10,16 +10,15 @@ from harness.emulate import fwbuild, qemu
 from harness.emulate.variants import BY_NAME
 
 
-def test_the_flash_environment_opens_or_locks_autoboot_and_boots_from_the_firmware_disk():
+def test_the_flash_environment_opens_or_locks_autoboot_and_boots_a_slot_from_the_disk():
     open_env, locked = fwbuild.uboot_env(2), fwbuild.uboot_env(-2)
     assert "bootdelay=2\n" in open_env and "bootdelay=-2\n" in locked
-    for env in (open_env, locked):
-        boot = next(x for x in env.splitlines() if x.startswith("bootcmd="))
-        assert "load virtio 0 ${kernel_addr_r} /Image" in boot and "booti" in boot
-    # verified boot: the signed FIT, and a board that powers off when it does not verify
-    boot = next(x for x in fwbuild.uboot_env(-2, fit=True).splitlines()
-                if x.startswith("bootcmd="))
-    assert "/firmware.itb && bootm " in boot and boot.endswith("; poweroff")
+    boot = next(x for x in locked.splitlines() if x.startswith("bootcmd="))
+    # boot.env names the committed slot and an update's slot to try once; bootm verifies
+    # each FIT, the next slot is tried when one does not; none: the board powers off
+    assert "env import -t" in boot and "if test -n \"${try}\"" in boot
+    assert "/slot-${try}.itb && bootm " in boot and "fwslot=${slot}" in boot
+    assert "for " not in boot and boot.endswith(" && bootm 0x44000000; poweroff")
 
 
 def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
@@ -33,13 +32,13 @@ def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
     # what went in: busybox init on the console with a login, the unit's own Ed25519 key,
     # the rate limit; the open flavour (the open unit's) differs exactly there
     c_img, c = qemu.firmware(BY_NAME["fw-router-open"])
-    assert c["initrd_sha256"] != a["initrd_sha256"] and "fit_sha256" not in c
+    assert c["initrd_sha256"] != a["initrd_sha256"] and c["fit_sha256"] != a["fit_sha256"]
 
     def ls(img):
         return subprocess.run(["debugfs", "-R", "ls -l /", str(img)],
                               capture_output=True, text=True).stdout
-    assert "Image" in ls(c_img) and "initrd.gz" in ls(c_img)
-    assert "firmware.itb" in ls(tmp_path / "a.img") and "Image" not in ls(tmp_path / "a.img")
+    for img in (c_img, tmp_path / "a.img"):       # slot a and the boot environment
+        assert "slot-a.itb" in ls(img) and "boot.env" in ls(img) and "Image" not in ls(img)
     # U-Boot's control device tree holds the vendor's key, required for the configuration
     # (that U-Boot verifies the signature with it: the lab test boots it, and refuses a change)
     ctl = str(fwbuild.control_dtb(tmp_path / "a.img"))
@@ -47,11 +46,22 @@ def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
                          capture_output=True, text=True)
     assert key.stdout.strip() == "conf", key.stderr
     fit = tmp_path / "a.itb"
-    subprocess.run(["debugfs", "-R", f"dump /firmware.itb {fit}", str(tmp_path / "a.img")],
+    subprocess.run(["debugfs", "-R", f"dump /slot-a.itb {fit}", str(tmp_path / "a.img")],
                    capture_output=True, check=True)
+    assert fit.read_bytes() == (tmp_path / "a.itb").read_bytes()   # the update image's form
     sig = subprocess.run(["fdtget", str(fit), "/configurations/conf/signature-1", "algo"],
                          capture_output=True, text=True)
     assert sig.stdout.strip() == "sha256,rsa2048", sig.stderr
+    desc = subprocess.run(["fdtget", str(fit), "/", "description"], capture_output=True,
+                          text=True)
+    assert desc.stdout.strip() == f"Emulab ER-50 firmware {fwbuild.VERSION}"
+    # the open flavour's FIT: neither a signature nor hashes (nothing for U-Boot to check)
+    nosig = subprocess.run(["fdtget", "-l", str(c_img.with_suffix(".itb")),
+                            "/configurations/conf"], capture_output=True, text=True)
+    assert nosig.returncode == 0 and "signature" not in nosig.stdout
+    nohash = subprocess.run(["fdtget", "-l", str(c_img.with_suffix(".itb")), "/images/kernel"],
+                            capture_output=True, text=True)
+    assert nohash.returncode == 0 and "hash" not in nohash.stdout
     out = tmp_path / "initrd.gz"
     subprocess.run(["dumpimage", "-T", "flat_dt", "-p", "1", "-o", str(out), str(fit)],
                    capture_output=True, check=True)
@@ -66,3 +76,7 @@ def test_two_builds_give_the_same_kernel_and_initramfs(tmp_path):
     assert "nft add element inet fw ban" in (root / "usr" / "sbin" / "login-guard").read_text()
     assert (root / "usr" / "sbin" / "dropbear").is_file() and (root / "bin" / "busybox").is_file()
     assert "rm -rf /data/etc /data/user " in (root / "usr" / "bin" / "factory-reset").read_text()
+    assert (root / "etc" / "version").read_text() == fwbuild.VERSION + "\n"
+    upgrade = (root / "usr" / "bin" / "fw-upgrade").read_text()
+    assert "is not newer than the running" in upgrade and "try=%s" in upgrade
+    assert "firmware in slot $run committed" in rcs and "did not boot: discarded" in rcs
