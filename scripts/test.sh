@@ -32,12 +32,12 @@ for a in "$@"; do case "$a" in -*) ;; *) single "$@" ;; esac; done
 # that drive a compliant router share router-1 to router-5 out): most of each process's time
 # is waiting for the matrix to be done with its units, and a test that waits for a unit
 # another process holds idles its whole process
-SECOND="tests/lab/test_real_products.py tests/lab/test_qemu_units.py
+SECOND="tests/lab/test_real_products.py
         tests/lab/test_appliance_behaviour.py tests/lab/test_plugin.py tests/lab/test_tls_client.py"
 THIRD="tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py"
 FOURTH="tests/lab/test_firmware_join.py tests/lab/test_labgrid.py tests/lab/test_update_login.py"
 FIFTH="tests/lab/test_verdicts.py"
-SIXTH="tests/lab/test_resume.py tests/lab/test_bootloader.py"
+SIXTH="tests/lab/test_resume.py tests/lab/test_bootloader.py tests/lab/test_qemu_units.py"
 PROCS=(second third fourth fifth sixth)
 IGNORE=()
 for f in $SECOND $THIRD $FOURTH $FIFTH $SIXTH; do IGNORE+=(--ignore "$f"); done
@@ -76,4 +76,8 @@ show "the tests that bring a lab up and down themselves (in a lab of their own)"
 for n in "${PROCS[@]}"; do
   show "the $n process of lab tests (beside the first)" "$logs/$n.log"
 done
+# how long the detection matrix took on each unit (the lab tests wait for their units)
+m="$coord/matrix-output/stdout.txt"
+[ -f "$m" ] && echo && echo "---- the detection matrix, per unit" && \
+  sed -n '/ per device /,/^harness report/p' "$m" | cut -c1-60
 exit $status

@@ -29,6 +29,15 @@ def _read(device, after: str) -> str:
     return now
 
 
+def _put_back(ch, device, lifecycle, start: str) -> dict | str:
+    if hasattr(ch, "restore"):                 # the kind's own way back (RAUC's other slot)
+        try:
+            return ch.restore()
+        except DeviceError as exc:
+            return {"back": False, "why": str(exc)}
+    return update.restore(device, lifecycle, start)
+
+
 @testcase("TC-UPD-02", "Tampered, unsigned, foreign-signed and older images are refused; a "
           "genuine one is applied",
           steps=["read the version",
@@ -42,6 +51,9 @@ def _read(device, after: str) -> str:
                  "older signed image: each must be refused "
                  "(the unit's own report where its channel gives one) and the version "
                  "unchanged",
+                 "an image wrongly applied is undone before the next is offered (the "
+                 "kind's way back or the lab's restore_firmware), so each is judged on the "
+                 "starting firmware; without a way back, later refusals prove nothing",
                  "positive control: the vendor's valid image is applied and the version "
                  "changes; without it no refusal counts",
                  "a variant that could not be built or handed over, or whose outcome the "
@@ -64,19 +76,22 @@ def test_update_integrity(device, evidence, run_context, lifecycle):
             r = ch.upload(image)
             now = _read(device, f"after the {variant} image")
             seen = {**r, "version_after": now}
-            if problems and not r["accepted"] and now == before:
-                # the unit now runs a wrongly applied image: a refusal may be its version
+            if before != start and not r["accepted"] and now == before:
+                # the unit runs a wrongly applied image still: a refusal may be its version
                 # check ("not newer"), not its signature check
                 seen["decided"] = (f"no: an earlier image was applied (version now {now}), "
                                    "so this refusal proves nothing about the image")
-            evidence.record(f"{variant} image", seen)
             if r["accepted"] or now != before:
                 problems.append(f"{variant} image accepted (version {before} -> {now})")
-                before = now
+                # undone before the next image, so that each is judged on the starting
+                # firmware (the kind's way back, else the lab's restore_firmware)
+                seen["put_back"] = back = _put_back(ch, device, lifecycle, start)
+                before = start if isinstance(back, dict) and back.get("back") else now
             elif r["accepted"] is None:     # no word from the unit: an unchanged version
                 untested.append(f"{variant}: the unit reported no outcome ("  # read now
                                 f"{r.get('outcome') or r.get('note')}), so its refusal is "
                                 "not shown")
+            evidence.record(f"{variant} image", seen)
         r = ch.upload(imgs["valid"])
         after = _read(device, "after the valid image")
     evidence.record("valid image (positive control)", {**r, "version_after": after})

@@ -87,8 +87,13 @@ def test_updates_through_rauc(matrix_run):
     down = res["router-rauc-downgrade"]["TC-UPD-02"]
     assert down["verdict"] == "FAIL", down
     assert down["reason"] == "older image accepted (version 2.4.1 -> 2.3.0)", down["reason"]
-    back = {e["check"]: e["observed"] for e in down["evidence"]}["back on the starting firmware"]
-    assert back["back"] is False and "in no slot any more" in back["why"], back
+    # the older bundle went to slot B and booted: slot A, still the starting firmware, was
+    # made active again before the valid bundle, and is again at the end
+    ev = {e["check"]: e["observed"] for e in down["evidence"]}
+    put = ev["older image"]["put_back"]
+    assert put["back"] is True and put["slot"] == "A" and put["version"] == "2.4.1", put
+    back = ev["back on the starting firmware"]
+    assert back["back"] is True and back["slot"] == "A", back
 
 
 def test_updates_through_mender(matrix_run):
@@ -143,9 +148,13 @@ def test_updates_through_a_web_upload(matrix_run):
     bad = res["router-webfw-nosig"]["TC-UPD-02"]
     assert bad["verdict"] == "FAIL" and bad["reason"].startswith(
         "tampered image accepted (version 2.4.1 -> 2.4.2)"), bad
-    # after that, its refusals (409: not newer than what it now runs) decide nothing
+    # put back by the lab's recovery before the next image: the foreign-signed one is then
+    # judged on the starting firmware (and taken), not refused as "not newer"
     later = {e["check"]: e["observed"] for e in bad["evidence"]}
-    assert "an earlier image was applied" in later["untrusted image"]["decided"], later
+    assert later["tampered image"]["put_back"]["back"] is True, later
+    assert later["untrusted image"]["accepted"] is True and "decided" not in \
+        later["untrusted image"], later
+    assert "untrusted image accepted (version 2.4.1 -> 2.4.2)" in bad["reason"], bad
     assert not any("decided" in v for v in ev.values() if isinstance(v, dict)), ev
 
 
@@ -177,5 +186,9 @@ def test_updates_of_real_firmware_through_its_upgrade_command(matrix_run):
     assert opened["verdict"] == "FAIL", opened
     assert opened["reason"].startswith("unsigned image accepted (version 5.0.2 -> 5.0.3)"), \
         opened["reason"]
-    tampered = {e["check"]: e["observed"] for e in opened["evidence"]}["tampered image"]
-    assert tampered["accepted"] is False, tampered        # its hashes still checked
+    seen = {e["check"]: e["observed"] for e in opened["evidence"]}
+    assert seen["tampered image"]["accepted"] is False, seen     # its hashes still checked
+    # put back (the vendor's disk flashed again) before the foreign-signed one, which boots
+    assert seen["unsigned image"]["put_back"] == {"back": True, "version": "5.0.2",
+                                                  "how": RESTORE}, seen
+    assert "untrusted image accepted (version 5.0.2 -> 5.0.3)" in opened["reason"], opened

@@ -214,7 +214,7 @@ def test_a_broken_uimage_header_is_not_trusted(work):
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "harness", "firmware", *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
 def test_cli_verdict_exit_codes_and_evidence_file(work):
@@ -262,7 +262,7 @@ def test_the_readme_firmware_commands_run_as_written(tmp_path):
             args = command.split()
             assert args[0] == "harness"
             proc = subprocess.run([sys.executable, "-m", "harness", *args[1:]], cwd=tmp_path,
-                                  capture_output=True, text=True, timeout=300)
+                                  capture_output=True, text=True, timeout=900)
             assert proc.returncode == want, (line, proc.stdout[-1500:], proc.stderr[-1500:])
         assert "known default" in proc.stdout and "dropbear host key" in proc.stdout
     finally:

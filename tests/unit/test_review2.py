@@ -209,7 +209,7 @@ def test_the_pytest_path_shows_no_password_in_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider",
                            "-l", "--tb=long", "--profile", str(unit), "--lab",
                            str(tmp_path / "lab.yaml"), "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=300,
+                          capture_output=True, text=True, timeout=900,
                           cwd=str(tmp_path), env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     shown = proc.stdout + proc.stderr
     assert "test_leak" in shown and "1 failed" in shown, shown[-3000:]
