@@ -16,7 +16,8 @@ AFTER_REFUSAL = 15.0        # s the lab link is listened to after a refused boot
 @testcase("TC-BOOT-01", "Secure boot: a firmware image with a modified kernel is not booted, "
           "and the unit then opens no connection",
           steps=["copy the vendor's firmware image (firmware_image) and invert one byte of "
-                 "its kernel, found by the kernel's own header",
+                 "its kernel, found by the kernel's own header (a gzip-compressed kernel in "
+                 "a FIT: a byte of its gzip header's time stamp, which decompressing ignores)",
                  "write the modified image to the unit's boot medium (lab action "
                  "write_boot_image), power-cycle and watch the boot on the serial console",
                  "a kernel start or a login/shell prompt is a FAIL",
@@ -37,7 +38,8 @@ def test_modified_image_is_not_booted(device, evidence, lifecycle):
     shutil.copyfile(p.firmware_image, vendor)
     change = secure_boot.modified_image(vendor, modified)
     if change is None:
-        raise NotRun("not run: no kernel header (arm64 Image, ARM zImage, x86 bzImage) "
+        raise NotRun("not run: no kernel header (arm64 Image, ARM zImage, x86 bzImage; a "
+                     "gzip-compressed kernel in a FIT) "
                      f"found in {p.firmware_image}, so no modified image was made")
     evidence.record("modified image", change)
     restored = []

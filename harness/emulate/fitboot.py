@@ -17,6 +17,7 @@ when it comes up, or forgets it when U-Boot fell back to the committed slot.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -34,8 +35,8 @@ ITS = """/dts-v1/;
 	#address-cells = <1>;
 	images {{
 		kernel {{
-			data = /incbin/("{d}/Image");
-			type = "kernel"; arch = "arm64"; os = "linux"; compression = "none";
+			data = /incbin/("{d}/Image.gz");
+			type = "kernel"; arch = "arm64"; os = "linux"; compression = "gzip";
 			load = <0x40400000>; entry = <0x40400000>;{hash}
 		}};
 		ramdisk {{
@@ -127,6 +128,10 @@ def pack(disk: Path, epoch: int, version: str, key_dir: Path | None = None,
     `key_dir` (the control device tree holding the public key written to `control_dtb`), or
     without hashes and signature when no key is given."""
     board = board_dtb(disk / "board.dtb")
+    kernel = disk / "Image"
+    with open(kernel, "rb") as f, gzip.GzipFile(disk / "Image.gz", "wb", mtime=epoch,
+                                                 compresslevel=6) as gz:
+        shutil.copyfileobj(f, gz)
     src = disk / "firmware.its"
     files.write(src, its(disk, version, key_dir is not None))
     fit = disk / slot_file("a")
@@ -136,7 +141,7 @@ def pack(disk: Path, epoch: int, version: str, key_dir: Path | None = None,
         shutil.copyfile(board, control_dtb)
         _run("mkimage", "-F", "-k", str(boot_key(key_dir)), "-K", str(control_dtb), "-r",
              str(fit), env=env)
-    for name in ("Image", "initrd.gz", "board.dtb", "firmware.its"):
+    for name in ("Image", "Image.gz", "initrd.gz", "board.dtb", "firmware.its"):
         (disk / name).unlink()
     files.write(disk / BOOT_ENV, "slot=a\n")
     for f in (fit, disk / BOOT_ENV):

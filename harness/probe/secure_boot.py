@@ -4,8 +4,11 @@ booted the same way, must boot (the positive control, which also puts the unit b
 
 The change is made without knowing the vendor's format: the kernel is found by its own
 header (arm64 Image, ARM zImage, x86 bzImage), checked for plausible sizes, and one byte
-4 KiB into it is inverted. Whatever signs or hashes the kernel (a FIT's configuration, a
-vendor header, dm-verity) then no longer matches.
+4 KiB into it is inverted. A kernel compressed with gzip inside a U-Boot FIT (the image
+type and compression the FIT declares) has a byte of its gzip header's time stamp inverted
+instead: the decompressor ignores it, so a bootloader that checks nothing still boots the
+same kernel. Whatever signs or hashes the kernel (a FIT's configuration, a vendor header,
+dm-verity) then no longer matches.
 
 The boot is watched on the serial console without pressing keys: the bootloader's banner
 (a boot under way), the kernel's start, a login or shell prompt (booted); a boot that goes
@@ -31,9 +34,44 @@ QUIET = 10.0                # s of silence after the power cycle ends a watch
 MAX_KERNEL = 512 << 20
 
 
+GZIP_IN_FIT = "gzip-compressed kernel in a FIT"
+FIT_MAGIC = b"\xd0\x0d\xfe\xed"
+MAX_FIT = 256 << 20
+
+
+def _fit_kernels(m) -> list[tuple[int, str]]:
+    """(offset, format) of gzip-compressed kernels inside FIT images (the device trees
+    found by their magic, at most 16 looked at)."""
+    from harness.update import fit
+    found, at = [], m.find(FIT_MAGIC)
+    for _ in range(16):
+        if at == -1:
+            break
+        (total,) = struct.unpack_from(">I", m, at + 4) if at + 8 <= len(m) else (0,)
+        if 40 <= total <= min(MAX_FIT, len(m) - at):
+            try:
+                images = (fit.parse(m[at:at + total]).child("images") or fit.Node("")).children
+            except fit.FitError:
+                images = []
+            for img in images:
+                data = next((off for n, v, off in img.props
+                             if n == "data" and v[:3] == b"\x1f\x8b\x08"), None)
+                if data is not None and img.prop("type") == b"kernel\0" and \
+                        img.prop("compression") == b"gzip\0":
+                    found.append((at + data, GZIP_IN_FIT))
+        at = m.find(FIT_MAGIC, at + 4)
+    return found
+
+
+def _change_at(start: int, fmt: str) -> int:
+    """The byte changed: the gzip header's time stamp (ignored when it is decompressed),
+    else 4 KiB into the kernel."""
+    return start + 4 if fmt == GZIP_IN_FIT else start + CHANGE_AT
+
+
 def _kernels(m) -> list[tuple[int, str]]:
     """(offset, format) of plausible kernel headers, in image order (at most 8)."""
-    found = []
+    found = _fit_kernels(m)
     for magic, fmt in ((b"ARM\x64", "arm64 Image"), (b"\x18\x28\x6f\x01", "ARM zImage"),
                        (b"HdrS", "x86 bzImage")):
         at = m.find(magic)
@@ -42,7 +80,7 @@ def _kernels(m) -> list[tuple[int, str]]:
             if start >= 0 and _plausible(m, start, fmt):
                 found.append((start, fmt))
             at = m.find(magic, at + 1)
-    return sorted(found)
+    return sorted(found)[:8]
 
 
 def _plausible(m, start: int, fmt: str) -> bool:
@@ -63,10 +101,10 @@ def modified_image(vendor: Path, out: Path) -> dict | None:
     header is found (the image cannot be modified without knowing its format)."""
     with open(vendor, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
         kernels = _kernels(m)
-        if not kernels or kernels[0][0] + CHANGE_AT >= len(m):
+        if not kernels or _change_at(*kernels[0]) >= len(m):
             return None
         start, fmt = kernels[0]
-        at = start + CHANGE_AT
+        at = _change_at(start, fmt)
         was = m[at]
     shutil.copyfile(vendor, out)
     with open(out, "r+b") as fh:

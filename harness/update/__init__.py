@@ -106,7 +106,8 @@ def install_over_shell(device, image: bytes, name: str,
     run = command.replace("{image}", shlex.quote(path))
     shell = device.shell()
     try:
-        shell.put(path, image, timeout=120)
+        # a slow link to a real unit: at least 250 kB/s, and never under two minutes
+        shell.put(path, image, timeout=max(120.0, len(image) / 250_000))
         status, out = shell.run(run, timeout=u.apply_within)
         shell.run(f"rm -f {shlex.quote(path)}", timeout=30)
     finally:

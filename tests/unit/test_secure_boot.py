@@ -30,6 +30,47 @@ def test_one_byte_of_the_kernel_changes_wherever_the_image_puts_it(tmp_path):
     assert change["vendor_sha256"] != change["modified_sha256"]
 
 
+FIT = """/dts-v1/;
+/ { description = "t"; #address-cells = <1>;
+ images { kernel { data = /incbin/("Image.gz"); type = "kernel"; arch = "arm64";
+   os = "linux"; compression = "gzip"; load = <0x40400000>; entry = <0x40400000>;
+   hash-1 { algo = "sha256"; }; }; };
+ configurations { default = "conf"; conf { kernel = "kernel"; }; }; };
+"""
+
+
+def test_a_gzip_kernel_in_a_fit_changes_where_only_a_check_can_see_it(tmp_path):
+    import gzip
+    import hashlib
+    import subprocess
+    kernel = _arm64_kernel()
+    (tmp_path / "Image.gz").write_bytes(gzip.compress(kernel, mtime=0))
+    (tmp_path / "fw.its").write_text(FIT)
+    subprocess.run(["mkimage", "-f", "fw.its", "fw.itb"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    fit_bytes = (tmp_path / "fw.itb").read_bytes()
+    pad = b"\x00" * 8192                      # a disk image around it
+    vendor = tmp_path / "vendor.img"
+    vendor.write_bytes(pad + fit_bytes + pad)
+    out = tmp_path / "modified.img"
+    change = secure_boot.modified_image(vendor, out)
+    assert change["kernel_format"] == secure_boot.GZIP_IN_FIT, change
+    a, b = vendor.read_bytes(), out.read_bytes()
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    assert diff == [change["kernel_offset"] + 4] and b[change["kernel_offset"]:][:2] == \
+        b"\x1f\x8b"
+    # the decompressor still gives the same kernel (a bootloader that checks nothing boots
+    # it); the hash the FIT holds for the kernel no longer matches its data
+    gz = b[change["kernel_offset"]:change["kernel_offset"] + len(gzip.compress(kernel,
+                                                                               mtime=0))]
+    assert gzip.decompress(gz) == kernel
+    held = subprocess.run(["fdtget", "-t", "bx", str(tmp_path / "fw.itb"),
+                           "/images/kernel/hash-1", "value"], capture_output=True, text=True)
+    held = bytes.fromhex("".join(x.zfill(2) for x in held.stdout.split()))
+    assert hashlib.sha256(gz).digest() != held == hashlib.sha256(
+        a[change["kernel_offset"]:change["kernel_offset"] + len(gz)]).digest()
+
+
 def test_an_image_without_a_kernel_header_is_not_modified(tmp_path):
     vendor = tmp_path / "vendor.img"
     vendor.write_bytes(b"hsqs" + b"\x01" * 20000)
