@@ -32,9 +32,10 @@ for a in "$@"; do case "$a" in -*) ;; *) single "$@" ;; esac; done
 # that drive a compliant router share router-1 to router-5 out): most of each process's time
 # is waiting for the matrix to be done with its units, and a test that waits for a unit
 # another process holds idles its whole process
-SECOND="tests/lab/test_real_products.py
-        tests/lab/test_appliance_behaviour.py tests/lab/test_plugin.py tests/lab/test_tls_client.py"
-THIRD="tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py"
+SECOND="tests/lab/test_real_products.py tests/lab/test_tls_client.py"
+# the appliance units are the matrix's longest (11 min under load): their tests in one process
+THIRD="tests/lab/test_stop.py tests/lab/test_lab_actions.py tests/lab/test_faults.py
+       tests/lab/test_appliance_behaviour.py tests/lab/test_plugin.py"
 FOURTH="tests/lab/test_firmware_join.py tests/lab/test_labgrid.py tests/lab/test_update_login.py"
 FIFTH="tests/lab/test_verdicts.py"
 SIXTH="tests/lab/test_resume.py tests/lab/test_bootloader.py tests/lab/test_qemu_units.py"
