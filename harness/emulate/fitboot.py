@@ -164,7 +164,7 @@ def bootcmd() -> str:
     to a locked unit) ends a loop, and the unit must boot all the same."""
     def boot(slot: str) -> str:
         return (f"setenv bootargs console=ttyAMA0 quiet panic=5 fwslot={slot}; "
-                f"load virtio 0 {FIT_ADDR} /slot-{slot}.itb && bootm {FIT_ADDR}")
+                f"load virtio 0 {FIT_ADDR} /{slot_file(slot)} && bootm {FIT_ADDR}")
     return ("pci enum; virtio scan; setenv slot a; setenv try; "
             f"if load virtio 0 {FIT_ADDR} /{BOOT_ENV}; then env import -t {FIT_ADDR} "
             "${filesize}; fi; if test -n \"${try}\"; then " + boot("${try}") + "; fi; "

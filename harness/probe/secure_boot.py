@@ -35,7 +35,6 @@ MAX_KERNEL = 512 << 20
 
 
 GZIP_IN_FIT = "gzip-compressed kernel in a FIT"
-FIT_MAGIC = b"\xd0\x0d\xfe\xed"
 MAX_FIT = 256 << 20
 
 
@@ -43,7 +42,7 @@ def _fit_kernels(m) -> list[tuple[int, str]]:
     """(offset, format) of gzip-compressed kernels inside FIT images (the device trees
     found by their magic, at most 16 looked at)."""
     from harness.update import fit
-    found, at = [], m.find(FIT_MAGIC)
+    found, at = [], m.find(fit.MAGIC_BYTES)
     for _ in range(16):
         if at == -1:
             break
@@ -59,7 +58,7 @@ def _fit_kernels(m) -> list[tuple[int, str]]:
                 if data is not None and img.prop("type") == b"kernel\0" and \
                         img.prop("compression") == b"gzip\0":
                     found.append((at + data, GZIP_IN_FIT))
-        at = m.find(FIT_MAGIC, at + 4)
+        at = m.find(fit.MAGIC_BYTES, at + 4)
     return found
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAGIC = 0xD00DFEED
+MAGIC_BYTES = struct.pack(">I", MAGIC)      # as it starts a blob
 HEADER = struct.Struct(">10I")
 BEGIN_NODE, END_NODE, PROP, NOP, END = 1, 2, 3, 4, 9
 MAX_DEPTH = 64
