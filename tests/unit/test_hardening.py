@@ -118,7 +118,7 @@ def test_secret_file_must_be_a_small_regular_file_next_to_the_profile(tmp_path):
                                                              "not a regular file")):
         unit.write_text(INSTANCE.replace("password: secret-1", f"password: {{file: {bad}}}"))
         proc = harness("run", "--profile", unit, "--lab", tmp_path / "lab.yaml", "--out",
-                       tmp_path / "out", timeout=30)
+                       tmp_path / "out", timeout=900)
         check(proc, "unit.yaml", "ssh.password", 4)
         assert why in proc.stderr
 
@@ -270,7 +270,7 @@ def test_watchdog_stops_a_test_case_past_its_budget(tmp_path):
         "    except Exception:\n        pass\n")   # a probe that swallows its timeouts
     unit = write(tmp_path, lab_text=LAB + "timeouts: {test_case: 1.5}\n")
     proc = harness("run", "--suite", suite, "--profile", unit, "--lab", tmp_path / "lab.yaml",
-                   "--out", tmp_path / "out", timeout=120)
+                   "--out", tmp_path / "out", timeout=900)
     assert proc.returncode == 1, proc.stderr[-2000:]
     import json
     r = json.loads((tmp_path / "out" / "run.json").read_text())["devices"][0]["results"][0]

@@ -15,7 +15,7 @@ def _info(bundle, keyring, tmp_path):
     path = tmp_path / "b.raucb"
     path.write_bytes(bundle)
     return subprocess.run(["rauc", "info", f"--keyring={keyring}", "--output-format=json",
-                           str(path)], capture_output=True, text=True, timeout=60)
+                           str(path)], capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,6 @@ def test_what_cannot_be_derived_says_why(tmp_path):
     path = tmp_path / "tampered.raucb"
     path.write_bytes(v["tampered"])
     read = subprocess.run(["rauc", "extract", f"--keyring={cert}", str(path),
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=900)
     assert read.returncode != 0 and "corrupted" in read.stderr, read.stderr
     assert "verity format" in v["unsigned"] and "verity format" in v["untrusted"]

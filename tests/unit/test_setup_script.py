@@ -61,7 +61,7 @@ def _run(tmp_path, uid):
     # no Node.js on this machine either: Debian's is installed, then Node-RED with npm
     repo, env = _machine(tmp_path, uid, node="exit 1")
     proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=900)
     calls = (tmp_path / "calls.log").read_text().splitlines()
     return proc, calls
 
@@ -115,7 +115,7 @@ def _run_with(tmp_path, name, body):
     repo, env = _machine(tmp_path, 0)
     (Path(env["PATH"].split(":")[0]) / name).write_text(STUB.format(name=name, body=body))
     proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=900)
     return proc, (tmp_path / "calls.log").read_text().splitlines()
 
 
@@ -123,7 +123,7 @@ def test_nothing_to_install_runs_no_package_manager(tmp_path):
     repo, env = _machine(tmp_path, 0, **{"dpkg-query": "printf 'install ok installed'",
                                          "dpkg": "echo arm64"})
     proc = subprocess.run(["bash", str(repo / "scripts" / "setup.sh")], env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=900)
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert proc.returncode == 0, proc.stderr
     assert not [c for c in calls if c.startswith(("apt-get", "sudo"))], calls

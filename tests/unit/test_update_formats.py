@@ -31,7 +31,7 @@ def _check(image: bytes, cert_file: Path, d: Path) -> tuple[bool, str]:
     try:
         p = subprocess.run(["swupdate", "-H", f"{emulated.BOARD}:{emulated.REVISION}", "-k",
                             str(cert_file), "-c", "-i", str(d / "t.swu")], capture_output=True,
-                           text=True, timeout=60, env={**os.environ, "TMPDIR": tmp})
+                           text=True, timeout=900, env={**os.environ, "TMPDIR": tmp})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = p.stdout + p.stderr

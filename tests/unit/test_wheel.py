@@ -50,12 +50,12 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
                             "print(s.SUITE_DIR)"], cwd=work, capture_output=True, text=True)
     assert str(site) in where.stdout and str(REPO) not in where.stdout, where.stdout
     listed = subprocess.run([harness, "list", "--profile", "unit.yaml"], cwd=work,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=900)
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert "TC-CRED-01" in listed.stdout and "test cases apply" in listed.stdout
     cov = subprocess.run([harness, "coverage"], cwd=work, capture_output=True, text=True,
-                         timeout=120)
+                         timeout=900)
     assert cov.returncode == 0 and "jcstar" in cov.stdout.lower(), cov.stderr[-2000:]
     nolab = subprocess.run([harness, "run", "--profile", "unit.yaml"], cwd=work,
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=900)
     assert nolab.returncode == 2 and "--lab" in nolab.stderr, nolab.stderr[-2000:]
