@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness import yamlsrc
 from harness.model.verdict import PROBLEMS, WEAKEST_FIRST
@@ -54,14 +54,8 @@ class Catalog(BaseModel):
 
 @lru_cache(maxsize=None)
 def _load_dir(directory: str) -> tuple[Catalog, ...]:
-    out = []
-    for path in sorted(Path(directory).glob("*.yaml")):
-        data, origins = yamlsrc.load(path)
-        try:
-            out.append(Catalog.model_validate(data))
-        except ValidationError as exc:
-            raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
-    return tuple(out)
+    return tuple(yamlsrc.validated(Catalog, path)
+                 for path in sorted(Path(directory).glob("*.yaml")))
 
 
 def catalogs(directory: Path = CATALOG_DIR) -> tuple[Catalog, ...]:

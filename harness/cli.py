@@ -288,12 +288,12 @@ def _report_exit(run_json: Path) -> int:
 
 
 def cmd_coverage(args) -> int:
-    from harness import ts103701
+    from harness import en18031, ts103701
     from harness.catalog import coverage
     from harness.runner.suite import load_specs
-    rows, units = coverage(load_specs()), ts103701.coverage()
+    rows, units, trees = coverage(load_specs()), ts103701.coverage(), en18031.coverage()
     if args.json:
-        print(json.dumps({"schemes": rows, "ts103701": units}, indent=2))
+        print(json.dumps({"schemes": rows, "ts103701": units, "en18031": trees}, indent=2))
         return 0
     print(f"{'scheme':<17}{'reqs':>5}{'probe':>7}{'(prov.)':>8}{'decl':>6}{'uncov':>7}"
           f"{'unconf.':>8}{'prov.':>6}  probe-verified")
@@ -306,6 +306,13 @@ def cmd_coverage(args) -> int:
           "declaration check only;\nunconf.: topic not confirmed by any source (no test "
           "case, never PASS); prov.: provisional requirements in the scheme")
     _print_unit_coverage(units)
+    n = trees["nodes"]
+    print(f"\n{trees['standard']}: {trees['requirements']} requirements over "
+          f"{trees['mechanisms']} mechanisms, each decided per asset through its tree; nodes "
+          f"answered by our test cases {n['tests']}, by the vendor's justification "
+          f"{n['exempt']}, by the lab {n['lab']}; decided on the unit alone: "
+          f"{trees['decided_on_the_unit']} (a lab step in: "
+          + ", ".join(trees["with_a_lab_step"]) + ")")
     return 0
 
 

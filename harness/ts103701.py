@@ -14,10 +14,9 @@ finds not applicable (its test cases, declarations, the vendor's ICS) NOT_APPLIC
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness import yamlsrc
 from harness.catalog import CATALOG_DIR, catalogs, derive, scheme_views
@@ -94,11 +93,7 @@ class Standard(BaseModel):
 
 @lru_cache(maxsize=None)
 def load(path: str = str(DATA)) -> Standard:
-    data, origins = yamlsrc.load(Path(path))
-    try:
-        return Standard.model_validate(data)
-    except ValidationError as exc:
-        raise yamlsrc.pydantic_error(exc, origins, path) from None
+    return yamlsrc.validated(Standard, path)
 
 
 def _provision_titles(std: Standard) -> dict[str, str]:

@@ -174,3 +174,16 @@ def pydantic_error(exc, origins: Origins, default_file: str, first=None) -> Inpu
 
 
 _PYDANTIC_TAGS = {"str", "int", "dict", "list", "float", "bool", "[key]"}
+
+
+def validated(model, path: str | Path, mapping: str = ""):
+    """A YAML file loaded into a pydantic model; a problem is an InputError naming the file,
+    line and field. `mapping`: what the file is, when its top level must be a mapping."""
+    from pydantic import ValidationError
+    data, origins = load(path)
+    if mapping and not isinstance(data, dict):
+        raise InputError(f"{mapping} must be a mapping", str(path), 1)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc, origins, str(path)) from None

@@ -75,11 +75,12 @@ def _remote_operation(p):
 
 
 def _network_equipment(p):
-    return None if p.category in ("router", "hub") else "not network equipment"
+    from harness.en18031 import NETWORK_EQUIPMENT
+    return None if p.category in NETWORK_EQUIPMENT else "not network equipment"
 
 
-APPLIES = {"SMARK": [_remote_operation], "EN18031-NMM": [_network_equipment],
-           "EN18031-TCM": [_network_equipment]}
+APPLIES = {"SMARK": [_remote_operation], "EN18031-RLM-1": [_network_equipment],
+           "EN18031-NMM-1": [_network_equipment], "EN18031-TCM-1": [_network_equipment]}
 
 
 def _declaration_test(rid):

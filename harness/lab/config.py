@@ -5,8 +5,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness import yamlsrc
 from harness.errors import InputError
@@ -232,10 +231,4 @@ def load_lab(path: str | Path | None = None) -> tuple[LabConfig, str]:
         raise InputError("no lab config given, and the built-in emulated lab's is not here "
                          "(an installed package): name yours with --lab", None, None, "--lab")
     path = Path(path) if path else DEFAULT_LAB
-    data, origins = yamlsrc.load(path)
-    if not isinstance(data, dict):
-        raise InputError("a lab config must be a mapping", str(path), 1)
-    try:
-        return LabConfig.model_validate(data), str(path)
-    except ValidationError as exc:
-        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
+    return yamlsrc.validated(LabConfig, path, "a lab config"), str(path)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness import yamlsrc
-from harness.errors import InputError
 
 NO_SAMPLING = ("no sampling by the laboratory: the items tested are those the customer "
                "submitted")
@@ -30,10 +29,4 @@ class Order(BaseModel):
 
 
 def load_order(path: str | Path) -> dict:
-    data, origins = yamlsrc.load(path)
-    if not isinstance(data, dict):
-        raise InputError("an order must be a mapping", str(path), 1)
-    try:
-        return Order.model_validate(data).model_dump(mode="json")
-    except ValidationError as exc:
-        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
+    return yamlsrc.validated(Order, path, "an order").model_dump(mode="json")

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from harness import yamlsrc
 from harness.errors import DeviceError
@@ -36,11 +36,7 @@ class _List(BaseModel):
 
 
 def load_list(path: str | Path = DEFAULT_LIST) -> list[_Entry]:
-    data, origins = yamlsrc.load(path)
-    try:
-        return _List.model_validate(data).credentials
-    except ValidationError as exc:
-        raise yamlsrc.pydantic_error(exc, origins, str(path)) from None
+    return yamlsrc.validated(_List, path).credentials
 
 
 @dataclass

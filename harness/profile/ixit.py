@@ -39,9 +39,31 @@ class UpdMech(Strict):
         "what makes an update delivered over a network trusted")
 
 
+def _en18031(value):
+    """{requirement: {asset or '*': justification}}: the requirement ids of EN 18031-1's
+    trees (e.g. AUM-4), each justification said in words."""
+    from harness import en18031
+    known = en18031.requirement_ids()
+    if not isinstance(value, dict):
+        return value
+    for rid, per_asset in value.items():
+        if rid not in known:
+            raise PydanticCustomError("en18031", "'{r}' is not an EN 18031-1 requirement id "
+                                      "(e.g. AUM-4, SCM-3)", {"r": str(rid)})
+        if isinstance(per_asset, dict) and not all(
+                isinstance(v, str) and v.strip() for v in per_asset.values()):
+            raise PydanticCustomError("en18031", "{r}: each exemption needs its "
+                                      "justification", {"r": rid})
+    return value
+
+
 class Ixit(Strict):
     auth_mech: AuthMech = AuthMech()
     upd_mech: UpdMech = UpdMech()
+    en18031: Annotated[dict[str, dict[str, str]], BeforeValidator(_en18031)] = Field(
+        default_factory=dict, description="EN 18031-1: per requirement (e.g. AUM-4), the "
+        "assets it does not apply to (their names as the run's EN 18031-1 view lists them, "
+        "'*' for all) and why; the lab judges each justification")
 
 
 class IcsEntry(Strict):

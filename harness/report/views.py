@@ -190,3 +190,28 @@ def ts_rollup(run: dict, devices: list[str]) -> list[dict]:
     the devices (counted, as the per-scheme tables). Runs made before the view existed: []."""
     scheme = ts103701.as_scheme(run)
     return scheme_rollup(scheme, devices) if scheme else []
+
+
+def en18031_rollup(run: dict, devices: list[str]) -> list[dict]:
+    """EN 18031-1 by requirement (mechanism, scope) with its verdicts over the devices,
+    counted as the per-scheme tables. Runs made before the view existed: []."""
+    view = run.get("en18031")
+    return scheme_rollup(view, devices) if view else []
+
+
+def en18031_device(run: dict, device: str) -> list[dict]:
+    """The device's EN 18031-1 requirements other than PASS: per asset in scope its outcome
+    and the path through the tree, each node with its answer and first piece of evidence."""
+    out = []
+    for q in (run.get("en18031") or {}).get("requirements", []):
+        v, rows = q["verdicts"].get(device, "NOT_RUN"), q["devices"].get(device)
+        if v == "PASS" or not rows:
+            continue
+        out.append({"id": q["id"], "title": q["title"], "verdict": v,
+                    "none_in_scope": rows["none_in_scope"],
+                    "assets": [{"asset": a["asset"], "outcome": a["outcome"],
+                                "path": [f"{s['node']} {s['ask']} → {s['answer']}"
+                                         + (f" ({s['evidence'][0]})" if s["evidence"] else "")
+                                         for s in a["path"]]}
+                               for a in rows["assets"]]})
+    return out

@@ -75,6 +75,7 @@ def method_validation(ctx: RunContext) -> dict | None:
 
 
 def start(ctx: RunContext) -> None:
+    from harness import en18031
     lab = ctx.lab.lab
     ctx.journal.append({
         "type": "run-start", "run_id": ctx.run_id, "started": ctx.started,
@@ -89,7 +90,8 @@ def start(ctx: RunContext) -> None:
                      "vendor": d.profile.vendor, "model": d.profile.model,
                      "category": d.profile.category,
                      "declared_firmware": d.profile.firmware_version,
-                     "ics": {k: e.model_dump() for k, e in d.profile.ics.items()}}
+                     "ics": {k: e.model_dump() for k, e in d.profile.ics.items()},
+                     "assets": en18031.assets(d.profile), "en18031": d.profile.ixit.en18031}
                     for d in ctx.devices],
     })
 
@@ -124,9 +126,12 @@ def build_run(events: list[dict]) -> dict:
            "interrupted": [{k: e[k] for k in ("device", "test_id", "noted")}
                            for e in events if e["type"] == "interrupted"]}
     from harness.catalog import catalogs, not_fully_tested, scheme_views
+    from harness import en18031, ts103701
     run["schemes"] = scheme_views(run)
+    if all("assets" in d for d in head["devices"]):     # runs before the view: none
+        run["en18031"] = en18031.view(run)
+        en18031.decide_scheme(run["schemes"], run["en18031"])
     run["not_fully_tested"] = not_fully_tested(run["schemes"])
-    from harness import ts103701
     run["ts103701"] = ts103701.view(run)
     run["standards"] = [c.title for c in catalogs()] + [ts103701.load().name]
     run["summary"] = summary(run)

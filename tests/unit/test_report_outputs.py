@@ -15,6 +15,11 @@ from tests.conftest import cli
 HOSTILE = "=HYPERLINK(\"http://x\")<script>alert(1)</script>\x1b]0;pwned\x07\x1b[2J"
 
 
+ASSETS = [{"name": "the equipment", "kind": "equipment"},
+          {"name": "login ssh:22", "kind": "authentication"},
+          {"name": "service 80/http", "kind": "network_function"}]
+
+
 def _journal(out, n_devices=2):
     from harness.report.writer import method_versions
     out.mkdir(parents=True)
@@ -29,7 +34,10 @@ def _journal(out, n_devices=2):
                "environment": {"host": "h"},
                "devices": [{"name": f"dev-{i}", "profile": "p.yaml", "profile_sha256": "sha256:0",
                             "vendor": "V", "model": "M", "category": "router",
-                            "declared_firmware": "1.0"} for i in range(n_devices)]}]
+                            "declared_firmware": "1.0", "assets": ASSETS,
+                            "en18031": {"ACM-1": {"service 80/http": "serves the public "
+                                                  "status page by design"}} if i == 0 else {}}
+                           for i in range(n_devices)]}]
     for i in range(n_devices):
         name = f"dev-{i}"
         (out / "logs" / f"{name}.log").write_text(
@@ -227,3 +235,35 @@ def test_ts103701_view_decides_units_from_the_device_the_ixit_and_names_the_lab_
     assert found["TS103701-5.1-2-1"]["target"]["status"]["reason"] == "pass"
     assert found["TS103701-5.6-1-2"]["target"]["status"]["reason"] == "fail"
     assert "5.1-1-2b: NOT_RUN (lab step" in found["TS103701-5.1-1-2"]["target"]["status"]["remarks"]
+
+
+def test_en18031_view_decides_each_asset_through_its_tree(rendered):
+    out, _ = rendered
+    run = json.loads((out / "run.json").read_text())
+    reqs = {q["requirement"]: q for q in run["en18031"]["requirements"]}
+    assert len(reqs) == 33
+    # ACM-1 on dev-0: the vendor's justification exempts the public page; the login is
+    # judged by TC-AUTH-01 and TC-INFO-01, not in this run: NOT_RUN, never PASS
+    rows = {a["asset"]: a for a in reqs["ACM-1"]["devices"]["dev-0"]["assets"]}
+    assert set(rows) == {"login ssh:22", "service 80/http"}
+    assert rows["service 80/http"]["outcome"] == "NOT_APPLICABLE"
+    assert rows["service 80/http"]["path"][0]["answer"] == "yes"
+    assert rows["login ssh:22"]["outcome"] == "NOT_RUN"
+    assert [s["answer"] for s in rows["login ssh:22"]["path"]] == [
+        "no", "no", "undecided (NOT_RUN)"]
+    assert reqs["ACM-1"]["verdicts"] == {"dev-0": "NOT_RUN", "dev-1": "NOT_RUN"}
+    # GEC-2: TC-SURF-01 failed: the path stops at the node it answers, saying why
+    gec = reqs["GEC-2"]["devices"]["dev-1"]["assets"][0]
+    assert gec["outcome"] == "FAIL" and gec["why"].startswith("TC-SURF-01: FAIL (undeclared")
+    # RLM-1: a router is network equipment, its tree asks for the vendor's document
+    assert reqs["RLM-1"]["verdicts"]["dev-0"] == "NOT_RUN"
+    scheme = {q["id"]: q for s in run["schemes"] if s["scheme"] == "en-18031-1"
+              for q in s["requirements"]}
+    assert scheme["EN18031-GEC-2"]["verdicts"]["dev-0"] == "FAIL"
+    html = (out / "report.html").read_text()
+    assert 'id="en18031"' in html and "EN18031-GEC-2" in html
+    assert "DN-3 Is it reachable only through access control" in html
+    oscal = json.loads((out / "oscal-assessment-results.json").read_text())
+    found = {f["target"]["target-id"] for r in oscal["assessment-results"]["results"]
+             for f in r["findings"]}
+    assert "EN18031-GEC-2" in found
