@@ -188,7 +188,7 @@ def view(run: dict, trees: Trees | None = None) -> dict:
 def decide_scheme(schemes: list[dict], tree_view: dict) -> None:
     """The EN 18031-1 scheme view takes each requirement's verdict from its trees (a
     vendor's justification can make it NOT_APPLICABLE for an asset; the test cases alone
-    cannot see that), saying so where the two differ."""
+    cannot see that) and, as `tree`, each asset's outcome per device."""
     scheme = next((s for s in schemes if s["scheme"] == "en-18031-1"), None)
     if not scheme:
         return
@@ -198,15 +198,14 @@ def decide_scheme(schemes: list[dict], tree_view: dict) -> None:
         if not tree:
             continue
         for name, v in tree["verdicts"].items():
-            if q["verdicts"].get(name) == v:
-                continue
-            q["verdicts"][name] = v
             rows = tree["devices"][name]
             q.setdefault("tree", {})[name] = rows["none_in_scope"] or "; ".join(
                 f"{r['asset']}: {r['outcome']}" + (f" ({r['why']})" if r["why"] else "")
                 for r in rows["assets"])
-            if v in ("PASS", "NOT_APPLICABLE"):
-                q["not_tested"].pop(name, None)
+            if q["verdicts"].get(name) != v:
+                q["verdicts"][name] = v
+                if v in ("PASS", "NOT_APPLICABLE"):
+                    q["not_tested"].pop(name, None)
 
 
 def coverage(trees: Trees | None = None) -> dict:

@@ -61,6 +61,8 @@ def _finding(run: dict, device: dict, scheme: dict, q: dict, obs: dict[str, str]
     remarks = [REMARKS[v]] if v in REMARKS else []
     if why:
         remarks += why
+    if q.get("tree", {}).get(device["name"]):      # EN 18031-1: each asset's outcome
+        remarks.append("per asset: " + q["tree"][device["name"]])
     if remarks:
         status["remarks"] = "; ".join(remarks)
     f = {"uuid": _uuid(run["run_id"], device["name"], "finding", scheme["scheme"], q["id"]),

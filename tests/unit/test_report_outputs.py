@@ -267,3 +267,7 @@ def test_en18031_view_decides_each_asset_through_its_tree(rendered):
     found = {f["target"]["target-id"] for r in oscal["assessment-results"]["results"]
              for f in r["findings"]}
     assert "EN18031-GEC-2" in found
+    gec = next(f for r in oscal["assessment-results"]["results"] for f in r["findings"]
+               if f["target"]["target-id"] == "EN18031-GEC-2")
+    assert "per asset: the equipment: FAIL (TC-SURF-01: FAIL (undeclared" in \
+        gec["target"]["status"]["remarks"]
