@@ -115,20 +115,34 @@ def _in_scope(tree: Tree, device: dict) -> tuple[list[dict], str]:
     return found, "" if found else "no asset in scope: " + "; ".join(KINDS[k] for k in kinds)
 
 
-def _tests_answer(node: Node, by_test: dict) -> tuple[str, list[str]]:
+def _elsewhere(asset: dict, logins: list[str], why: str) -> str:
+    """The other login surfaces a failure's reason names when it does not name this asset's
+    own (test cases name each surface they found wanting: 'ssh:22: ...'); '' otherwise."""
+    own = asset["name"].removeprefix("login ")
+    if asset["kind"] != "authentication" or own in why:
+        return ""
+    return ", ".join(s for s in logins if s != own and s in why)
+
+
+def _tests_answer(node: Node, by_test: dict, asset: dict, logins: list[str]):
     verdicts, evidence = [], []
     for t in node.tests:
         r = by_test.get(t)
         v = r["verdict"] if r else "NOT_RUN"
-        verdicts.append(v)
         why = (r.get("reason") or "") if r else "not in this run"
+        other = _elsewhere(asset, logins, why) if v == "FAIL" else ""
+        if other:                     # the unit's failure, on another of its logins
+            v, why = "PASS", f"FAIL on {other} only: {why}"
+        verdicts.append(v)
         evidence.append(f"{t}: {v}" + (f" ({why[:200]})" if why else ""))
     return derive(verdicts, True), evidence
 
 
-def assess(tree: Tree, asset: dict, by_test: dict, exemptions: dict) -> dict:
+def assess(tree: Tree, asset: dict, by_test: dict, exemptions: dict,
+           logins: list[str] = ()) -> dict:
     """One asset through one tree: the path of nodes with the answer and evidence at each,
-    and the outcome."""
+    and the outcome. `logins`: the unit's login surfaces (a failure that names only
+    others is not this login's)."""
     path, decided = [], []
     justified = exemptions.get(asset["name"]) or exemptions.get("*")
     for i, node in enumerate(tree.nodes, 1):
@@ -147,7 +161,7 @@ def assess(tree: Tree, asset: dict, by_test: dict, exemptions: dict) -> dict:
             path.append({**step, "answer": "not answered here", "by": "the lab",
                          "evidence": [f"lab step: {LAB[node.lab]}"]})
             continue
-        v, evidence = _tests_answer(node, by_test)
+        v, evidence = _tests_answer(node, by_test, asset, list(logins))
         decided.append(v)
         path.append({**step, "answer": ANSWERS.get(v, f"undecided ({v})"),
                      "by": "test cases on the unit", "evidence": evidence})
@@ -175,7 +189,9 @@ def view(run: dict, trees: Trees | None = None) -> dict:
             by_test = {r["test_id"]: r for r in d["results"]}
             found, none = _in_scope(tree, d)
             exemptions = (d.get("en18031") or {}).get(tree.requirement, {})
-            rows = [assess(tree, a, by_test, exemptions) for a in found]
+            logins = [a["name"].removeprefix("login ") for a in d.get("assets", [])
+                      if a["kind"] == "authentication"]
+            rows = [assess(tree, a, by_test, exemptions, logins) for a in found]
             per_device[d["name"]] = {"assets": rows, "none_in_scope": none}
             verdicts[d["name"]] = weakest([r["outcome"] for r in rows]) if rows \
                 else "NOT_APPLICABLE"

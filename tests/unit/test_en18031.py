@@ -62,13 +62,17 @@ def test_a_failed_test_ends_the_tree_with_its_reason():
     assert rows[0]["path"][0]["evidence"] == ["no justification given"]
     assert rows[0]["why"] == "TC-BRUTE-01: FAIL (ssh:22: 12 wrong passwords refused)"
     assert q["verdicts"] == {"u": "FAIL"}
+    # the reason names ssh:22 alone: the web login's own answer is yes, saying where it failed
+    web = rows[1]
+    assert web["outcome"] == "PASS" and web["path"][1]["evidence"] == [
+        "TC-BRUTE-01: PASS (FAIL on ssh:22 only: ssh:22: 12 wrong passwords refused)"]
     passed = _req(_device({"TC-BRUTE-01": ("PASS", "")}), "AUM-6")
     assert passed["verdicts"] == {"u": "PASS"}
     assert passed["devices"]["u"]["assets"][0]["path"][1]["answer"] == "yes"
 
 
 def test_the_vendors_justification_exempts_one_asset_or_all():
-    results = {"TC-BRUTE-01": ("FAIL", "http-basic:443: not throttled")}
+    results = {"TC-BRUTE-01": ("FAIL", "a burst went through unthrottled")}   # no surface named
     one = _req(_device(results, exempt={"AUM-6": {"login http-basic:443": "a key, no "
                                                   "password"}}), "AUM-6")
     out = {r["asset"]: r["outcome"] for r in one["devices"]["u"]["assets"]}
