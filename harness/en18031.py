@@ -13,6 +13,7 @@ scope it is NOT_APPLICABLE, saying which assets the tree looks for.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -118,10 +119,12 @@ def _in_scope(tree: Tree, device: dict) -> tuple[list[dict], str]:
 def _elsewhere(asset: dict, logins: list[str], why: str) -> str:
     """The other login surfaces a failure's reason names when it does not name this asset's
     own (test cases name each surface they found wanting: 'ssh:22: ...'); '' otherwise."""
+    def named(surface: str) -> bool:            # ssh:22 is not named by ssh:2222
+        return re.search(re.escape(surface) + r"(?![0-9])", why) is not None
     own = asset["name"].removeprefix("login ")
-    if asset["kind"] != "authentication" or own in why:
+    if asset["kind"] != "authentication" or named(own):
         return ""
-    return ", ".join(s for s in logins if s != own and s in why)
+    return ", ".join(s for s in logins if s != own and named(s))
 
 
 def _tests_answer(node: Node, by_test: dict, asset: dict, logins: list[str]):
@@ -145,14 +148,16 @@ def assess(tree: Tree, asset: dict, by_test: dict, exemptions: dict,
     others is not this login's)."""
     path, decided = [], []
     justified = exemptions.get(asset["name"]) or exemptions.get("*")
+    exempt = [(f"DN-{i}", n.ask) for i, n in enumerate(tree.nodes, 1) if n.exempt]
+    if justified and exempt:       # which condition it meets is the lab's to judge
+        path.append({"node": ", ".join(i for i, _ in exempt),
+                     "ask": " Or: ".join(a for _, a in exempt), "answer": "yes",
+                     "by": "the vendor (IXIT)", "evidence": [justified]})
+        return {"asset": asset["name"], "kind": asset["kind"], "path": path,
+                "outcome": "NOT_APPLICABLE", "why": f"the vendor: {justified}"}
     for i, node in enumerate(tree.nodes, 1):
         step = {"node": f"DN-{i}", "ask": node.ask}
         if node.exempt:
-            if justified:
-                path.append({**step, "answer": "yes", "by": "the vendor (IXIT)",
-                             "evidence": [justified]})
-                return {"asset": asset["name"], "kind": asset["kind"], "path": path,
-                        "outcome": "NOT_APPLICABLE", "why": f"the vendor: {justified}"}
             path.append({**step, "answer": "no", "by": "the vendor (IXIT)",
                          "evidence": ["no justification given"]})
             continue

@@ -48,7 +48,7 @@ def method_versions() -> dict:
         for p in sorted(paths):
             h.update(p.name.encode() + b"\0" + p.read_bytes())
         return h.hexdigest()[:16]
-    return {"catalogs": {p.stem: digest([p]) for p in sorted(CATALOG_DIR.glob("*.yaml"))},
+    return {"catalogs": {p.stem: digest([p]) for p in sorted(CATALOG_DIR.glob("*.y*ml"))},
             "testcases": digest(SUITE_DIR.glob("*.py"))}
 
 

@@ -66,6 +66,9 @@ def test_a_failed_test_ends_the_tree_with_its_reason():
     web = rows[1]
     assert web["outcome"] == "PASS" and web["path"][1]["evidence"] == [
         "TC-BRUTE-01: PASS (FAIL on ssh:22 only: ssh:22: 12 wrong passwords refused)"]
+    # ssh:2222 is another surface than ssh:22
+    near = _req(_device({"TC-BRUTE-01": ("FAIL", "ssh:2222: not throttled")}), "AUM-6")
+    assert [r["outcome"] for r in near["devices"]["u"]["assets"]] == ["FAIL", "FAIL"]
     passed = _req(_device({"TC-BRUTE-01": ("PASS", "")}), "AUM-6")
     assert passed["verdicts"] == {"u": "PASS"}
     assert passed["devices"]["u"]["assets"][0]["path"][1]["answer"] == "yes"

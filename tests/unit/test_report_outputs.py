@@ -247,7 +247,11 @@ def test_en18031_view_decides_each_asset_through_its_tree(rendered):
     rows = {a["asset"]: a for a in reqs["ACM-1"]["devices"]["dev-0"]["assets"]}
     assert set(rows) == {"login ssh:22", "service 80/http"}
     assert rows["service 80/http"]["outcome"] == "NOT_APPLICABLE"
-    assert rows["service 80/http"]["path"][0]["answer"] == "yes"
+    assert rows["service 80/http"]["path"] == [{
+        "node": "DN-1, DN-2", "ask": "Is the asset meant for anyone to use, without access "
+        "control? Or: Does the target environment alone keep unauthorised entities away from "
+        "it?", "answer": "yes", "by": "the vendor (IXIT)",
+        "evidence": ["serves the public status page by design"]}]
     assert rows["login ssh:22"]["outcome"] == "NOT_RUN"
     assert [s["answer"] for s in rows["login ssh:22"]["path"]] == [
         "no", "no", "undecided (NOT_RUN)"]
