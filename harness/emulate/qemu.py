@@ -26,10 +26,6 @@ from harness.emulate.variants import GATEWAY, Variant, address, address6, mac
 BOOT_WAIT = 120.0           # a boot under TCG on a loaded machine: seconds until SSH answers
 SERVICES = [22]
 UART_WAIT = 10.0
-# the emulated board's priority over the lab's other work (the harness, the daemons of the
-# namespace units): TCG is the board's CPU, and starved of it the firmware's boot and its
-# services run slower than the hardware would (a busy test run on two CPUs doubled them)
-PRIORITY = -5
 
 
 def _flavour(v: Variant) -> fwbuild.Flavour:
@@ -100,8 +96,7 @@ def start(v: Variant, d: Path) -> None:
     end = time.monotonic() + UART_WAIT      # the UART was just started: its socket first
     while not (d / "uart.sock").exists() and time.monotonic() < end:
         time.sleep(0.1)
-    netns.spawn(v.ns, ["nice", "-n", str(PRIORITY), *command(v, d)], d / "pids", "qemu",
-                d / "log" / "qemu.log")
+    netns.spawn(v.ns, command(v, d), d / "pids", "qemu", d / "log" / "qemu.log")
 
 
 def powered_off_itself(d: Path) -> bool:
