@@ -187,15 +187,16 @@ def view(run: dict, trees: Trees | None = None) -> dict:
     cat = next(c for c in catalogs() if c.scheme == trees.catalog)
     titles = {r.id: r.title for r in cat.requirements}
     reqs = []
+    # per device, once: its results by test case and its login surfaces
+    units = [(d, {r["test_id"]: r for r in d["results"]},
+              [a["name"].removeprefix("login ") for a in d.get("assets", [])
+               if a["kind"] == "authentication"]) for d in run["devices"]]
     for tree in trees.trees:
         rid = f"EN18031-{tree.requirement}"
         per_device, verdicts = {}, {}
-        for d in run["devices"]:
-            by_test = {r["test_id"]: r for r in d["results"]}
+        for d, by_test, logins in units:
             found, none = _in_scope(tree, d)
             exemptions = (d.get("en18031") or {}).get(tree.requirement, {})
-            logins = [a["name"].removeprefix("login ") for a in d.get("assets", [])
-                      if a["kind"] == "authentication"]
             rows = [assess(tree, a, by_test, exemptions, logins) for a in found]
             per_device[d["name"]] = {"assets": rows, "none_in_scope": none}
             verdicts[d["name"]] = weakest([r["outcome"] for r in rows]) if rows \
