@@ -30,6 +30,7 @@ class Device:
     identity: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)      # observations shared by test cases in a run
     place: dict | None = None       # the acquired labgrid place (harness.runner.places), if any
+    busy: str | None = None         # another run holds the unit (harness.runner.claims)
 
     def cached(self, key: str, gather):
         """Run a probe once per run and device (e.g. the port scan two test cases read)."""
@@ -72,6 +73,8 @@ class Device:
     def ensure_alive(self) -> None:
         if self.place and "error" in self.place:
             raise DeviceUnreachable(self.place["error"])
+        if self.busy:
+            raise DeviceUnreachable(self.busy)
         if self.health.broken:
             raise DeviceUnreachable(f"device stopped answering earlier: {self.health.broken}")
 

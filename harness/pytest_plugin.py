@@ -93,14 +93,16 @@ def pytest_configure(config):
         writer.start(ctx)
     from harness.runner import places
     places.acquire_all(ctx)              # before the device workers fork: they inherit it
+    from harness.runner import claims
+    claims.claim_all(ctx)                # no other run on this host tests the same units
     from harness.lab import ipv6
     ipv6.discover(ctx)                   # units' IPv6 addresses found on the lab link
     config.pluginmanager.register(ProgressReporter(config, ctx), "harness-progress")
     workers = config.getoption("device_workers")
     if workers > 1:
         from harness.runner.forkpool import ForkPool
-        config.pluginmanager.register(ForkPool(config, workers, _device_of, _worker_lost),
-                                      "harness-forkpool")
+        config.pluginmanager.register(ForkPool(config, workers, _device_of, _worker_lost,
+                                               ctx.claims.close_inherited), "harness-forkpool")
 
 
 def _suite_dir(config):
@@ -366,6 +368,7 @@ def pytest_sessionfinish(session, exitstatus):
     # cross-unit verdicts need every unit done: a stopped run leaves them to its resumption
     decided = [] if interrupted else decide_all(ctx, load_specs(ctx.suite_dir or SUITE_DIR))
     ctx.units.release_all()
+    ctx.claims.release_all()
     shutil.rmtree(ctx.out_dir / LOCKS, ignore_errors=True)
     from harness.runner import places
     places.release_all(ctx)

@@ -93,6 +93,15 @@ class Vulnerabilities(_Strict):
                                     "score at or above this; unset: listed, not failed")
 
 
+class UnitClaims(_Strict):
+    """How runs on this host keep off each other's units (harness.runner.claims)."""
+    directory: str = Field("/run/lock/harness", description="where each run claims the units "
+                           "it tests (a lock file per address and serial port; relative to "
+                           "this file): every lab config of the host should name the same")
+    wait: float = Field(0.0, ge=0, le=7200, description="seconds a run waits for a unit "
+                        "another run is testing before that unit's test cases are ERROR")
+
+
 class Labgrid(_Strict):
     """The lab's labgrid coordinator: units whose profile names a place get their serial
     console and power switch from it (harness.lab.labgrid)."""
@@ -184,6 +193,7 @@ class LabConfig(_Strict):
     actions: Actions = Actions()
     vulnerabilities: Vulnerabilities = Vulnerabilities()
     labgrid: Labgrid | None = None
+    unit_claims: UnitClaims = UnitClaims()
     signing_key: str | None = Field(None, description="the lab's Ed25519 private key (PEM) "
                                     "that signs evidence bundles, relative to this file "
                                     "(harness keygen PATH makes one)")

@@ -225,6 +225,7 @@ def hold_channel(device, run_context, lifecycle, units: bool = False) -> list:
         if units:
             held.enter_context(run_context.units.borrow(device.name, [d.name for d in peers],
                                                         wait))
+            held.enter_context(run_context.claims.borrowing(peers, wait))
         held.enter_context(run_context.units.taking(
             "channel-" + re.sub(r"[^\w.-]", "_", f"{m.host}-{m.port}"), wait,
             f"the command channel {m.host}:{m.port}"))

@@ -75,6 +75,7 @@ class RunContext:
     redactor: Redactor = field(default_factory=Redactor)
     order: dict | None = None        # the customer's order (harness.lab.order)
     _units: object = None
+    _claims: object = None
 
     @property
     def units(self):
@@ -83,6 +84,15 @@ class RunContext:
             from harness.runner.unitlock import UnitLocks
             self._units = UnitLocks(self.out_dir / LOCKS)
         return self._units
+
+    @property
+    def claims(self):
+        """The units this run claims from other runs on the host (harness.runner.claims)."""
+        if self._claims is None:
+            from harness.runner import claims
+            self._claims = claims.Claims(claims.directory(self.lab, self.lab_path), {
+                "run": self.run_id, "pid": os.getpid(), "out": str(self.out_dir)})
+        return self._claims
 
     @property
     def journal(self) -> Journal:

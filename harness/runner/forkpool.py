@@ -33,10 +33,12 @@ STOP_GRACE = 60.0                    # seconds a worker gets to put its device b
 
 
 class ForkPool:
-    def __init__(self, config, workers: int, group, lost):
+    def __init__(self, config, workers: int, group, lost, in_worker=lambda: None):
         """`group(item)`: the device an item belongs to; `lost(item, why)`: the harness's
-        verdict for a test case whose worker died, as a `user_properties` entry."""
+        verdict for a test case whose worker died, as a `user_properties` entry;
+        `in_worker()`: run first in each forked worker (it lets go of the owner's claims)."""
         self.config, self.workers, self.group, self.lost = config, workers, group, lost
+        self.in_worker = in_worker
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
@@ -56,7 +58,7 @@ class ForkPool:
             while queue or running:
                 while queue and len(running) < self.workers:
                     key = next(iter(queue))
-                    w = Worker(session, key, queue.pop(key))
+                    w = Worker(session, key, queue.pop(key), self.in_worker)
                     running[w.reader] = w
                 for reader in wait(list(running)):
                     w = running[reader]
@@ -74,7 +76,7 @@ class ForkPool:
 
 
 class Worker:
-    def __init__(self, session, key, items):
+    def __init__(self, session, key, items, in_worker=lambda: None):
         self.key, self.items, self.current, self.done = key, items, None, False
         self.finished = 0                  # test cases it has finished, in order
         self.reader, writer = Pipe(duplex=False)
@@ -86,6 +88,7 @@ class Worker:
             code = 1
             try:
                 self.reader.close()
+                in_worker()
                 die_with(owner)
                 os.setpgid(0, 0)        # a group of its own: what it starts goes with it
                 stop_on_sigterm()

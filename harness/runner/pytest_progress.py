@@ -7,6 +7,7 @@ import re
 import sys
 from collections import Counter
 
+from harness.runner import claims
 from harness.runner.progress import Progress, wants_live
 from harness.runner.context import now
 
@@ -52,7 +53,10 @@ class ProgressReporter:
                 self.progress.finished(r["device"], r["test_id"], r["verdict"],
                                        r["duration_s"], r["reason"])
                 d = self.progress.devices[r["device"]]
-                if d.done == d.total:
+                done = d.done == d.total
+                # another run may claim a unit once it is done (and borrowed no more)
+                claims.settle(self.ctx, r["device"] if done else None)
+                if done:
                     # the run needs the unit no more (cross-unit verdicts use evidence
                     # already recorded): a lab may take it back while others are tested
                     self.ctx.journal.append({"type": "unit-done", "device": r["device"],

@@ -10,8 +10,9 @@ import sys
 import time
 
 import pytest
+import yaml
 
-from tests.conftest import REPO, harness, load_run
+from tests.conftest import REPO, harness, load_run, verdicts
 
 # appliance-open: a broker of its own (no sibling whose tests the matrix borrows it for),
 # so the matrix is done with it minutes before appliance-1, which the other processes use
@@ -94,3 +95,38 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
         smark = result[("appliance-open", "TC-SMARK-02")]     # its planted flaw, decided
         assert smark["verdict"] == "FAIL" and "stayed ON" in smark["reason"], \
             (smark["reason"], smark["evidence"][-3:])
+
+
+def test_two_runs_never_test_one_unit_at_once(emulated_lab, tmp_path):
+    """A second run on a unit another run is testing: that unit's test cases ERROR, naming
+    the first run; once the first has ended, the same command tests it (the control)."""
+    profile = str(emulated_lab["router-oddpw"])
+    first = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--no-pdf", "--out", str(tmp_path / "first"),
+         "-k", "TC-SURF-01", "--progress", "plain", "--profile", profile],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    journal = tmp_path / "first" / "journal.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and '"claimed"' not in (
+                journal.read_text() if journal.exists() else ""):
+            time.sleep(0.2)
+        run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
+        second = harness("run", "--no-pdf", "--out", tmp_path / "second", "-k", "TC-ID-01",
+                         "--profile", profile, timeout=300)
+        still = first.poll() is None
+    finally:
+        os.killpg(first.pid, signal.SIGTERM)
+        first.wait(timeout=120)
+    assert still, "the first run ended before the second was tried: nothing was shown"
+    assert second.returncode == 1, second.stderr[-2000:]
+    got = load_run(tmp_path / "second")["devices"][0]["results"]
+    assert [r["verdict"] for r in got] == ["ERROR"], got
+    address = yaml.safe_load(open(profile))["address"]
+    assert f"ip-{address}: run {run_id} (pid {first.pid}, device router-oddpw" in \
+        got[0]["reason"], got[0]["reason"]
+    third = harness("run", "--no-pdf", "--out", tmp_path / "third", "-k", "TC-ID-01",
+                    "--profile", profile, timeout=300)
+    assert third.returncode == 0, third.stdout[-2000:]
+    assert verdicts(load_run(tmp_path / "third")) == {"router-oddpw": {"TC-ID-01": "PASS"}}

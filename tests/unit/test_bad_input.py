@@ -26,6 +26,9 @@ scope: {allow: [198.18.0.0/24], interfaces: [hxbr0]}
 def write(tmp: Path, type_text=TYPE, instance_text=INSTANCE, lab_text=LAB):
     (tmp / "type.yaml").write_text(type_text)
     (tmp / "unit.yaml").write_text(instance_text)
+    if "unit_claims" not in lab_text:     # the test's own: its runs claim no emulated unit
+        lab_text += ("" if lab_text.endswith("\n") else "\n") + \
+            "unit_claims: {directory: claims}\n"
     (tmp / "lab.yaml").write_text(lab_text)
     return tmp / "unit.yaml"
 

@@ -43,7 +43,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     work.mkdir()
     (work / "unit.yaml").write_text(PROFILE)
     (work / "lab.yaml").write_text("lab: {name: Bench}\nscope: {allow: [198.18.0.0/24], "
-                                   "interfaces: [hxbr0]}\n")
+                                   "interfaces: [hxbr0]}\nunit_claims: {directory: claims}\n")
     harness = str(venv / "bin" / "harness")
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import harness, harness.runner.suite as s; print(harness.__file__); "
