@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from harness import yamlsrc
 from harness.catalog import CATALOG_DIR, derive
+from harness.model.evidence import PER_SURFACE
 from harness.model.verdict import weakest
 
 DATA = CATALOG_DIR / "en-18031-1-trees.yml"
@@ -127,14 +128,34 @@ def _elsewhere(asset: dict, logins: list[str], why: str) -> str:
     return ", ".join(s for s in logins if s != own and named(s))
 
 
+def _on_login(r: dict, asset: dict) -> tuple[str, str] | None:
+    """What the test case recorded for this asset's login surface (its per-surface
+    outcomes: harness.model.evidence.per_surface), None when it recorded none for it."""
+    if asset["kind"] != "authentication":
+        return None
+    own = asset["name"].removeprefix("login ")
+    recorded = [e.get("observed") or {} for e in r.get("evidence") or []
+                if e.get("check") == PER_SURFACE]
+    for per in recorded:
+        if own in per:
+            why = per[own]["why"] or ""
+            return per[own]["verdict"], why if why.startswith(f"{own}:") else f"on {own}: {why}"
+    if recorded and r["verdict"] != "PASS":     # judged per login, but not this one
+        return "NOT_RUN", f"on {own}: not judged (the test case's outcome: {r['verdict']})"
+    return None
+
+
 def _tests_answer(node: Node, by_test: dict, asset: dict, logins: list[str]):
     verdicts, evidence = [], []
     for t in node.tests:
         r = by_test.get(t)
         v = r["verdict"] if r else "NOT_RUN"
         why = (r.get("reason") or "") if r else "not in this run"
-        other = _elsewhere(asset, logins, why) if v == "FAIL" else ""
-        if other:                     # the unit's failure, on another of its logins
+        own = _on_login(r, asset) if r and v != "ERROR" else None
+        other = _elsewhere(asset, logins, why) if v == "FAIL" and not own else ""
+        if own:                       # the test case's outcome on this very login
+            v, why = own
+        elif other:                   # the unit's failure, on another of its logins
             v, why = "PASS", f"FAIL on {other} only: {why}"
         verdicts.append(v)
         evidence.append(f"{t}: {v}" + (f" ({why[:200]})" if why else ""))

@@ -5,6 +5,9 @@ import hashlib
 from typing import Any
 
 
+PER_SURFACE = "outcome per login surface"     # the check that carries them (per_surface)
+
+
 class Failed(AssertionError):
     """A test case's expectation was not met: verdict FAIL with this reason."""
 
@@ -51,6 +54,13 @@ class Evidence:
         if not ok:
             raise Failed(reason or f"{what}: expected {expected}, observed {_plain(observed)}")
         return True
+
+    def per_surface(self, outcomes: dict[str, tuple[str, str]]) -> None:
+        """What the test case found on each login surface it judged — surface name ->
+        (verdict, why) — so that a verdict per login is read from the evidence (EN 18031-1's
+        assets: harness.en18031), not from the wording of the reason."""
+        self.items.append({"check": PER_SURFACE, "observed": {
+            name: {"verdict": v, "why": why} for name, (v, why) in outcomes.items()}})
 
     def observe(self, data: dict) -> None:
         """This unit's share of a cross-unit check (e.g. its key fingerprints): the verdict

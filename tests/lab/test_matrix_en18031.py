@@ -36,10 +36,11 @@ def test_paths_name_the_asset_the_node_and_the_evidence(matrix_run):
     assert ssh["outcome"] == "FAIL"
     assert [(s["node"], s["answer"]) for s in ssh["path"]] == [("DN-1", "no"), ("DN-2", "no")]
     assert ssh["why"].startswith("TC-BRUTE-01: FAIL (ssh:22: ")
-    # its web login holds each refusal back a second: the failure names ssh:22 alone
+    # its web login holds each refusal back a second: TC-BRUTE-01's outcome for that login
     web = rows["login http-basic:443"]
     assert web["outcome"] == "PASS"
-    assert web["path"][-1]["evidence"][0].startswith("TC-BRUTE-01: PASS (FAIL on ssh:22 only")
+    assert web["path"][-1]["evidence"][0].startswith(
+        "TC-BRUTE-01: PASS (on http-basic:443: throttled"), web["path"][-1]["evidence"]
     assert reqs["AUM-6"]["verdicts"]["router-1"] == "PASS"
     # the vendor's justification (ER-100: a replayed image is refused as not newer)
     scm4 = {a["asset"]: a for a in reqs["SCM-4"]["devices"]["router-1"]["assets"]}

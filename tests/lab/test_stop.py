@@ -99,12 +99,13 @@ def test_a_stopped_run_puts_the_device_back(emulated_lab, tmp_path, sig, to):
 
 def test_two_runs_never_test_one_unit_at_once(emulated_lab, tmp_path):
     """A second run on a unit another run is testing: that unit's test cases ERROR, naming
-    the first run; once the first has ended, the same command tests it (the control)."""
+    the first run; once the first is gone (killed: its claims go with its processes), the
+    same command tests it (the control)."""
     profile = str(emulated_lab["router-oddpw"])
     first = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--no-pdf", "--out", str(tmp_path / "first"),
          "-k", "TC-SURF-01", "--progress", "plain", "--profile", profile],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     journal = tmp_path / "first" / "journal.jsonl"
     try:
@@ -112,14 +113,13 @@ def test_two_runs_never_test_one_unit_at_once(emulated_lab, tmp_path):
         while time.monotonic() < deadline and '"claimed"' not in (
                 journal.read_text() if journal.exists() else ""):
             time.sleep(0.2)
+        os.killpg(first.pid, signal.SIGSTOP)     # held, however fast its scan would end
         run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
         second = harness("run", "--no-pdf", "--out", tmp_path / "second", "-k", "TC-ID-01",
                          "--profile", profile, timeout=300)
-        still = first.poll() is None
     finally:
-        os.killpg(first.pid, signal.SIGTERM)
-        first.wait(timeout=120)
-    assert still, "the first run ended before the second was tried: nothing was shown"
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
     assert second.returncode == 1, second.stderr[-2000:]
     got = load_run(tmp_path / "second")["devices"][0]["results"]
     assert [r["verdict"] for r in got] == ["ERROR"], got

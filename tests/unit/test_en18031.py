@@ -74,6 +74,43 @@ def test_a_failed_test_ends_the_tree_with_its_reason():
     assert passed["devices"]["u"]["assets"][0]["path"][1]["answer"] == "yes"
 
 
+def _per_surface(verdict, reason, outcomes):
+    from harness.model.evidence import Evidence
+    ev = Evidence()
+    ev.per_surface(outcomes)
+    return {"test_id": "TC-BRUTE-01", "verdict": verdict, "reason": reason,
+            "evidence": ev.items}
+
+
+def test_a_login_takes_the_outcome_recorded_for_it():
+    """Where the test case recorded its outcome per login, each login's answer is its own —
+    not read from the reason's wording: a login left untested is not PASS because another
+    login failed."""
+    d = _device({})
+    d["results"] = [_per_surface("FAIL", "ssh:22: 12 wrong passwords refused", {
+        "ssh:22": ("FAIL", "ssh:22: 12 wrong passwords refused"),
+        "http-basic:443": ("NOT_RUN", "http-basic:443: the lab gave no credential")})]
+    rows = _req(d, "AUM-6")["devices"]["u"]["assets"]
+    assert [r["outcome"] for r in rows] == ["FAIL", "NOT_RUN"]
+    assert rows[1]["path"][1]["evidence"] == [
+        "TC-BRUTE-01: NOT_RUN (http-basic:443: the lab gave no credential)"]
+    d["results"] = [_per_surface("FAIL", "ssh:22: 12 wrong passwords refused", {
+        "ssh:22": ("FAIL", "x"), "http-basic:443": ("PASS", "throttled")})]
+    rows = _req(d, "AUM-6")["devices"]["u"]["assets"]
+    assert [r["outcome"] for r in rows] == ["FAIL", "PASS"]
+    assert rows[1]["path"][1]["evidence"] == ["TC-BRUTE-01: PASS (on http-basic:443: throttled)"]
+    # recorded per login, but not for this one: not judged there (never PASS by elimination)
+    d["results"] = [_per_surface("FAIL", "ssh:22: x", {"ssh:22": ("FAIL", "x")})]
+    rows = _req(d, "AUM-6")["devices"]["u"]["assets"]
+    assert [r["outcome"] for r in rows] == ["FAIL", "NOT_RUN"]
+    d["results"] = [_per_surface("PASS", "", {"ssh:22": ("PASS", "throttled")})]
+    assert _req(d, "AUM-6")["verdicts"] == {"u": "PASS"}
+    # a unit that stopped answering: its recorded outcomes do not speak for a login
+    d["results"] = [_per_surface("ERROR", "device gone", {"http-basic:443": ("PASS", "t")})]
+    assert [r["outcome"] for r in _req(d, "AUM-6")["devices"]["u"]["assets"]] == \
+        ["ERROR", "ERROR"]
+
+
 def test_the_vendors_justification_exempts_one_asset_or_all():
     results = {"TC-BRUTE-01": ("FAIL", "a burst went through unthrottled")}   # no surface named
     one = _req(_device(results, exempt={"AUM-6": {"login http-basic:443": "a key, no "
