@@ -287,18 +287,23 @@ def test_password_can_be_changed(device, evidence, run_context):
     device.wire.transcript.redact.add(new)
     patience = Patience(run_context.lab.rate_limits.backoff_budget)
     surfaces, untested = {}, []          # the logins of the device's own account
+    per = {}                              # login surface -> (verdict, why)
     for s in registry.logins(p):
         k = registry.kind(s)
         if s.kind in ("mqtt", "rtsp", "ftp", "snmp") or not k.attempt:
-            continue                      # accounts of their own, not this command's
+            per[s.name] = ("NOT_RUN", "an account of its own (or no login procedure): the "
+                           "profile's password change does not reach it")
+            continue
         attempt = k.attempt(device, s)
         u = s.username or user
         if patience.call(attempt, u, "hx-wrong-" + secrets.token_hex(6)):
             evidence.record(f"{s.name} skipped", "accepts a wrong password (TC-DEBUG/TC-AUTH's "
                             "finding)")
+            per[s.name] = ("NOT_RUN", "accepts a wrong password (TC-DEBUG/TC-AUTH's finding)")
         elif not patience.call(attempt, u, old):           # the positive control
             untested.append(f"{s.name}: the current password is refused before the change "
                             "(the login procedure cannot be shown to work)")
+            per[s.name] = ("NOT_RUN", untested[-1])
         else:
             surfaces[s.name] = (attempt, u)
     results, problems = {}, []
@@ -320,6 +325,11 @@ def test_password_can_be_changed(device, evidence, run_context):
                  run_context)
     if patience.events:
         evidence.record("waited for the device", patience.to_dict())
+    evidence.per_surface({**per, **{
+        n: ("FAIL", f"{n}: old {'accepted' if r['old_accepted'] else 'refused'}, new "
+                    f"{'accepted' if r['new_accepted'] else 'refused'}")
+        if r["old_accepted"] or not r["new_accepted"] else
+        ("PASS", "the old password refused, the new one accepted") for n, r in results.items()}})
     evidence.expect("old refused and new accepted everywhere", not problems,
                     "old refused, new accepted", results, reason="; ".join(problems))
     if untested:

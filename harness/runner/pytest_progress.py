@@ -20,6 +20,7 @@ class ProgressReporter:
         from harness.runner.suite import SUITE_DIR, load_specs, test_ids_by_function
         self.config, self.ctx = config, ctx
         self.progress: Progress | None = None
+        self.announced: set[str] = set()         # units announced done (unit-done)
         suite = ctx.suite_dir or SUITE_DIR
         self.test_ids = test_ids_by_function(suite)
         self.documents = {t for t, s in load_specs(suite).items() if s.evaluated == "documents"}
@@ -52,15 +53,22 @@ class ProgressReporter:
             if key == "harness_result" and self.progress is not None:
                 self.progress.finished(r["device"], r["test_id"], r["verdict"],
                                        r["duration_s"], r["reason"])
-                d = self.progress.devices[r["device"]]
-                done = d.done == d.total
-                # another run may claim a unit once it is done (and borrowed no more)
-                claims.settle(self.ctx, r["device"] if done else None)
-                if done:
-                    # the run needs the unit no more (cross-unit verdicts use evidence
-                    # already recorded): a lab may take it back while others are tested
-                    self.ctx.journal.append({"type": "unit-done", "device": r["device"],
-                                             "at": now(), "test_cases": d.total})
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        """After a test case's teardown (its restores: the unit is back as it was). After a
+        unit's last one the run needs the unit no more (cross-unit verdicts use evidence
+        already recorded): a lab may take it back while others are tested, and another
+        run may claim it once no test case of this run borrows it."""
+        m = NODE.search(nodeid)
+        if self.progress is None or not m or m["device"] not in self.progress.devices:
+            return
+        d = self.progress.devices[m["device"]]
+        done = d.done >= d.total and m["device"] not in self.announced
+        claims.settle(self.ctx, m["device"] if done else None)
+        if done:
+            self.announced.add(m["device"])
+            self.ctx.journal.append({"type": "unit-done", "device": m["device"], "at": now(),
+                                     "test_cases": d.total})
 
     def pytest_report_teststatus(self, report, config):
         """No pytest dots or letters for harness test cases: the progress lines say more."""

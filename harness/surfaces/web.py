@@ -50,8 +50,12 @@ def unauthenticated(device, s):
             if s.has_credentials:
                 ok = weblogin.fetch(device.wire, device.profile.address, web, path,
                                     *s.lab_credential())
-                item["control"] = {"with the lab's credential": ok.status,
-                                   "passed": 200 <= ok.status < 300}
+                passed = 200 <= ok.status < 300
+                item["control"] = {"with the lab's credential": ok.status, "passed": passed,
+                                   "why": "" if passed else (
+                                       f"{item['surface']}: {r.status} without credentials "
+                                       f"and {ok.status} with the lab's: the refusal proves "
+                                       "nothing")}
             else:
                 item["control"] = {"passed": False, "why": "the lab gave no credential"}
         out.append(item)
