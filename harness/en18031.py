@@ -6,14 +6,14 @@ each network login (an authentication mechanism and the password it takes), each
 service (a network function), the update mechanism, the stored credentials and the keys
 the unit serves with. A tree's scope picks the assets it judges. Its nodes are the vendor's
 justification that the requirement does not apply to an asset (`ixit.en18031`), our test
-cases on the unit, or a step the lab takes itself. Test cases judge the unit as a whole:
-their answer is the same for each asset of a tree, and their own evidence names the surface.
+cases on the unit, or a step the lab takes itself. Test cases judge the unit as a whole;
+those that try each login also record their outcome per login (Evidence.per_surface), and a
+login asset takes its own from there; from the others it takes the unit's verdict.
 A requirement's verdict on a device is the weakest of its assets' outcomes; with no asset in
 scope it is NOT_APPLICABLE, saying which assets the tree looks for.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Literal
 
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from harness import yamlsrc
 from harness.catalog import CATALOG_DIR, derive
-from harness.model.evidence import PER_SURFACE
+from harness.model.evidence import PER_SURFACE, UNIT
 from harness.model.verdict import weakest
 
 DATA = CATALOG_DIR / "en-18031-1-trees.yml"
@@ -117,56 +117,48 @@ def _in_scope(tree: Tree, device: dict) -> tuple[list[dict], str]:
     return found, "" if found else "no asset in scope: " + "; ".join(KINDS[k] for k in kinds)
 
 
-def _elsewhere(asset: dict, logins: list[str], why: str) -> str:
-    """The other login surfaces a failure's reason names when it does not name this asset's
-    own (test cases name each surface they found wanting: 'ssh:22: ...'); '' otherwise."""
-    def named(surface: str) -> bool:            # ssh:22 is not named by ssh:2222
-        return re.search(re.escape(surface) + r"(?![0-9])", why) is not None
-    own = asset["name"].removeprefix("login ")
-    if asset["kind"] != "authentication" or named(own):
-        return ""
-    return ", ".join(s for s in logins if s != own and named(s))
-
-
-def _on_login(r: dict, asset: dict) -> tuple[str, str] | None:
+def _on_login(r: dict, asset: dict, logins: set[str]) -> tuple[str, str] | None:
     """What the test case recorded for this asset's login surface (its per-surface
-    outcomes: harness.model.evidence.per_surface), None when it recorded none for it."""
+    outcomes: harness.model.evidence.per_surface), None when it recorded none: then the test
+    case's verdict on the unit is this login's too. A FAIL on no login asset of the unit
+    (UNIT, or a surface that is not an asset: the serial console) is every login's."""
     if asset["kind"] != "authentication":
         return None
     own = asset["name"].removeprefix("login ")
     recorded = [e.get("observed") or {} for e in r.get("evidence") or []
                 if e.get("check") == PER_SURFACE]
-    for per in recorded:
-        if own in per:
-            why = per[own]["why"] or ""
-            return per[own]["verdict"], why if why.startswith(f"{own}:") else f"on {own}: {why}"
-    if recorded and r["verdict"] != "PASS":     # judged per login, but not this one
-        return "NOT_RUN", f"on {own}: not judged (the test case's outcome: {r['verdict']})"
-    return None
+    if not recorded:
+        return None
+    got = [(per[own]["verdict"], per[own]["why"] or "", own) for per in recorded if own in per]
+    got += [("FAIL", o["why"] or "", "the unit" if k == UNIT else k) for per in recorded
+            for k, o in per.items() if k not in logins and o["verdict"] == "FAIL"]
+    if not got:                               # judged per login, but not this one
+        return ("NOT_RUN", f"on {own}: not judged (the test case's outcome: "
+                f"{r['verdict']})") if r["verdict"] != "PASS" else None
+    v = weakest([g[0] for g in got])
+    why, where = next((w, k) for g, w, k in got if g == v)
+    return v, why if why.startswith(f"{where}:") else f"on {where}: {why}"
 
 
-def _tests_answer(node: Node, by_test: dict, asset: dict, logins: list[str]):
+def _tests_answer(node: Node, by_test: dict, asset: dict, logins: set[str]):
     verdicts, evidence = [], []
     for t in node.tests:
         r = by_test.get(t)
         v = r["verdict"] if r else "NOT_RUN"
         why = (r.get("reason") or "") if r else "not in this run"
-        own = _on_login(r, asset) if r and v != "ERROR" else None
-        other = _elsewhere(asset, logins, why) if v == "FAIL" and not own else ""
+        own = _on_login(r, asset, logins) if r and v != "ERROR" else None
         if own:                       # the test case's outcome on this very login
             v, why = own
-        elif other:                   # the unit's failure, on another of its logins
-            v, why = "PASS", f"FAIL on {other} only: {why}"
         verdicts.append(v)
         evidence.append(f"{t}: {v}" + (f" ({why[:200]})" if why else ""))
     return derive(verdicts, True), evidence
 
 
 def assess(tree: Tree, asset: dict, by_test: dict, exemptions: dict,
-           logins: list[str] = ()) -> dict:
+           logins: set[str] = frozenset()) -> dict:
     """One asset through one tree: the path of nodes with the answer and evidence at each,
-    and the outcome. `logins`: the unit's login surfaces (a failure that names only
-    others is not this login's)."""
+    and the outcome. `logins`: the unit's login assets (a failure recorded on none of them
+    is every login's)."""
     path, decided = [], []
     justified = exemptions.get(asset["name"]) or exemptions.get("*")
     exempt = [(f"DN-{i}", n.ask) for i, n in enumerate(tree.nodes, 1) if n.exempt]
@@ -187,7 +179,7 @@ def assess(tree: Tree, asset: dict, by_test: dict, exemptions: dict,
             path.append({**step, "answer": "not answered here", "by": "the lab",
                          "evidence": [f"lab step: {LAB[node.lab]}"]})
             continue
-        v, evidence = _tests_answer(node, by_test, asset, list(logins))
+        v, evidence = _tests_answer(node, by_test, asset, set(logins))
         decided.append(v)
         path.append({**step, "answer": ANSWERS.get(v, f"undecided ({v})"),
                      "by": "test cases on the unit", "evidence": evidence})
@@ -208,10 +200,10 @@ def view(run: dict, trees: Trees | None = None) -> dict:
     cat = next(c for c in catalogs() if c.scheme == trees.catalog)
     titles = {r.id: r.title for r in cat.requirements}
     reqs = []
-    # per device, once: its results by test case and its login surfaces
+    # per device, once: its results by test case and its login assets
     units = [(d, {r["test_id"]: r for r in d["results"]},
-              [a["name"].removeprefix("login ") for a in d.get("assets", [])
-               if a["kind"] == "authentication"]) for d in run["devices"]]
+              {a["name"].removeprefix("login ") for a in d.get("assets", [])
+               if a["kind"] == "authentication"}) for d in run["devices"]]
     for tree in trees.trees:
         rid = f"EN18031-{tree.requirement}"
         per_device, verdicts = {}, {}

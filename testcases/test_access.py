@@ -23,6 +23,7 @@ def test_no_unauthenticated_access(device, evidence):
     if not seen:
         raise Inconclusive("no surface could be checked (no SSH, web admin path, RTSP, FTP, "
                            "TFTP, MQTT or telnet answered)")
+    evidence.per_surface(unauthenticated.per_login(seen))
     open_ = [s["surface"] for s in seen if s["open"]]
     evidence.expect("nothing reachable without authentication", not open_, "all refused",
                     open_, reason="reachable without authentication: " + ", ".join(open_))

@@ -6,6 +6,7 @@ from typing import Any
 
 
 PER_SURFACE = "outcome per login surface"     # the check that carries them (per_surface)
+UNIT = "*"          # per_surface: found on no login of the profile, so the unit's (every login's)
 
 
 class Failed(AssertionError):

@@ -7,6 +7,7 @@ lab's credential is given (harness.surfaces.control)."""
 from __future__ import annotations
 
 from harness import surfaces
+from harness.model.evidence import UNIT
 
 ALWAYS = {"ftp": 21, "tftp": 69}     # probed even when the profile does not name them
 
@@ -19,6 +20,9 @@ def gather(device) -> list[dict]:
         if not k.unauthenticated:
             continue
         items = k.unauthenticated(device, s)
+        for i in items:
+            if s.login:
+                i["login"] = s.name       # whose outcome it is (EN 18031-1's login assets)
         refused = [i for i in items if not i["open"] and "control" not in i]
         if refused:
             c = surfaces.control(device, s)
@@ -33,4 +37,27 @@ def gather(device) -> list[dict]:
                         f"{item['surface']} answers but is not in the profile: no lab "
                         "account proves the refusal means anything")})
                 out.append(item)
+    return out
+
+
+
+def per_login(seen: list[dict]) -> dict[str, tuple[str, str]]:
+    """TC-AUTH-01's outcome per login surface (harness.model.evidence.per_surface): FAIL
+    where something answers without authentication, NOT_RUN where a refusal has no positive
+    control, PASS where every refusal has it. What is open on no login of the profile (an
+    anonymous FTP the profile does not name) is the unit's: under UNIT, every login's."""
+    out: dict[str, tuple[str, str]] = {}
+    rank = {"FAIL": 0, "NOT_RUN": 1, "PASS": 2}
+    for i in seen:
+        key = i.get("login") or UNIT
+        if i["open"]:
+            got = ("FAIL", f"{i['surface']}: reachable without authentication")
+        elif key == UNIT:
+            continue                      # a refusal on no login: nobody's answer
+        elif i["control"]["passed"]:
+            got = ("PASS", "refused without credentials; the lab's credential passes")
+        else:
+            got = ("NOT_RUN", i["control"]["why"])
+        if key not in out or rank[got[0]] < rank[out[key][0]]:
+            out[key] = got
     return out

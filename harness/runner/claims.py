@@ -3,10 +3,11 @@
 Two runs on one unit at once spoil each other's evidence (one run's wrong passwords lock the
 other's login out, one's power cycle cuts the other's scan). So the process that owns a run
 claims each unit before it forks the device workers, and lets the claim go as soon as the
-unit's last test case is done (the `unit-done` event: the lab may take the unit back while
-others are still tested), or when the run ends. A unit is named by what reaches it — its
-addresses and its serial console (a profile of another name for the same unit is the same
-unit) — and each name is a lock file in the lab's `unit_claims.directory`.
+unit's last test case has ended, its restores included (the `unit-done` event: the lab may
+take the unit back while others are still tested), or when the run ends. A unit is named
+by what reaches it — its addresses and its serial console (a profile of another name for
+the same unit is the same unit) — and each name is a lock file in the lab's
+`unit_claims.directory`, shared like /tmp (no link is followed or written through).
 
 A unit another run holds (past `unit_claims.wait`) makes that unit's test cases ERROR, naming
 the holder; the other units go on. Units behind a labgrid place are the coordinator's.
@@ -16,11 +17,13 @@ at once, so a claim is held by the owner alone and ends when it lets go.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import ipaddress
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -82,9 +85,7 @@ class Claims:
     def _try(self, device: str, unit: list[str]) -> tuple[list[int], tuple | None]:
         """Every name locked now (their descriptors), or none and (holder, why)."""
         try:
-            if not self.dir.is_dir():
-                self.dir.mkdir(parents=True)
-                os.chmod(self.dir, 0o1777)    # every user's runs claim here (as in /tmp)
+            _directory(self.dir)
         except OSError as exc:
             return [], ({}, f"its claim could not be made in {self.dir}: {exc.strerror}")
         got = []
@@ -92,7 +93,7 @@ class Claims:
             try:
                 fd = _open(self.dir / f"{name}.lock")
             except OSError as exc:
-                busy = ({}, f"{name}: its claim file cannot be opened ({exc.strerror})")
+                busy = ({}, f"{name}: its claim file cannot be used ({exc.strerror})")
                 break
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -156,9 +157,9 @@ class Claims:
 
 
 def settle(ctx, done: str | None = None) -> None:
-    """In the run's owner, as results come in: a unit whose last test case is done (`done`)
-    is let go, unless a test case of another unit is borrowing it right now (its run-local
-    lock is taken): then at a later result, or when the run ends."""
+    """In the run's owner, as test cases end: a unit whose last one has ended (`done`) is
+    let go, unless a test case of another unit is borrowing it right now (its run-local
+    lock is taken): then when a later one ends, or when the run ends."""
     if done:
         ctx.claims.pending.add(done)
     for name in sorted(ctx.claims.pending):
@@ -194,12 +195,28 @@ def claim_all(ctx) -> None:
         ctx.journal.append(event)
 
 
+def _directory(d: Path) -> None:
+    """The claims' directory, made like /tmp (every user's runs claim there); one that is a
+    link, or another user's (root's is everyone's), is not used."""
+    if not d.exists() and not d.is_symlink():
+        d.mkdir(parents=True)
+        os.chmod(d, 0o1777)
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid not in (0, os.geteuid()):
+        raise OSError(errno.EPERM, "not a directory of root's or this user's (a link, or "
+                      "another user's)")
+
+
 def _open(path: Path) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-    try:
+    """The lock file, never another file under its name: no link followed, none with a
+    second name (a hard link to a file elsewhere), nothing but a regular file."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        raise OSError(errno.EPERM, "not a plain lock file (a link, or not a regular file)")
+    if st.st_uid == os.geteuid():
         os.fchmod(fd, 0o666)              # another user's run may claim it later
-    except PermissionError:
-        pass                              # made by another user: theirs to set
     return fd
 
 

@@ -35,3 +35,22 @@ def test_a_control_that_fails_says_why(monkeypatch):
     monkeypatch.setattr(weblogin, "fetch", lambda *a, **k: _answer(200))
     control = unauthenticated.gather(_device())[0]["control"]
     assert control["passed"] is True and control["why"] == ""
+
+
+def test_the_outcome_per_login():
+    """TC-AUTH-01's outcome per login: the weakest of its items; something open on no login
+    of the profile is the unit's; a refusal on no login is nobody's answer."""
+    ok, bad = {"passed": True, "why": ""}, {"passed": False, "why": "ssh:22: no control"}
+    seen = [{"surface": "https:443/admin", "login": "http-basic:443", "open": False,
+             "control": ok},
+            {"surface": "https:443/cfg", "login": "http-basic:443", "open": True},
+            {"surface": "ssh:22 (user admin, no credential)", "login": "ssh:22",
+             "open": False, "control": bad},
+            {"surface": "rtsp:554", "login": "rtsp:554", "open": False, "control": ok},
+            {"surface": "ftp:21", "open": True},
+            {"surface": "tftp:69", "open": False, "control": bad}]
+    assert unauthenticated.per_login(seen) == {
+        "http-basic:443": ("FAIL", "https:443/cfg: reachable without authentication"),
+        "ssh:22": ("NOT_RUN", "ssh:22: no control"),
+        "rtsp:554": ("PASS", "refused without credentials; the lab's credential passes"),
+        "*": ("FAIL", "ftp:21: reachable without authentication")}

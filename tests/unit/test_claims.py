@@ -128,3 +128,23 @@ def test_a_done_unit_is_let_go_once_no_borrow_holds_it(tmp_path):
     settle(ctx)                                  # at the next result
     assert ctx.claims.held == {} and ctx.claims.pending == set()
     assert _claims(tmp_path, "run-b").claim("x", ["ip-198.18.0.32"]) is None
+
+
+def test_no_link_and_no_other_users_directory(tmp_path):
+    """The directory is shared like /tmp: a lock name that is a link (soft, or hard to a
+    file elsewhere) is never opened for writing, nor a directory that is a link."""
+    where = tmp_path / "claims"
+    claims = Claims(where, {"run": "r"})
+    assert claims.claim("u", ["ip-198.18.0.11"]) is None
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (where / "ip-198.18.0.12.lock").symlink_to(victim)
+    os.link(victim, where / "ip-198.18.0.13.lock")
+    for n in ("12", "13"):
+        busy = claims.claim(f"v{n}", [f"ip-198.18.0.{n}"])
+        assert busy.startswith(f"ip-198.18.0.{n}: its claim file cannot be used"), busy
+    assert victim.read_text() == "keep" and victim.stat().st_mode & 0o777 != 0o666
+    linked = tmp_path / "linked"
+    linked.symlink_to(where)
+    busy = Claims(linked, {}).claim("w", ["ip-198.18.0.14"])
+    assert busy.startswith("its claim could not be made in "), busy
