@@ -73,8 +73,6 @@ class Device:
     def ensure_alive(self) -> None:
         if self.place and "error" in self.place:
             raise DeviceUnreachable(self.place["error"])
-        if self.busy:
-            raise DeviceUnreachable(self.busy)
         if self.health.broken:
             raise DeviceUnreachable(f"device stopped answering earlier: {self.health.broken}")
 

@@ -54,6 +54,10 @@ class DeviceUnreachable(DeviceError):
     """Nothing on the device answers any more; later tests on it become ERROR."""
 
 
+class UnitBusy(DeviceError):
+    """Another run tests the unit (harness.runner.claims): nothing may be sent to it."""
+
+
 class Inconclusive(Exception):
     """The evidence gathered cannot decide the verdict either way."""
 

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotApplicable,
-                            NotRun, ScopeError, WatchdogExpired)
+                            NotRun, ScopeError, UnitBusy, WatchdogExpired)
 from harness.model import Evidence, Failed, Verdict, spec_of
 from harness.model.testcase import run_order
 from harness.runner.context import LOCKS, build_context, now
@@ -133,6 +133,19 @@ def _ctx(config):
     return config.stash.get(CTX, None)
 
 
+def pytest_collection_finish(session):
+    """A unit only the vendor's documents are read for (no selected test case probes it) is
+    not this run's to hold: its claim goes at once."""
+    ctx = _ctx(session.config)
+    if ctx is None:
+        return
+    probed = {_device_of(i) for i in session.items
+              if getattr(spec_of(getattr(i, "function", None)), "evaluated", "") != "documents"}
+    for device in ctx.devices:
+        if device.name not in probed:
+            ctx.claims.release(device.name)
+
+
 @pytest.hookimpl(tryfirst=True)        # before -k deselection
 def pytest_collection_modifyitems(session, config, items):
     ctx = _ctx(config)
@@ -237,6 +250,8 @@ def pytest_runtest_setup(item):
     if skipped:
         item.stash[SKIPPED] = skipped          # pytest sees a skip; the verdict says which
         pytest.skip(skipped[1])
+    if device.busy and spec.evaluated != "documents":     # the vendor's documents are read
+        raise UnitBusy(device.busy)                        # whoever tests the unit
     device.ensure_alive()
 
 
@@ -295,6 +310,8 @@ def _verdict(excinfo, device, skipped=None) -> tuple[Verdict, str]:
         return Verdict.ERROR, str(exc)
     if isinstance(exc, ScopeError):
         return Verdict.ERROR, f"refused by scope: {exc}"
+    if isinstance(exc, UnitBusy):                  # another run's: not even a liveness probe
+        return Verdict.ERROR, str(exc)
     if isinstance(exc, DeviceError):
         if not device.health.broken and not device.check_alive():
             device.mark_broken(str(exc))

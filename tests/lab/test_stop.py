@@ -117,6 +117,9 @@ def test_two_runs_never_test_one_unit_at_once(emulated_lab, tmp_path):
         run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
         second = harness("run", "--no-pdf", "--out", tmp_path / "second", "-k", "TC-ID-01",
                          "--profile", profile, timeout=300)
+        # the vendor's documents are read whoever tests the unit
+        documents = harness("run", "--no-pdf", "--out", tmp_path / "documents", "--only",
+                            "documents", "--profile", profile, timeout=300)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=60)
@@ -126,6 +129,8 @@ def test_two_runs_never_test_one_unit_at_once(emulated_lab, tmp_path):
     address = yaml.safe_load(open(profile))["address"]
     assert f"ip-{address}: run {run_id} (pid {first.pid}, device router-oddpw" in \
         got[0]["reason"], got[0]["reason"]
+    read = verdicts(load_run(tmp_path / "documents"))["router-oddpw"]
+    assert read and "ERROR" not in read.values(), (read, documents.stdout[-2000:])
     third = harness("run", "--no-pdf", "--out", tmp_path / "third", "-k", "TC-ID-01",
                     "--profile", profile, timeout=300)
     assert third.returncode == 0, third.stdout[-2000:]

@@ -148,3 +148,18 @@ def test_no_link_and_no_other_users_directory(tmp_path):
     linked.symlink_to(where)
     busy = Claims(linked, {}).claim("w", ["ip-198.18.0.14"])
     assert busy.startswith("its claim could not be made in "), busy
+
+
+def test_a_busy_unit_is_error_without_a_packet_to_it():
+    """The test cases of a unit another run holds are ERROR with the holder named, and the
+    harness does not even check whether the unit answers (that would be traffic to it)."""
+    from types import SimpleNamespace
+    from harness.errors import UnitBusy
+    from harness.pytest_plugin import _verdict
+
+    def probe():
+        raise AssertionError("a liveness probe was sent to a unit another run holds")
+    device = SimpleNamespace(health=SimpleNamespace(broken=None), check_alive=probe)
+    got = _verdict(SimpleNamespace(value=UnitBusy("the unit is claimed (ip-x: run r)")),
+                   device, None)
+    assert (got[0].value, got[1]) == ("ERROR", "the unit is claimed (ip-x: run r)")
