@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from harness import surfaces
 from harness.model.evidence import UNIT
+from harness.model.verdict import weakest
 
 ALWAYS = {"ftp": 21, "tftp": 69}     # probed even when the profile does not name them
 
@@ -40,14 +41,12 @@ def gather(device) -> list[dict]:
     return out
 
 
-
 def per_login(seen: list[dict]) -> dict[str, tuple[str, str]]:
     """TC-AUTH-01's outcome per login surface (harness.model.evidence.per_surface): FAIL
     where something answers without authentication, NOT_RUN where a refusal has no positive
     control, PASS where every refusal has it. What is open on no login of the profile (an
     anonymous FTP the profile does not name) is the unit's: under UNIT, every login's."""
     out: dict[str, tuple[str, str]] = {}
-    rank = {"FAIL": 0, "NOT_RUN": 1, "PASS": 2}
     for i in seen:
         key = i.get("login") or UNIT
         if i["open"]:
@@ -58,6 +57,6 @@ def per_login(seen: list[dict]) -> dict[str, tuple[str, str]]:
             got = ("PASS", "refused without credentials; the lab's credential passes")
         else:
             got = ("NOT_RUN", i["control"]["why"])
-        if key not in out or rank[got[0]] < rank[out[key][0]]:
-            out[key] = got
+        if key not in out or weakest([got[0], out[key][0]]) == got[0] != out[key][0]:
+            out[key] = got                # the weakest of the login's items
     return out
