@@ -16,11 +16,12 @@ import time
 
 import pytest
 
-from harness.errors import (DeviceError, Inconclusive, InputError, Missing, NotApplicable,
-                            NotRun, ScopeError, UnitBusy, WatchdogExpired)
-from harness.model import Evidence, Failed, Verdict, spec_of
+from harness.errors import (InputError, Missing, NotApplicable, NotRun, UnitBusy,
+                            WatchdogExpired)
+from harness.model import Evidence, Verdict, spec_of
 from harness.model.testcase import run_order
 from harness.runner.context import LOCKS, build_context, now
+from harness.runner.outcome import verdict_of
 
 CTX = pytest.StashKey()
 EVIDENCE = pytest.StashKey()
@@ -292,33 +293,6 @@ def _watchdog(seconds, spec):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _verdict(excinfo, device, skipped=None) -> tuple[Verdict, str]:
-    if skipped is not None:
-        return skipped
-    if excinfo is None:
-        return Verdict.PASS, ""
-    exc = excinfo.value
-    if isinstance(exc, pytest.skip.Exception):
-        return Verdict.NOT_RUN, f"not run: skipped: {getattr(exc, 'msg', None) or exc}"
-    if isinstance(exc, NotApplicable):
-        return Verdict.NOT_APPLICABLE, str(exc)
-    if isinstance(exc, (Failed, AssertionError)):
-        return Verdict.FAIL, str(exc).split("\nassert ")[0] or "assertion failed"
-    if isinstance(exc, Inconclusive):
-        return Verdict.INCONCLUSIVE, str(exc)
-    if isinstance(exc, WatchdogExpired):
-        return Verdict.ERROR, str(exc)
-    if isinstance(exc, ScopeError):
-        return Verdict.ERROR, f"refused by scope: {exc}"
-    if isinstance(exc, UnitBusy):                  # another run's: not even a liveness probe
-        return Verdict.ERROR, str(exc)
-    if isinstance(exc, DeviceError):
-        if not device.health.broken and not device.check_alive():
-            device.mark_broken(str(exc))
-        return Verdict.ERROR, str(exc)
-    return Verdict.ERROR, f"internal error in test case: {type(exc).__name__}: {exc}"
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -333,7 +307,7 @@ def pytest_runtest_makereport(item, call):
         return
     device = item.callspec.params["device"]
     spec = spec_of(item.function)
-    verdict, reason = _verdict(call.excinfo, device, item.stash.get(SKIPPED, None))
+    verdict, reason = verdict_of(call.excinfo, device, item.stash.get(SKIPPED, None))
     ev = item.stash.get(EVIDENCE, None) or Evidence()
     if verdict is Verdict.PASS and ev.declared_reason:
         verdict, reason = Verdict.DECLARED, ev.declared_reason

@@ -155,11 +155,11 @@ def test_a_busy_unit_is_error_without_a_packet_to_it():
     harness does not even check whether the unit answers (that would be traffic to it)."""
     from types import SimpleNamespace
     from harness.errors import UnitBusy
-    from harness.pytest_plugin import _verdict
+    from harness.runner.outcome import verdict_of
 
     def probe():
         raise AssertionError("a liveness probe was sent to a unit another run holds")
     device = SimpleNamespace(health=SimpleNamespace(broken=None), check_alive=probe)
-    got = _verdict(SimpleNamespace(value=UnitBusy("the unit is claimed (ip-x: run r)")),
+    got = verdict_of(SimpleNamespace(value=UnitBusy("the unit is claimed (ip-x: run r)")),
                    device, None)
     assert (got[0].value, got[1]) == ("ERROR", "the unit is claimed (ip-x: run r)")
