@@ -56,8 +56,10 @@ def _put_back(ch, device, lifecycle, start: str) -> dict | str:
                  "starting firmware; without a way back, later refusals prove nothing",
                  "positive control: the vendor's valid image is applied and the version "
                  "changes; without it no refusal counts",
-                 "a variant that could not be built or handed over, or whose outcome the "
-                 "unit did not report, is NOT_RUN for its part",
+                 "a variant that could not be built or handed over, whose outcome the "
+                 "unit did not report, or whose failed install names no check on the image "
+                 "(an update framework's own words: hash, signature, signer, version, the "
+                 "vendor's check hook) is NOT_RUN for its part",
                  "always, where the kind has a way back (RAUC: the slot the unit started "
                  "from marked active again) or the lab a restore_firmware action (the "
                  "vendor's recovery path): back on the starting firmware"],
@@ -87,10 +89,12 @@ def test_update_integrity(device, evidence, run_context, lifecycle):
                 # firmware (the kind's way back, else the lab's restore_firmware)
                 seen["put_back"] = back = _put_back(ch, device, lifecycle, start)
                 before = start if isinstance(back, dict) and back.get("back") else now
-            elif r["accepted"] is None:     # no word from the unit: an unchanged version
-                untested.append(f"{variant}: the unit reported no outcome ("  # read now
-                                f"{r.get('outcome') or r.get('note')}), so its refusal is "
-                                "not shown")
+            elif r["accepted"] is None:
+                # no word from the unit, or a failure in which the framework names no check
+                # on the image: an unchanged version read now proves no refusal
+                untested.append(f"{variant}: " + (r.get("undecided") or (
+                    f"the unit reported no outcome ({r.get('outcome') or r.get('note')}), "
+                    "so its refusal is not shown")))
             evidence.record(f"{variant} image", seen)
         r = ch.upload(imgs["valid"])
         after = _read(device, "after the valid image")

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import time
 from urllib.parse import urlsplit
 
 from harness.errors import Inconclusive, NotRun
 from harness.probe import standin, tls_client
-from harness.update import ddi, swu, swupdate
+from harness.update import ddi, refusal, swu, swupdate
 
+OTHER_ACTION = re.compile(r"Action ID for Update Action is (\d+)"
+                          r"|update chunk named .*?version (\d+)")
 PLAIN = ("474554", "504f5354", "505554", "48454144")     # GET, POST, PUT, HEAD
 
 
@@ -92,9 +95,8 @@ class Channel:
         finally:
             s.withdraw()
             self.withdrawn = time.time()
-        outcome = s.outcome(offer)
-        said = [d for f in offer.feedback for d in f.get("details", [])
-                if "rror" in d or "ERROR" in d or "fail" in d.lower()][-4:]
+        outcome, lines = s.outcome(offer), this_install(offer)
+        said = [d for d in lines if "rror" in d or "ERROR" in d or "fail" in d.lower()][-4:]
         out = {"offered": f"deployment {offer.action}", "polled": s.polled(since),
                "downloaded": offer.downloaded,
                **({} if settled else {"note": "the unit did not poll between two offers"}),
@@ -102,7 +104,27 @@ class Channel:
         if outcome is None:
             return {**out, "accepted": None, "status": "no feedback",
                     "outcome": f"no final feedback within {u.poll_within + u.apply_within:.0f}s"}
-        return {**out, "accepted": outcome == "success", "status": outcome, "outcome": outcome}
+        out = {**out, "status": outcome, "outcome": outcome}
+        if outcome == "success":
+            return {**out, "accepted": True}
+        return refusal.judged("swupdate", out, lines)
+
+
+def this_install(offer: ddi.Offer) -> list[str]:
+    """The details of the unit's feedback on `offer` that are its own install's. A client
+    uploads its log with its feedback, and the log begins with the end of the last
+    deployment's install: the lines after the last one naming another deployment (SWUpdate's
+    suricatta: "Action ID for Update Action is N", "update chunk named …, version N"), from
+    the last install started after it."""
+    lines = [d for f in offer.feedback for d in f.get("details", []) if isinstance(d, str)]
+    cut = 0
+    for i, line in enumerate(lines):
+        m = OTHER_ACTION.search(line)
+        if m and (m.group(1) or m.group(2)) != offer.action:
+            cut = i + 1
+    rest = lines[cut:]
+    starts = [i for i, line in enumerate(rest) if line.startswith("Software Update started")]
+    return rest[starts[-1]:] if starts else rest
 
 
 @contextlib.contextmanager

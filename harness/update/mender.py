@@ -16,7 +16,7 @@ import contextlib
 import re
 
 from harness.update import (install_over_shell, installs_what_reaches_it, menderart, need_ssh,
-                            swupdate)
+                            refusal, swupdate)
 
 ARTIFACT = "hx-update.mender"
 # Mender asking for a reboot before the commit (not its "does not need reboot")
@@ -38,8 +38,9 @@ class Channel:
                                              "mender install {image}")
         if status != 0:     # Mender's errors, and what a state script said on stderr
             told = [s[:300] for s in said if "level=error" in s or "Collected output" in s]
-            return {**r, "accepted": False, "outcome": "refused",
-                    "errors": told[-4:] or said[-3:]}
+            return refusal.judged("mender", {**r, "outcome": "install failed",
+                                             "errors": told[-4:] or said[-3:]}, said,
+                                  "refused")
         if REBOOT.search("\n".join(said)):     # a root file system update: the other slot boots
             self.lifecycle.act("power_cycle", timeout=120)
             r["rebooted"] = True

@@ -18,7 +18,7 @@ import time
 
 from harness.errors import DeviceError
 from harness.update import (install_over_shell, installs_what_reaches_it, need_power_cycle,
-                            need_ssh, raucb, swupdate)
+                            need_ssh, raucb, refusal, swupdate)
 
 BUNDLE = "hx-update.raucb"
 BOOT_SECONDS = 120.0
@@ -67,7 +67,8 @@ class Channel:
     def upload(self, image: bytes) -> dict:
         status, said, r = install_over_shell(self.device, image, BUNDLE, "rauc install {image}")
         if status != 0:
-            return {**r, "accepted": False, "outcome": "refused", "errors": said[-4:]}
+            return refusal.judged("rauc", {**r, "outcome": "install failed",
+                                           "errors": said[-4:]}, said, "refused")
         self._boot_new_slot()             # the installed slot runs after a reboot
         return {**r, "accepted": True, "outcome": "installed", "booted_slot": booted(self.device)}
 

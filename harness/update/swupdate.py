@@ -12,7 +12,7 @@ import time
 from harness.errors import DeviceError
 from harness.transport import http
 from harness.transport.websocket import WebSocket
-from harness.update import jsonapi, push, swu
+from harness.update import jsonapi, push, refusal, swu
 
 UPLOAD, PROGRESS = "/upload", "/ws"
 
@@ -104,12 +104,15 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
             ws.close()
     outcome = next((_status(t) for t in reversed(said) if _status(t) in ("SUCCESS",
                                                                             "FAILURE")), None)
+    lines = [m["text"] for m in map(_json, said) if isinstance(m.get("text"), str)]
     errors = [m.get("text", "") for m in map(_json, said) if m.get("level") == "3"][-4:]
-    # no final word within apply_within: neither accepted nor refused (the install may
-    # still be running; an unchanged version read now would prove nothing)
-    return {**out, "accepted": None if outcome is None else outcome == "SUCCESS",
-            "outcome": outcome or f"no result reported within {u.apply_within:.0f}s",
-            **({"errors": errors} if errors else {})}
+    out = {**out, "outcome": outcome or f"no result reported within {u.apply_within:.0f}s",
+           **({"errors": errors} if errors else {})}
+    if outcome is None:     # no final word within apply_within: neither accepted nor
+        return {**out, "accepted": None}      # refused (an unchanged version proves nothing)
+    if outcome == "SUCCESS":
+        return {**out, "accepted": True}
+    return refusal.judged("swupdate", out, lines)
 
 
 def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:

@@ -1,0 +1,77 @@
+"""A failed install counts as a refusal only where the framework names a check on the image
+(harness.update.refusal), and a pulling unit's feedback is read for its own install only
+(hawkbit.this_install). The lines are the frameworks' own, as Debian's SWUpdate, RAUC and
+Mender client printed them refusing the harness's images."""
+from harness.update import ddi, hawkbit, refusal
+
+REFUSED = {
+    "swupdate": ["ERROR : HASH mismatch : 9945ad <--> 66225c",
+                 "[extract_file_to_tmp] : description file name not the first of the list: "
+                 "rootfs.img instead of sw-description.sig",
+                 "ERROR : Authentication of all signatures failed",
+                 "ERROR : No downgrading allowed: new version 2.3.0 <= installed 2.4.1"],
+    "rauc": ["LastError: signature verification failed: error:1700009E:CMS routines::"
+             "verification failure", "LastError: Invalid bundle format: Signature size is 0",
+             "LastError: Pre-install handler error: Child process exited with code 1"],
+    "mender": ['level=error msg="installer: failed to read Artifact: reader: expecting signed '
+               'artifact, but no signature file found"',
+               'level=error msg="statescript: error executing \'Download_Leave_00_newer_only\'"'],
+}
+NO_CHECK = {
+    "swupdate": ["Software Update started !", "[verify_signer_certs] : Verified signature 0 in "
+                 "signer sequence", "ERROR : Channel get operation failed (7):  Couldn t "
+                 "connect to server ", "Image invalid or corrupted. Not installing ...",
+                 "No suitable .swu image found"],
+    "rauc": ["LastError: Failed to open file /var/update/hx-update.raucb: No space left",
+             "Installing `/var/update/hx-update.raucb` failed"],
+    "mender": ['level=error msg="write /var/lib/mender/x: no space left on device"'],
+}
+
+
+def test_a_failure_naming_a_check_is_a_refusal():
+    for framework, lines in REFUSED.items():
+        for line in lines:
+            r = refusal.judged(framework, {"outcome": "failed"}, ["noise", line, "more"],
+                               "refused")
+            assert r["accepted"] is False and r["refused_by"] == line, (framework, line)
+            assert r["outcome"] == "refused"
+
+
+def test_a_failure_naming_no_check_is_untested_not_refused():
+    for framework, lines in NO_CHECK.items():
+        r = refusal.judged(framework, {"outcome": "failure"}, lines)
+        assert r["accepted"] is None and "refused_by" not in r, (framework, r)
+        assert r["outcome"] == "failure"
+        assert f"{framework} named no check on the image" in r["undecided"]
+        assert lines[-1].strip()[:40] in r["undecided"]       # its last words, quoted
+
+
+def _offer(action: str, *details: list[str]) -> ddi.Offer:
+    o = ddi.Offer(action, b"")
+    o.feedback = [{"details": d} for d in details]
+    return o
+
+
+def test_a_pulling_units_feedback_is_read_for_its_own_install():
+    # suricatta's log for deployment 2 begins with the end of deployment 1's install
+    offer = _offer("2", ["Installing Update Chunk Artifacts."],
+                   ["Software Update started !", "ERROR : HASH mismatch : a <--> b",
+                    "ERROR : Error processing update chunk named  firmware , version 1, part os ",
+                    "[server_get_deployment_info] : Associated Action ID for Update Action "
+                    "is 2", "Software Update started !",
+                    "ERROR : Authentication of all signatures failed"],
+                   ["No suitable .swu image found"])
+    mine = hawkbit.this_install(offer)
+    assert mine[0] == "Software Update started !" and "HASH mismatch" not in " ".join(mine)
+    assert refusal.named_check("swupdate", mine) == \
+        "ERROR : Authentication of all signatures failed"
+
+
+def test_the_last_installs_refusal_is_not_this_ones():
+    # this deployment's log lost: only the last one's lines came with its feedback
+    offer = _offer("3", ["Software Update started !", "ERROR : HASH mismatch : a <--> b",
+                         "ERROR : Error processing update chunk named  firmware , version 2, "
+                         "part os "], ["No suitable .swu image found"])
+    mine = hawkbit.this_install(offer)
+    assert mine == ["No suitable .swu image found"]
+    assert refusal.judged("swupdate", {"outcome": "failure"}, mine)["accepted"] is None
