@@ -81,6 +81,17 @@ class Channel:
         self.withdrawn: float | None = None
 
     def upload(self, image: bytes) -> dict:
+        """The image offered as a deployment; once more when its install failed without
+        naming a check on the image: suricatta forwards its log with its feedback, and under
+        load drops lines of it (seen: a whole install's log but its last lines), the one
+        naming the check among them."""
+        first = self._offer(image)
+        if not first.get("undecided"):
+            return first
+        again = self._offer(image)
+        return {**again, "offered_before": {k: first[k] for k in ("offered", "undecided")}}
+
+    def _offer(self, image: bytes) -> dict:
         u, s = self.device.profile.update, self.standin
         settled = True
         if self.withdrawn is not None:

@@ -75,3 +75,31 @@ def test_the_last_installs_refusal_is_not_this_ones():
     mine = hawkbit.this_install(offer)
     assert mine == ["No suitable .swu image found"]
     assert refusal.judged("swupdate", {"outcome": "failure"}, mine)["accepted"] is None
+
+
+
+class _Offers(hawkbit.Channel):
+    """A channel whose deployments end as the unit's feedback in `said` did, in turn."""
+
+    def __init__(self, *said: list[str]):
+        self.said, self.offered = list(said), 0
+
+    def _offer(self, image):
+        self.offered += 1
+        return refusal.judged("swupdate", {"offered": f"deployment {self.offered}",
+                                           "outcome": "failure"}, self.said.pop(0))
+
+
+def test_an_image_whose_failure_named_no_check_is_offered_once_more():
+    lost = ["Image invalid or corrupted. Not installing ...", "No suitable .swu image found"]
+    named = ["ERROR : Authentication of all signatures failed"] + lost
+    ch = _Offers(lost, named)
+    r = ch.upload(b"image")
+    assert ch.offered == 2 and r["accepted"] is False and r["offered"] == "deployment 2"
+    assert r["offered_before"]["offered"] == "deployment 1"
+    assert "named no check" in r["offered_before"]["undecided"]
+    ch = _Offers(lost, lost, named)                     # once more only
+    r = ch.upload(b"image")
+    assert ch.offered == 2 and r["accepted"] is None and r["undecided"]
+    ch = _Offers(named, lost)                           # a refusal is not offered again
+    assert ch.upload(b"image")["accepted"] is False and ch.offered == 1
