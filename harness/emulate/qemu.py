@@ -87,14 +87,16 @@ def command(v: Variant, d: Path) -> list[str]:
             "-device", "virtio-blk-pci,drive=data",
             "-netdev", "tap,id=lan,ifname=tap0,script=no,downscript=no",
             "-device", f"virtio-net-pci,netdev=lan,mac={mac(v)},romfile=",
-            "-chardev", f"socket,id=uart,path={d / 'uart.sock'},reconnect=1",
+            # connected before the guest starts: with `reconnect` QEMU connects in the
+            # background and, on a loaded machine, U-Boot's banner went out before it did
+            "-chardev", f"socket,id=uart,path={d / 'uart.sock'}",
             "-serial", "chardev:uart",
             "-qmp", f"unix:{d / 'qmp.sock'},server=on,wait=off"]
 
 
 def start(v: Variant, d: Path) -> None:
-    end = time.monotonic() + UART_WAIT      # the UART was just started: its socket first
-    while not (d / "uart.sock").exists() and time.monotonic() < end:
+    end = time.monotonic() + UART_WAIT      # the UART was just started: it listens once
+    while not (d / "console").exists() and time.monotonic() < end:     # its link is there
         time.sleep(0.1)
     netns.spawn(v.ns, command(v, d), d / "pids", "qemu", d / "log" / "qemu.log")
 
