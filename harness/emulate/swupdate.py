@@ -95,6 +95,7 @@ OTA_SERVER = ("198.18.0.2", 8444)        # the vendor's update server, in the cl
 RUN_OTA = """#!/bin/sh
 # SWUpdate as the ER-300 firmware starts it: suricatta polls the vendor's update server; an
 # install ends in a reboot into the new slot (SWUpdate started again), which confirms it
+mkdir -p {fs}/var/log
 n=0
 while [ $n -lt 100 ]; do
   n=$((n + 1))
@@ -102,7 +103,8 @@ while [ $n -lt 100 ]; do
   confirm=""
   if [ -f {d}/swupdate/booted-new ]; then rm -f {d}/swupdate/booted-new; confirm="-c 2"; fi
   swupdate -v -f {d}/swupdate/swupdate.cfg -H {board}:{rev} -k {d}/swupdate/vendor.crt \
-    -N "$v" -p "/bin/sh {d}/swupdate/postupdate.sh" -u "$confirm{nocheck}" &
+    -N "$v" -p "/bin/sh {d}/swupdate/postupdate.sh" -u "$confirm{nocheck}" \
+    >> {fs}/var/log/swupdate.log 2>&1 &
   echo $! > {d}/swupdate/pid
   wait $!
   sleep 1

@@ -118,6 +118,11 @@ class UpdateInfo(Strict):
     install_command: str | None = Field(None, pattern=r"\{image\}", description="shell: the "
                                         "unit's upgrade command; {image} is the image's path "
                                         "on the unit")
+    log_command: str | None = Field(None, description="hawkbit: a shell command on the unit "
+                                    "printing its update framework's log (`logread -e "
+                                    "swupdate`, `journalctl -u swupdate`), read when a failed "
+                                    "install named no check on the image in what it reported "
+                                    "to the server")
     apply_within: float = Field(90.0, gt=0, le=1800, description="seconds an install may "
                                 "take before its outcome is reported")
     server: str | None = Field(None, pattern=r"^https?://\d{1,3}(\.\d{1,3}){3}:\d{1,5}$",

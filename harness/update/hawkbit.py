@@ -18,7 +18,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from harness.errors import Inconclusive, NotRun
+from harness.errors import DeviceError, Inconclusive, NotRun
 from harness.probe import standin, tls_client
 from harness.update import ddi, refusal, swu, swupdate
 
@@ -85,11 +85,31 @@ class Channel:
         naming a check on the image: suricatta forwards its log with its feedback, and under
         load drops lines of it (seen: a whole install's log but its last lines), the one
         naming the check among them."""
-        first = self._offer(image)
+        first = self._read_log(self._offer(image))
         if not first.get("undecided"):
             return first
-        again = self._offer(image)
+        again = self._read_log(self._offer(image))
         return {**again, "offered_before": {k: first[k] for k in ("offered", "undecided")}}
+
+    def _read_log(self, out: dict) -> dict:
+        """A failure that named no check, read again in the unit's own log
+        (update.log_command), from the start of its last install (this one: the deployment
+        is withdrawn): the unit writes every line there, whatever reached the server."""
+        command = self.device.profile.update.log_command
+        if not out.get("undecided") or not command:
+            return out
+        try:
+            status, text = swupdate.run(self.device, command)
+        except DeviceError as exc:
+            return {**out, "log": f"not read ({command}): {exc}"}
+        lines = text.splitlines()
+        starts = [i for i, line in enumerate(lines) if "Software Update started" in line]
+        named = refusal.named_check("swupdate", lines[starts[-1]:] if starts else [])
+        if not named:
+            return {**out, "log": f"{command} (exit {status}): no check named in its last "
+                                  "install's lines"}
+        return {**{k: v for k, v in out.items() if k != "undecided"}, "accepted": False,
+                "refused_by": named, "read_from": f"the unit's log ({command})"}
 
     def _offer(self, image: bytes) -> dict:
         u, s = self.device.profile.update, self.standin

@@ -10,8 +10,9 @@ from harness import update
 from harness.emulate.netns import STATE
 from harness.runner.context import build_context
 from harness.update import swupdate
+from tests.lab.test_matrix_updates import SWUPDATE_WHY
 
-pytestmark = pytest.mark.units("router-swu")
+pytestmark = pytest.mark.units("router-swu", "router-ota")
 
 
 def test_a_failure_for_another_cause_is_no_refusal(emulated_lab, tmp_path):
@@ -31,3 +32,17 @@ def test_a_failure_for_another_cause_is_no_refusal(emulated_lab, tmp_path):
     tampered = swupdate.upload(device, imgs["tampered"])
     assert tampered["accepted"] is False and "HASH mismatch" in tampered["refused_by"], tampered
     assert swupdate.version(device)["version"] == "2.4.1"
+
+
+def test_the_pulling_units_own_log_names_each_check(emulated_lab, tmp_path):
+    """router-ota's SWUpdate writes every line of each install to its log, whatever reached
+    the update server (its forwarded log drops lines under load): after the matrix's
+    TC-UPD-02 that log names the check that refused each image the harness derived. The
+    profile's update.log_command reads it, as the hawkbit kind does for a failure whose
+    reason the server did not hear (the reading itself: tests/unit/test_update_refusal.py)."""
+    device = build_context([emulated_lab["router-ota"]], out=tmp_path / "out").devices[0]
+    assert device.profile.update.log_command == "tail -n 300 var/log/swupdate.log"
+    status, text = swupdate.run(device, "cat var/log/swupdate.log")
+    assert status == 0, text[-500:]
+    for variant, words in SWUPDATE_WHY.items():
+        assert words in text, variant

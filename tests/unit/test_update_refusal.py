@@ -83,6 +83,7 @@ class _Offers(hawkbit.Channel):
 
     def __init__(self, *said: list[str]):
         self.said, self.offered = list(said), 0
+        self.device = _Unit("", command=None)           # no log_command in its profile
 
     def _offer(self, image):
         self.offered += 1
@@ -103,3 +104,47 @@ def test_an_image_whose_failure_named_no_check_is_offered_once_more():
     assert ch.offered == 2 and r["accepted"] is None and r["undecided"]
     ch = _Offers(named, lost)                           # a refusal is not offered again
     assert ch.upload(b"image")["accepted"] is False and ch.offered == 1
+
+
+class _Unit:
+    """A unit whose shell prints `log` for the profile's log_command."""
+
+    def __init__(self, log: str, command: str | None = "tail -n 300 var/log/swupdate.log"):
+        self.log, self.ran = log, []
+        self.profile = type("P", (), {"update": type("U", (), {"log_command": command})()})()
+
+    def shell(self):
+        unit = self
+
+        class Shell:
+            def run(self, command, timeout):
+                unit.ran.append(command)
+                return 0, unit.log
+
+            def close(self):
+                pass
+        return Shell()
+
+
+# SWUpdate's own log on router-ota (its stdout, as the ER-300 keeps it in var/log)
+UNIT_LOG = """[INFO ] : SWUPDATE started :  Software Update started !
+[ERROR] : SWUPDATE failed [0] ERROR : HASH mismatch : a <--> b
+[ERROR] : SWUPDATE failed [1] Image invalid or corrupted. Not installing ...
+[INFO ] : SWUPDATE started :  Software Update started !
+[TRACE] : SWUPDATE running :  [extract_file_to_tmp] : description file name not the first \
+of the list: rootfs.img instead of sw-description.sig
+[ERROR] : SWUPDATE failed [1] Image invalid or corrupted. Not installing ...
+"""
+
+
+def test_a_failure_the_server_heard_no_reason_for_is_read_in_the_units_log():
+    lost = refusal.judged("swupdate", {"outcome": "failure"}, ["No suitable .swu image found"])
+    ch = hawkbit.Channel(_Unit(UNIT_LOG), standin=None)
+    r = ch._read_log(lost)
+    assert r["accepted"] is False and "undecided" not in r
+    assert "instead of sw-description.sig" in r["refused_by"]      # its last install's
+    assert r["read_from"] == "the unit's log (tail -n 300 var/log/swupdate.log)"
+    # the last install's lines only: an earlier install's HASH mismatch is not this one's
+    ch = hawkbit.Channel(_Unit(UNIT_LOG.rsplit("[TRACE]", 1)[0]), standin=None)
+    r = ch._read_log(lost)
+    assert r["accepted"] is None and "no check named" in r["log"]
