@@ -81,10 +81,10 @@ class Channel:
         self.withdrawn: float | None = None
 
     def upload(self, image: bytes) -> dict:
-        """The image offered as a deployment; once more when its install failed without
-        naming a check on the image: suricatta forwards its log with its feedback, and under
-        load drops lines of it (seen: a whole install's log but its last lines), the one
-        naming the check among them."""
+        """The image offered as a deployment. Suricatta forwards its log with its feedback
+        and under load drops lines of it (seen: a whole install's log but its last lines),
+        the one naming the check among them: a failure that named no check is read again in
+        the unit's own log where the profile says how, and failing that offered once more."""
         first = self._read_log(self._offer(image))
         if not first.get("undecided"):
             return first
