@@ -8,7 +8,7 @@ import base64
 import json
 
 from harness.transport import http
-from harness.update import push
+from harness.update import push, refusal
 
 
 def creds(device) -> tuple[str, str] | None:
@@ -35,7 +35,9 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     r = http.request(device.wire, device.profile.address, u.port, u.upload_path, "POST",
                      tls=u.tls, body=image, basic=creds(device) if with_auth else None,
                      headers={"Content-Type": "application/octet-stream"})
-    return {"status": r.status, "accepted": 200 <= r.status < 300, "reply": r.text()[:200]}
+    out = {"status": r.status, "reply": r.text()[:200]}
+    return refusal.by_status(out, r.status) if with_auth else \
+        {**out, "accepted": 200 <= r.status < 300}
 
 
 def variants(valid: bytes, bump, update=None) -> dict[str, bytes | str]:

@@ -48,3 +48,13 @@ def judged(framework: str, result: dict, lines: list[str], refused_as: str = "")
             "undecided": f"the install failed ({result.get('outcome')}), but {framework} named "
                          f"no check on the image (its last words: {last}): a failure for "
                          "another cause (a broken download, a full disk) is no refusal"}
+
+
+def by_status(result: dict, status: int) -> dict:
+    """An upload's HTTP answer, read: 2xx taken, 4xx the unit's refusal, anything else (a
+    5xx: the server failed) neither taken nor refused — no refusal of the image."""
+    if 200 <= status < 300 or 400 <= status < 500:
+        return {**result, "accepted": status < 300}
+    return {**result, "accepted": None,
+            "undecided": f"the unit's web server answered {status}: a server that failed "
+                         "refused nothing"}

@@ -98,8 +98,10 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     try:
         r, busy = _post(device, body, headers, creds)
         out = {"status": r.status, "reply": r.text()[:200], **({"busy": busy} if busy else {})}
-        if not 200 <= r.status < 300 or not with_auth:
+        if not with_auth:
             return {**out, "accepted": 200 <= r.status < 300}
+        if not 200 <= r.status < 300:
+            return refusal.by_status(out, r.status)
         if ws is None:               # taken; whether it was applied: the version read back
             return {**out, "accepted": None, "note": note}
         said = ws.messages(u.apply_within, stop=lambda t: _status(t) in ("SUCCESS", "FAILURE"))

@@ -23,7 +23,7 @@ import time
 from harness import weblogin
 from harness.errors import Inconclusive, NotRun
 from harness.transport import http
-from harness.update import fit, push
+from harness.update import fit, push, refusal
 
 TRAILER = {"rsa2048-sha256": 256, "ed25519": 64}
 VERSION_POLL = 2.0
@@ -67,8 +67,10 @@ def upload(device, image: bytes, with_auth: bool = True) -> dict:
     r = http.request(device.wire, p.address, u.port, u.upload_path, "POST", tls=u.tls,
                      body=body, **{**login, "headers": {**headers, **login.get("headers", {})}})
     out = {"status": r.status, "reply": re.sub(r"\s+", " ", r.text())[:200]}
-    if not 200 <= r.status < 300 or not with_auth:
+    if not with_auth:
         return {**out, "accepted": 200 <= r.status < 300}
+    if not 200 <= r.status < 300:
+        return refusal.by_status(out, r.status)
     end = time.monotonic() + u.apply_within
     # taken: applied once the version changes. Each read logs in anew (a unit that boots
     # its new firmware ends the sessions), and only a version read counts: a page that

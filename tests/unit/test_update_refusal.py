@@ -148,3 +148,12 @@ def test_a_failure_the_server_heard_no_reason_for_is_read_in_the_units_log():
     ch = hawkbit.Channel(_Unit(UNIT_LOG.rsplit("[TRACE]", 1)[0]), standin=None)
     r = ch._read_log(lost)
     assert r["accepted"] is None and "no check named" in r["log"]
+
+
+def test_an_uploads_answer_refuses_only_as_a_4xx():
+    assert refusal.by_status({}, 204)["accepted"] is True
+    for status in (400, 403, 409):                  # the ER-70W's refusals
+        assert refusal.by_status({}, status)["accepted"] is False
+    for status in (500, 502, 503):
+        r = refusal.by_status({"status": status}, status)
+        assert r["accepted"] is None and f"answered {status}" in r["undecided"]
