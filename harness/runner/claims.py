@@ -3,8 +3,8 @@
 Two runs on one unit at once spoil each other's evidence (one run's wrong passwords lock the
 other's login out, one's power cycle cuts the other's scan). So the process that owns a run
 claims each unit before it forks the device workers, and lets the claim go as soon as the
-unit's last test case has ended, its restores included (the `unit-done` event: the lab may
-take the unit back while others are still tested), or when the run ends. A unit is named
+unit's last test case has ended, its restores included (then the `unit-done` event: the
+lab may take the unit back while others are still tested), or when the run ends. A unit is named
 by what reaches it — its addresses and its serial console (a profile of another name for
 the same unit is the same unit) — and each name is a lock file in the lab's
 `unit_claims.directory`, shared like /tmp (no link is followed or written through).
@@ -156,16 +156,23 @@ class Claims:
         self.held, self.names, self.pending = {}, {}, set()
 
 
-def settle(ctx, done: str | None = None) -> None:
+DONE_WAIT = 2.0
+
+
+def settle(ctx, done: str | None = None) -> list[str]:
     """In the run's owner, as test cases end: a unit whose last one has ended (`done`) is
-    let go, unless a test case of another unit is borrowing it right now (its run-local
-    lock is taken): then when a later one ends, or when the run ends."""
+    let go, unless a test case is in it right now (its run-local lock is taken: a borrow
+    from a sibling, or its own worker not yet out of its last one): then when a later one
+    ends, or when the run ends. Returns the units let go now."""
+    let_go = []
     if done:
         ctx.claims.pending.add(done)
     for name in sorted(ctx.claims.pending):
         if name in ctx.units.held:            # tested in this process: nothing borrows it
             free = True
-        elif ctx.units.acquire(name, timeout=0):
+        # the unit's own worker sends its last test case's end from inside it, and leaves
+        # it right after: waited for briefly (a borrow is not: checked again later)
+        elif ctx.units.acquire(name, timeout=DONE_WAIT if name == done else 0):
             ctx.units.release(name)
             free = True
         else:
@@ -173,6 +180,8 @@ def settle(ctx, done: str | None = None) -> None:
         if free:
             ctx.claims.pending.discard(name)
             ctx.claims.release(name)
+            let_go.append(name)
+    return let_go
 
 
 def claim_all(ctx) -> None:

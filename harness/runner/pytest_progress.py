@@ -20,7 +20,8 @@ class ProgressReporter:
         from harness.runner.suite import SUITE_DIR, load_specs, test_ids_by_function
         self.config, self.ctx = config, ctx
         self.progress: Progress | None = None
-        self.announced: set[str] = set()         # units announced done (unit-done)
+        self.announced: set[str] = set()         # units whose last test case has ended
+        self.let_go: set[str] = set()            # of those, let go (unit-done)
         suite = ctx.suite_dir or SUITE_DIR
         self.test_ids = test_ids_by_function(suite)
         self.documents = {t for t, s in load_specs(suite).items() if s.evaluated == "documents"}
@@ -64,11 +65,18 @@ class ProgressReporter:
             return
         d = self.progress.devices[m["device"]]
         done = d.done >= d.total and m["device"] not in self.announced
-        claims.settle(self.ctx, m["device"] if done else None)
         if done:
             self.announced.add(m["device"])
-            self.ctx.journal.append({"type": "unit-done", "device": m["device"], "at": now(),
-                                     "test_cases": d.total})
+        # unit-done once the claim is let go, not before: a lab (or a test) taking the unit
+        # at unit-done met it still claimed while its worker had not yet left the test case
+        for name in claims.settle(self.ctx, m["device"] if done else None):
+            self._unit_done(name)
+
+    def _unit_done(self, name: str) -> None:
+        if name in self.announced and name not in self.let_go:
+            self.let_go.add(name)
+            self.ctx.journal.append({"type": "unit-done", "device": name, "at": now(),
+                                     "test_cases": self.progress.devices[name].total})
 
     def pytest_report_teststatus(self, report, config):
         """No pytest dots or letters for harness test cases: the progress lines say more."""
@@ -77,8 +85,11 @@ class ProgressReporter:
         return report.outcome, "", ""
 
     def close(self, decided) -> None:
+        """At the run's end, its claims all let go (a unit a borrow held until now too)."""
         if self.progress is None:
             return
+        for name in sorted(self.announced):
+            self._unit_done(name)
         for r in decided:
             self.progress.decided(r.device, r.test_id, r.verdict.value, r.reason)
         self.progress.close()

@@ -122,10 +122,10 @@ def test_a_done_unit_is_let_go_once_no_borrow_holds_it(tmp_path):
     ctx.claims.claim("appliance-2", ["ip-198.18.0.32"])
     borrower = UnitLocks(tmp_path / "l")         # a worker's test case borrowing it
     assert borrower.acquire("appliance-2")
-    settle(ctx, "appliance-2")
+    assert settle(ctx, "appliance-2") == []      # not let go: no unit-done yet
     assert "appliance-2" in ctx.claims.held and ctx.claims.pending == {"appliance-2"}
     borrower.release("appliance-2")
-    settle(ctx)                                  # at the next result
+    assert settle(ctx) == ["appliance-2"]        # at the next result: now unit-done
     assert ctx.claims.held == {} and ctx.claims.pending == set()
     assert _claims(tmp_path, "run-b").claim("x", ["ip-198.18.0.32"]) is None
 
