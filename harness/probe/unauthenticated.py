@@ -57,6 +57,6 @@ def per_login(seen: list[dict]) -> dict[str, tuple[str, str]]:
             got = ("PASS", "refused without credentials; the lab's credential passes")
         else:
             got = ("NOT_RUN", i["control"]["why"])
-        if key not in out or weakest([got[0], out[key][0]]) == got[0] != out[key][0]:
+        if key not in out or weakest([got[0], out[key][0]]) != out[key][0]:
             out[key] = got                # the weakest of the login's items
     return out

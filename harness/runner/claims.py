@@ -4,9 +4,9 @@ Two runs on one unit at once spoil each other's evidence (one run's wrong passwo
 other's login out, one's power cycle cuts the other's scan). So the process that owns a run
 claims each unit before it forks the device workers, and lets the claim go as soon as the
 unit's last test case has ended, its restores included (then the `unit-done` event: the
-lab may take the unit back while others are still tested), or when the run ends. A unit is named
-by what reaches it — its addresses and its serial console (a profile of another name for
-the same unit is the same unit) — and each name is a lock file in the lab's
+lab may take the unit back while others are still tested), or when the run ends. A unit
+is named by what reaches it — its addresses and its serial console (a profile of another
+name for the same unit is the same unit) — and each name is a lock file in the lab's
 `unit_claims.directory`, shared like /tmp (no link is followed or written through).
 
 A unit another run holds (past `unit_claims.wait`) makes that unit's test cases ERROR, naming

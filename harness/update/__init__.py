@@ -75,6 +75,15 @@ def installs_what_reaches_it(kind: str, tool: str, things: str) -> None:
                  f"{things}' signatures are TC-UPD-02's)")
 
 
+def on_unit(device, command: str, timeout: float = 30.0) -> tuple[int, str]:
+    """`command` on the unit's shell: its exit status and output."""
+    shell = device.shell()
+    try:
+        return shell.run(command, timeout=timeout)
+    finally:
+        shell.close()
+
+
 def need_ssh(device, what: str) -> None:
     """An image for a framework on the unit is copied over SSH: NotRun without an SSH login."""
     from harness.errors import NotRun

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import DeviceError, Inconclusive, NotRun
 from harness.probe import standin, tls_client
-from harness.update import ddi, refusal, swu, swupdate
+from harness.update import ddi, on_unit, refusal, swu, swupdate
 
 OTHER_ACTION = re.compile(r"Action ID for Update Action is (\d+)"
                           r"|update chunk named .*?version (\d+)")
@@ -99,12 +99,10 @@ class Channel:
         if not out.get("undecided") or not command:
             return out
         try:
-            status, text = swupdate.run(self.device, command)
+            status, text = on_unit(self.device, command)
         except DeviceError as exc:
             return {**out, "log": f"not read ({command}): {exc}"}
-        lines = text.splitlines()
-        starts = [i for i, line in enumerate(lines) if "Software Update started" in line]
-        named = refusal.named_check("swupdate", lines[starts[-1]:] if starts else [])
+        named = refusal.named_check("swupdate", _last_install(text.splitlines(), []))
         if not named:
             return {**out, "log": f"{command} (exit {status}): no check named in its last "
                                   "install's lines"}
@@ -153,9 +151,14 @@ def this_install(offer: ddi.Offer) -> list[str]:
         m = OTHER_ACTION.search(line)
         if m and (m.group(1) or m.group(2)) != offer.action:
             cut = i + 1
-    rest = lines[cut:]
-    starts = [i for i, line in enumerate(rest) if line.startswith("Software Update started")]
-    return rest[starts[-1]:] if starts else rest
+    return _last_install(lines[cut:], lines[cut:])
+
+
+def _last_install(lines: list[str], none: list[str]) -> list[str]:
+    """`lines` from the last install's start (SWUpdate: "Software Update started"); `none`
+    when no install starts in them."""
+    starts = [i for i, line in enumerate(lines) if "Software Update started" in line]
+    return lines[starts[-1]:] if starts else none
 
 
 @contextlib.contextmanager

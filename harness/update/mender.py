@@ -16,7 +16,7 @@ import contextlib
 import re
 
 from harness.update import (install_over_shell, installs_what_reaches_it, menderart, need_ssh,
-                            refusal, swupdate)
+                            on_unit, refusal, swupdate)
 
 ARTIFACT = "hx-update.mender"
 # Mender asking for a reboot before the commit (not its "does not need reboot")
@@ -44,12 +44,8 @@ class Channel:
         if REBOOT.search("\n".join(said)):     # a root file system update: the other slot boots
             self.lifecycle.act("power_cycle", timeout=120)
             r["rebooted"] = True
-        shell = self.device.shell()
-        try:
-            c_status, c_out = shell.run("mender commit",
-                                        timeout=self.device.profile.update.apply_within)
-        finally:
-            shell.close()
+        c_status, c_out = on_unit(self.device, "mender commit",
+                                  self.device.profile.update.apply_within)
         return {**r, "accepted": True, "outcome": "installed",
                 "commit": f"exit {c_status}" + ("" if c_status == 0 else
                                                 f": {c_out.strip()[-200:]}")}

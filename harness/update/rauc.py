@@ -18,19 +18,11 @@ import time
 
 from harness.errors import DeviceError
 from harness.update import (install_over_shell, installs_what_reaches_it, need_power_cycle,
-                            need_ssh, raucb, refusal, swupdate)
+                            need_ssh, on_unit, raucb, refusal, swupdate)
 
 BUNDLE = "hx-update.raucb"
 BOOT_SECONDS = 120.0
 SERVICE_WAIT = 20.0
-
-
-def _run(device, command: str, timeout: float = 30.0) -> tuple[int, str]:
-    shell = device.shell()
-    try:
-        return shell.run(command, timeout=timeout)
-    finally:
-        shell.close()
 
 
 def booted(device) -> str | None:
@@ -38,7 +30,7 @@ def booted(device) -> str | None:
     after a boot RAUC's service may not answer yet: asked again for at most SERVICE_WAIT."""
     end = time.monotonic() + SERVICE_WAIT
     while True:
-        status, out = _run(device, "rauc status --output-format=json")
+        status, out = on_unit(device, "rauc status --output-format=json")
         try:
             if status == 0:
                 return json.loads(out[out.index("{"):])["booted"]
@@ -85,7 +77,7 @@ class Channel:
             return {"back": False, "slot": now["slot"], "version": now["version"],
                     "why": f"the starting firmware {was['version']} is in no slot any more: "
                            f"slot {was['slot']} now runs {now['version']}"}
-        status, out = _run(self.device, "rauc status mark-active other")
+        status, out = on_unit(self.device, "rauc status mark-active other")
         if status != 0:
             return {"back": False, "why": f"rauc status mark-active other: exit {status}: "
                                           f"{out.strip()[-200:]}"}

@@ -12,23 +12,14 @@ import time
 from harness.errors import DeviceError
 from harness.transport import http
 from harness.transport.websocket import WebSocket
-from harness.update import jsonapi, push, refusal, swu
+from harness.update import jsonapi, on_unit, push, refusal, swu
 
 UPLOAD, PROGRESS = "/upload", "/ws"
 
 
-def run(device, command: str) -> tuple[int, str]:
-    """`command` on the unit's shell: its exit status and output."""
-    shell = device.shell()
-    try:
-        return shell.run(command, timeout=30)
-    finally:
-        shell.close()
-
-
 def version(device) -> dict:
     u = device.profile.update
-    status, out = run(device, u.version_command)
+    status, out = on_unit(device, u.version_command)
     m = re.search(u.version_regex, out, re.M)
     return {"status": status, "version": m.group(1) if status == 0 and m else None,
             **({} if m else {"output": out[-200:]})}

@@ -42,7 +42,7 @@ def test_the_pulling_units_own_log_names_each_check(emulated_lab, tmp_path):
     reason the server did not hear (the reading itself: tests/unit/test_update_refusal.py)."""
     device = build_context([emulated_lab["router-ota"]], out=tmp_path / "out").devices[0]
     assert device.profile.update.log_command == "tail -n 300 var/log/swupdate.log"
-    status, text = swupdate.run(device, "cat var/log/swupdate.log")
+    status, text = update.on_unit(device, "cat var/log/swupdate.log")
     assert status == 0, text[-500:]
     for variant, words in SWUPDATE_WHY.items():
         assert words in text, variant
