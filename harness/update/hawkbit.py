@@ -85,16 +85,16 @@ class Channel:
         and under load drops lines of it (seen: a whole install's log but its last lines),
         the one naming the check among them: a failure that named no check is read again in
         the unit's own log where the profile says how, and failing that offered once more."""
-        first = self._read_log(self._offer(image))
+        first = self._offer(image)
         if not first.get("undecided"):
             return first
-        again = self._read_log(self._offer(image))
+        again = self._offer(image)
         return {**again, "offered_before": {k: first[k] for k in ("offered", "undecided")}}
 
-    def _read_log(self, out: dict) -> dict:
+    def _read_log(self, out: dict, action: str) -> dict:
         """A failure that named no check, read again in the unit's own log
-        (update.log_command), from the start of its last install (this one: the deployment
-        is withdrawn): the unit writes every line there, whatever reached the server."""
+        (update.log_command): the unit writes every line there, whatever reached the
+        server. Only deployment `action`'s install is read (deployment_in_log)."""
         command = self.device.profile.update.log_command
         if not out.get("undecided") or not command:
             return out
@@ -102,10 +102,10 @@ class Channel:
             status, text = on_unit(self.device, command)
         except DeviceError as exc:
             return {**out, "log": f"not read ({command}): {exc}"}
-        named = refusal.named_check("swupdate", _last_install(text.splitlines(), []))
+        named = refusal.named_check("swupdate", deployment_in_log(text.splitlines(), action))
         if not named:
-            return {**out, "log": f"{command} (exit {status}): no check named in its last "
-                                  "install's lines"}
+            return {**out, "log": f"{command} (exit {status}): no check named in deployment "
+                                  f"{action}'s install"}
         return {**{k: v for k, v in out.items() if k != "undecided"}, "accepted": False,
                 "refused_by": named, "read_from": f"the unit's log ({command})"}
 
@@ -136,7 +136,20 @@ class Channel:
         out = {**out, "status": outcome, "outcome": outcome}
         if outcome == "success":
             return {**out, "accepted": True}
-        return refusal.judged("swupdate", out, lines)
+        return self._read_log(refusal.judged("swupdate", out, lines), offer.action)
+
+
+def deployment_in_log(lines: list[str], action: str) -> list[str]:
+    """The unit's own log lines of deployment `action`'s install: from the first line naming
+    it (suricatta's "Action ID for Update Action is N") to the first naming another, from
+    the last install started there; none while the log does not hold that install (a log
+    written late), so another install's words are never read as this one's."""
+    ids = [(m.group(1) if (m := OTHER_ACTION.search(line)) else None) for line in lines]
+    if action not in ids:
+        return []
+    first = ids.index(action)
+    end = next((i for i in range(first, len(ids)) if ids[i] not in (None, action)), len(ids))
+    return _last_install(lines[first:end], [])
 
 
 def this_install(offer: ddi.Offer) -> list[str]:

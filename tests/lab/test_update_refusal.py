@@ -9,7 +9,7 @@ import pytest
 from harness import update
 from harness.emulate.netns import STATE
 from harness.runner.context import build_context
-from harness.update import swupdate
+from harness.update import hawkbit, refusal, swupdate
 from tests.lab.test_matrix_updates import SWUPDATE_WHY
 
 pytestmark = pytest.mark.units("router-swu", "router-ota")
@@ -39,10 +39,14 @@ def test_the_pulling_units_own_log_names_each_check(emulated_lab, tmp_path):
     the update server (its forwarded log drops lines under load): after the matrix's
     TC-UPD-02 that log names the check that refused each image the harness derived. The
     profile's update.log_command reads it, as the hawkbit kind does for a failure whose
-    reason the server did not hear (the reading itself: tests/unit/test_update_refusal.py)."""
+    reason the server did not hear, each deployment's lines apart (deployment_in_log)."""
     device = build_context([emulated_lab["router-ota"]], out=tmp_path / "out").devices[0]
     assert device.profile.update.log_command == "tail -n 300 var/log/swupdate.log"
     status, text = update.on_unit(device, "cat var/log/swupdate.log")
     assert status == 0, text[-500:]
+    lines = text.splitlines()
+    # each deployment's own lines name its own check (the matrix offered them in turn)
+    named = [refusal.named_check("swupdate", hawkbit.deployment_in_log(lines, str(a)))
+             for a in range(1, 9)]
     for variant, words in SWUPDATE_WHY.items():
-        assert words in text, variant
+        assert sum(words in (n or "") for n in named) == 1, (variant, named)

@@ -127,27 +127,33 @@ class _Unit:
 
 
 # SWUpdate's own log on router-ota (its stdout, as the ER-300 keeps it in var/log)
-UNIT_LOG = """[INFO ] : SWUPDATE started :  Software Update started !
+ACTION = "[TRACE] : SWUPDATE running :  [server_get_deployment_info] : Associated Action ID " \
+    "for Update Action is {}\n"
+UNIT_LOG = (ACTION.format(1) + """[INFO ] : SWUPDATE started :  Software Update started !
 [ERROR] : SWUPDATE failed [0] ERROR : HASH mismatch : a <--> b
 [ERROR] : SWUPDATE failed [1] Image invalid or corrupted. Not installing ...
-[INFO ] : SWUPDATE started :  Software Update started !
+""" + ACTION.format(2) + """[INFO ] : SWUPDATE started :  Software Update started !
 [TRACE] : SWUPDATE running :  [extract_file_to_tmp] : description file name not the first \
 of the list: rootfs.img instead of sw-description.sig
 [ERROR] : SWUPDATE failed [1] Image invalid or corrupted. Not installing ...
-"""
+""")
 
 
 def test_a_failure_the_server_heard_no_reason_for_is_read_in_the_units_log():
     lost = refusal.judged("swupdate", {"outcome": "failure"}, ["No suitable .swu image found"])
     ch = hawkbit.Channel(_Unit(UNIT_LOG), standin=None)
-    r = ch._read_log(lost)
+    r = ch._read_log(lost, "2")
     assert r["accepted"] is False and "undecided" not in r
-    assert "instead of sw-description.sig" in r["refused_by"]      # its last install's
+    assert "instead of sw-description.sig" in r["refused_by"]      # deployment 2's own
     assert r["read_from"] == "the unit's log (tail -n 300 var/log/swupdate.log)"
-    # the last install's lines only: an earlier install's HASH mismatch is not this one's
-    ch = hawkbit.Channel(_Unit(UNIT_LOG.rsplit("[TRACE]", 1)[0]), standin=None)
-    r = ch._read_log(lost)
-    assert r["accepted"] is None and "no check named" in r["log"]
+    # deployment 2's lines only: deployment 1's HASH mismatch is not its
+    ch = hawkbit.Channel(_Unit(UNIT_LOG.rsplit("[TRACE] : SWUPDATE running :  [extract", 1)[0]),
+                         standin=None)
+    r = ch._read_log(lost, "2")
+    assert r["accepted"] is None and "no check named in deployment 2" in r["log"]
+    # a log that does not yet hold deployment 3: its last install (2) is not 3's
+    r = hawkbit.Channel(_Unit(UNIT_LOG), standin=None)._read_log(lost, "3")
+    assert r["accepted"] is None and r["undecided"]
 
 
 def test_an_uploads_answer_refuses_only_as_a_4xx():
